@@ -1,0 +1,216 @@
+"""``git pubgate``: parse arguments, dispatch, and turn every failure into an exit code.
+
+The only module that prints to the user on behalf of the library, and the only one that exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from . import config as config_mod
+from .errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, PubgateError
+from .progress import Progress
+from .sync import SyncOptions, SyncReport, run
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage mistakes in the house format (error: + hint:, exit 2)."""
+
+    def error(self, message: str) -> Any:  # argparse's signature says NoReturn
+        raise ConfigError(message, f"see '{self.prog} -h'")
+
+
+class _Args(argparse.Namespace):
+    directory: str | None
+    config: str | None
+    verbose: int
+    quiet: bool
+    json: bool
+    command: str | None
+    dry_run: bool
+    no_pr: bool
+    allow_divergence: bool
+    force: bool
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Accepted before and after the subcommand; after it, SUPPRESS keeps the top-level value.
+    default: Any = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help="configuration file (default: pubgate.yaml, else pyproject.toml)")
+    parser.add_argument("--json", action="store_true", default=False if top else default,
+                        help="print one JSON object on stdout")
+    parser.add_argument("-v", "--verbose", action="count", default=0 if top else default,
+                        help="more detail")
+    parser.add_argument("-q", "--quiet", action="store_true", default=False if top else default,
+                        help="only results and errors")
+
+
+def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description="Publish an internal git repository through a "
+                     "review gate.")
+    parser.add_argument("--version", action="version", version=f"git-pubgate {__version__}")
+    parser.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    init = sub.add_parser("init", help="write a commented starter pubgate.yaml")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    _common(init, top=False)
+
+    plan = sub.add_parser("plan", help="show what sync would do now")
+    _common(plan, top=False)
+
+    sync = sub.add_parser("sync", help="rewrite new commits and push the head branch")
+    sync.add_argument("--dry-run", action="store_true", help="do everything but push")
+    sync.add_argument("--no-pr", action="store_true", help="stop after the push")
+    sync.add_argument("--allow-divergence", action="store_true",
+                      help="sync although the public branch has changes of its own")
+    _common(sync, top=False)
+
+    demo = sub.add_parser("demo", help="a self-contained run on throwaway local repositories")
+    _common(demo, top=False)
+    return parser
+
+
+def _say(stream: TextIO, text: str) -> None:
+    stream.write(text + "\n")
+
+
+def _config(args: _Args, cwd: Path) -> config_mod.Config:
+    if args.config:
+        path = Path(args.config)
+        return config_mod.load(path if path.is_absolute() else cwd / path)
+    from .workspace import toplevel
+
+    return config_mod.load(config_mod.find(cwd, toplevel(cwd)))
+
+
+def cmd_init(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    path = cwd / (args.config or "pubgate.yaml")
+    if path.exists() and not args.force:
+        raise PubgateError(f"refusing to overwrite {path}", "pass --force to replace it")
+    path.write_text(config_mod.STARTER, encoding="utf-8")
+    if args.json:
+        _say(out, json.dumps({"written": str(path)}))
+    elif not args.quiet:
+        _say(err, f"wrote {path}: set target_repo and exclude, then run 'git pubgate plan'")
+    return EXIT_OK
+
+
+def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) -> int:
+    cfg = _config(args, cwd)
+    options = SyncOptions(
+        dry_run=bool(getattr(args, "dry_run", False)),
+        no_pr=bool(getattr(args, "no_pr", False)),
+        allow_divergence=bool(getattr(args, "allow_divergence", False)) or plan,
+        push=not plan,
+    )
+    progress = Progress("rewriting", err, enabled=None if not args.quiet else False)
+    try:
+        report = run(cfg, cwd, options, progress)
+    finally:
+        progress.close()
+    if args.json:
+        _say(out, json.dumps(report.to_json(), indent=2, sort_keys=True))
+    elif not args.quiet or not plan:
+        for line in describe(report, plan=plan, verbose=args.verbose):
+            _say(err, line)
+    return EXIT_OK
+
+
+def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
+    """Human-readable lines for a sync or plan report."""
+    lines = [f"source: {report.source_branch} at {report.source_tip[:12]}"]
+    lines.append(f"target: {report.target} ({report.review_branch}"
+                 + (f" at {report.review_tip[:12]})" if report.review_tip else ", not created yet)"))
+    if report.last_synced:
+        lines.append(f"last synced source commit: {report.last_synced[:12]}")
+    if report.up_to_date:
+        lines.append(f"up to date: {report.review_branch} already holds everything public "
+                     "on the source branch; nothing to push")
+        return lines
+    count = len(report.commits)
+    lines.append(f"{count} public commit{'s' if count != 1 else ''}"
+                 + (f", {report.pruned} pruned (only excluded paths changed)" if report.pruned
+                    else "") + ":")
+    shown = report.commits if verbose or count <= 20 else report.commits[-20:]
+    if len(shown) < count:
+        lines.append(f"  ... {count - len(shown)} earlier commits")
+    for commit in shown:
+        lines.append(f"  {commit.public[:12]} {commit.subject}  ({commit.author})")
+    if report.excluded_paths:
+        lines.append(f"held back ({len(report.excluded_paths)} excluded paths touched):")
+        for path in report.excluded_paths[: 50 if not verbose else None]:
+            lines.append(f"  {path}")
+        if len(report.excluded_paths) > 50 and not verbose:
+            lines.append(f"  ... and {len(report.excluded_paths) - 50} more (-v lists all)")
+    if report.divergence:
+        lines.append(f"divergence: {report.review_branch} differs from the last synced source "
+                     f"in {len(report.divergence)} paths:")
+        lines.extend(f"  {path}" for path in report.divergence[:50])
+    target = f"{report.target} {report.head_branch}"
+    if plan:
+        lines.append(f"sync would push {report.head[:12] if report.head else '-'} to {target}")
+    elif report.already_pushed:
+        lines.append(f"{target} already points at {report.head[:12] if report.head else '-'}; "
+                     "nothing to push")
+    elif report.dry_run:
+        lines.append(f"dry run: would push {report.head[:12] if report.head else '-'} to {target}")
+    elif report.pushed:
+        lines.append(f"pushed {report.head[:12] if report.head else '-'} to {target}")
+    if not plan and (report.pushed or report.already_pushed or report.dry_run):
+        lines.append(f"next: open a pull request from {report.head_branch} into "
+                     f"{report.review_branch} and merge it after review")
+    return lines
+
+
+def cmd_demo(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    from .demo import run_demo
+
+    return run_demo(out, err, as_json=args.json)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``git-pubgate`` and ``pubgate``; returns the exit code."""
+    code = _main(list(sys.argv[1:] if argv is None else argv), sys.stdout, sys.stderr)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
+    try:
+        args = build_parser().parse_args(argv, namespace=_Args())
+        cwd = Path(args.directory).resolve() if args.directory else Path.cwd()
+        if args.directory and not cwd.is_dir():
+            raise ConfigError(f"-C {args.directory}: no such directory")
+        if args.command is None:
+            build_parser().print_help(err)
+            return EXIT_USAGE
+        if args.command == "init":
+            return cmd_init(args, cwd, out, err)
+        if args.command in ("plan", "sync"):
+            return cmd_sync(args, cwd, out, err, plan=args.command == "plan")
+        return cmd_demo(args, cwd, out, err)
+    except PubgateError as e:
+        _say(err, f"error: {e.message}")
+        if e.hint:
+            _say(err, f"hint: {e.hint}")
+        return e.exit_code
+    except KeyboardInterrupt:
+        _say(err, "error: interrupted")
+        _say(err, "hint: rerun the same command; every step is safe to repeat")
+        return EXIT_INTERRUPTED
+    except Exception:
+        traceback.print_exc(file=err)
+        _say(err, "error: internal error in git-pubgate (a bug)")
+        _say(err, "hint: please report it with the traceback above")
+        return EXIT_BUG

@@ -1,0 +1,324 @@
+"""``pubgate.yaml`` or ``[tool.pubgate]`` in ``pyproject.toml`` -> a frozen ``Config``.
+
+Validation is strict: an unknown key is an error with a "did you mean" hint, and every message
+names the file, the line (where YAML gives one), the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pathspec
+import pygit2
+import yaml
+
+from .errors import ConfigError
+
+CONFIG_NAMES = ("pubgate.yaml", "pubgate.yml")
+DEFAULT_TRAILER = "Pubgate-Source"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TRAILER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings. Paths in ``source_repo``/``target_repo`` are resolved to absolute."""
+
+    path: Path
+    target_repo: str | None = None
+    source_repo: str | None = None
+    source_branch: str | None = None
+    review_branch: str = "main"
+    branch_prefix: str = "pubgate/"
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] | None = None
+    trailer: str | None = DEFAULT_TRAILER
+    github_token_env: str | None = None
+    pypi_token_env: str | None = None
+    pypi_package_name: str | None = None
+    pre_publish_commands: tuple[str, ...] = field(default=())
+
+    @property
+    def head_branch(self) -> str:
+        return f"{self.branch_prefix}sync"
+
+
+class _Source:
+    """Where each key path came from, for messages: file name and YAML line numbers."""
+
+    def __init__(self, path: Path, lines: Mapping[str, int]):
+        self.path = path
+        self.lines = lines
+
+    def error(self, key: str, problem: str, hint: str | None = None) -> ConfigError:
+        line = self.lines.get(key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return ConfigError(f"{where}: {key}: {problem}", hint)
+
+
+def _yaml_lines(node: yaml.Node, prefix: str, out: dict[str, int], src: Path) -> None:
+    """Record the line of every mapping key and list item; refuse duplicate keys."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            path = f"{prefix}.{key}" if prefix else key
+            if key in seen:
+                raise ConfigError(
+                    f"{src}:{key_node.start_mark.line + 1}: {path}: duplicate key",
+                    "keep one of the two entries",
+                )
+            seen.add(key)
+            out[path] = key_node.start_mark.line + 1
+            _yaml_lines(value_node, path, out, src)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            out[f"{prefix}[{index}]"] = item.start_mark.line + 1
+            _yaml_lines(item, f"{prefix}[{index}]", out, src)
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {path}: {e}", "check the path given to --config") from e
+    lines: dict[str, int] = {}
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _yaml_lines(node, "", lines, path)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(
+            f"{where}: invalid YAML: {e.problem or e.context}",
+            "YAML lists need '- ' items and strings with ':' or '#' need quotes",
+        ) from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML: {e}", "check the file's syntax") from e
+    return data, lines
+
+
+def _read_pyproject(path: Path) -> Any:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e}", "check the path given to --config") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}", "check the file's syntax") from e
+    table = data.get("tool", {}).get("pubgate")
+    if table is None:
+        raise ConfigError(
+            f"{path}: has no [tool.pubgate] table",
+            "add a [tool.pubgate] table, or write pubgate.yaml (git pubgate init)",
+        )
+    return table
+
+
+# Checkers take (value, key path, source) and return the converted value or raise.
+_Check = Callable[[Any, str, _Source], Any]
+
+
+def _string(value: Any, key: str, src: _Source) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise src.error(key, f"expected a non-empty string, got {_kind(value)}")
+    return value
+
+
+def _branch(value: Any, key: str, src: _Source) -> str:
+    name = _string(value, key, src)
+    if name.startswith("-") or not pygit2.reference_is_valid_name(f"refs/heads/{name}"):
+        raise src.error(key, f"{name!r} is not a valid branch name", "see git check-ref-format")
+    return name
+
+
+def _prefix(value: Any, key: str, src: _Source) -> str:
+    name = _string(value, key, src)
+    if name.startswith("-") or not pygit2.reference_is_valid_name(f"refs/heads/{name}sync"):
+        raise src.error(key, f"{name!r} does not make valid branch names", "try 'pubgate/'")
+    return name
+
+
+def _repo_location(value: Any, key: str, src: _Source) -> str:
+    location = _string(value, key, src).strip()
+    if location.startswith("-"):
+        raise src.error(key, "a repository location cannot start with '-'")
+    if "://" in location or re.match(r"^[^/]+@[^/:]+:", location):
+        return location
+    # A local path: relative to the file that names it, not to wherever git pubgate runs.
+    return str((src.path.parent / Path(location).expanduser()).resolve())
+
+
+def _env_name(value: Any, key: str, src: _Source) -> str:
+    name = _string(value, key, src)
+    if not _ENV_NAME.match(name):
+        raise src.error(
+            key, f"expected the name of an environment variable, got {name!r}",
+            "name the variable that holds the token (GH_TOKEN), never the token itself",
+        )
+    return name
+
+
+def _strings(value: Any, key: str, src: _Source) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise src.error(key, f"expected a list of strings, got {_kind(value)}")
+    return tuple(_string(item, f"{key}[{i}]", src) for i, item in enumerate(value))
+
+
+def _patterns(value: Any, key: str, src: _Source) -> tuple[str, ...]:
+    patterns = _strings(value, key, src)
+    for index, pattern in enumerate(patterns):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except ValueError as e:
+            raise src.error(
+                f"{key}[{index}]", f"{pattern!r} is not a gitignore pattern: {e}"
+            ) from e
+    return patterns
+
+
+def _trailer(value: Any, key: str, src: _Source) -> str | None:
+    if value is False:
+        return None
+    name = _string(value, key, src)
+    if not _TRAILER_NAME.match(name):
+        raise src.error(key, f"{name!r} is not a trailer name", "letters, digits and '-' only, or false")
+    return name
+
+
+_TOP: dict[str, _Check] = {
+    "source_repo": _repo_location,
+    "target_repo": _repo_location,
+    "source_branch": _branch,
+    "review_branch": _branch,
+    "branch_prefix": _prefix,
+    "exclude": _patterns,
+    "include": _patterns,
+    "github_token_env": _env_name,
+    "pypi_token_env": _env_name,
+    "pypi_package_name": _string,
+    "pre_publish_commands": _strings,
+}
+_MESSAGE: dict[str, _Check] = {"trailer": _trailer}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _unknown(key: str, known: Mapping[str, Any], src: _Source, prefix: str = "") -> ConfigError:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    hint = f"did you mean '{prefix}{close[0]}'?" if close else "known keys: " + ", ".join(known)
+    return src.error(prefix + key, "unknown key", hint)
+
+
+def parse(data: Any, src: _Source) -> Config:
+    """Validate already-loaded data into a ``Config`` (pure apart from resolving local paths)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{src.path}: expected a mapping of settings, got {_kind(data)}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        key = str(key)
+        if key == "message":
+            if not isinstance(value, dict):
+                raise src.error(key, f"expected a mapping, got {_kind(value)}")
+            for sub, sub_value in value.items():
+                check = _MESSAGE.get(str(sub))
+                if check is None:
+                    raise _unknown(str(sub), _MESSAGE, src, "message.")
+                values[str(sub)] = check(sub_value, f"message.{sub}", src)
+            continue
+        check = _TOP.get(key)
+        if check is None:
+            raise _unknown(key, {**_TOP, "message": None}, src)
+        if value is None:
+            continue  # an empty key means "the default", as YAML users expect
+        values[key] = check(value, key, src)
+    return Config(path=src.path, **values)
+
+
+def load(path: Path) -> Config:
+    """Load and validate one configuration file (YAML, or a pyproject.toml)."""
+    if path.name == "pyproject.toml":
+        return parse(_read_pyproject(path), _Source(path, {}))
+    data, lines = _read_yaml(path)
+    return parse(data, _Source(path, lines))
+
+
+def find(start: Path, toplevel: Path | None) -> Path:
+    """The configuration for a run in ``start``: pubgate.yaml, else [tool.pubgate]."""
+    places = [start] + ([toplevel] if toplevel and toplevel != start else [])
+    for place in places:
+        for name in CONFIG_NAMES:
+            if (place / name).is_file():
+                return place / name
+        pyproject = place / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                with pyproject.open("rb") as f:
+                    if "pubgate" in tomllib.load(f).get("tool", {}):
+                        return pyproject
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+    raise ConfigError(
+        f"no pubgate.yaml or [tool.pubgate] found in {start}",
+        "run 'git pubgate init' to write one, or pass --config FILE",
+    )
+
+
+STARTER = """\
+# git-pubgate configuration: what leaves this repository, and where it goes.
+# Reference: man git-pubgate
+
+# The public repository (a path, file://, https:// or ssh URL). Required.
+target_repo: "git@github.com:your-org/public-project.git"
+
+# The internal repository and branch to publish. Omit source_repo to publish the repository
+# this file lives in; omit source_branch to publish its HEAD branch.
+# source_repo: "git@github.com:your-org/internal-project.git"
+# source_branch: "main"
+
+# The public branch that pull requests go into.
+review_branch: "main"
+
+# Paths that never leave, in .gitignore syntax: "/docs/internal/" is anchored at the root,
+# "*.pem" matches at any depth, "!keep.pem" re-includes. An excluded directory takes
+# everything under it.
+exclude:
+  - "docs/internal/"
+  - ".github/workflows/internal_ci.yml"
+  - "*.pem"
+
+# Publish only these paths (optional; applied before exclude).
+# include:
+#   - "src/"
+#   - "README.md"
+
+# Name of the environment variable that holds the token for pushing over https.
+# The token itself never goes in this file.
+github_token_env: "GH_TOKEN"
+
+# Each public commit records its source commit in this trailer; that is how the next sync
+# knows where to continue. false turns it off, at the cost of a full rewrite every run.
+# message:
+#   trailer: "Pubgate-Source"
+
+# For git pubgate publish:
+# pypi_package_name: "your-awesome-package"
+# pypi_token_env: "PYPI_API_TOKEN"
+# pre_publish_commands:
+#   - "pytest"
+"""

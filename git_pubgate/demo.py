@@ -1,0 +1,130 @@
+"""``git pubgate demo``: a whole sync on throwaway repositories, with no network and no accounts.
+
+The internal history is written with ``git fast-import`` from a fixed stream, so every run
+publishes the same commit ids.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+import pygit2
+
+from .cli import describe
+from .config import load
+from .sync import SyncOptions, run
+
+_PEOPLE = {
+    "alice": b"Alice Martin <alice@corp.example>",
+    "bob": b"Bob Okafor <bob@corp.example>",
+    "chloe": "Chloé Dubois <chloe@corp.example>".encode(),
+}
+
+_CONFIG = """\
+target_repo: "{target}"
+review_branch: "main"
+exclude:
+  - "internal/"
+  - "*.pem"
+  - ".github/workflows/internal_ci.yml"
+"""
+
+
+def _blob(path: str, text: str) -> bytes:
+    data = text.encode()
+    return b"M 100644 inline " + path.encode() + b"\ndata %d\n" % len(data) + data + b"\n"
+
+
+def _commit(
+    mark: int, who: str, when: int, message: str, parents: list[int], body: list[bytes]
+) -> bytes:
+    sig = _PEOPLE[who] + b" %d +0100\n" % when
+    msg = message.encode()
+    lines = [b"commit refs/heads/main\n", b"mark :%d\n" % mark, b"author " + sig,
+             b"committer " + sig, b"data %d\n" % len(msg), msg + b"\n"]
+    if parents:
+        lines.append(b"from :%d\n" % parents[0])
+    lines += [b"merge :%d\n" % p for p in parents[1:]]
+    return b"".join(lines + body) + b"\n"
+
+
+def _stream() -> bytes:
+    t = 1_700_000_000
+    return b"".join([
+        _commit(1, "alice", t, "Start the project", [], [
+            _blob("README.md", "# demo\n\nA library, incubated internally.\n"),
+            _blob("src/demo/__init__.py", "VERSION = '0.1.0'\n"),
+            _blob("internal/roadmap.md", "Codename BLUEBIRD ships in Q3.\n"),
+            _blob(".github/workflows/internal_ci.yml", "runs-on: corp-runner-7\n"),
+        ]),
+        _commit(2, "bob", t + 3600, "Add the deploy key for staging", [1], [
+            _blob("deploy/staging.pem", "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n"),
+        ]),
+        _commit(3, "chloe", t + 7200, "Document the API in French", [2], [
+            _blob("docs/référence.md", "# Référence\n\n`demo.add(a, b)`\n"),
+        ]),
+        _commit(4, "alice", t + 7300, "Add demo.add", [2], [
+            _blob("src/demo/__init__.py", "VERSION = '0.1.0'\n\n\ndef add(a, b):\n"
+                  "    return a + b\n"),
+            _blob("internal/roadmap.md", "Codename BLUEBIRD ships in Q3.\nadd() is done.\n"),
+        ]),
+        _commit(5, "bob", t + 9000, "Merge the API docs", [4, 3], [
+            _blob("docs/référence.md", "# Référence\n\n`demo.add(a, b)`\n"),
+        ]),
+    ])
+
+
+def _git(*args: str, cwd: Path, data: bytes | None = None) -> None:
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", *args], cwd=cwd, input=data, env=env, check=True,
+                   capture_output=True)
+
+
+def run_demo(out: TextIO, err: TextIO, *, as_json: bool = False) -> int:
+    with tempfile.TemporaryDirectory(prefix="pubgate-demo-") as tmp:
+        root = Path(tmp)
+        internal, public = root / "internal", root / "public.git"
+        _git("init", "-q", "-b", "main", str(internal), cwd=root)
+        _git("fast-import", "--quiet", cwd=internal, data=_stream())
+        _git("reset", "-q", "--hard", "main", cwd=internal)
+        _git("init", "-q", "--bare", "-b", "main", str(public), cwd=root)
+        (internal / ".git" / "info" / "exclude").write_text("pubgate.yaml\n")
+        (internal / "pubgate.yaml").write_text(_CONFIG.format(target=public))
+
+        report = run(load(internal / "pubgate.yaml"), internal, SyncOptions(no_pr=True))
+        pushed = pygit2.Repository(str(public))
+        head = pushed.references[f"refs/heads/{report.head_branch}"].peel(pygit2.Commit)
+        files = sorted(_walk(head.tree))
+        if as_json:
+            out.write(json.dumps({**report.to_json(), "published_files": files}, indent=2)
+                      + "\n")
+            return 0
+        err.write("git pubgate demo: an internal repository synced into a local public one\n")
+        err.write(f"  internal: {internal}\n  public:   {public}\n  config:\n")
+        err.writelines(f"    {line}\n" for line in _CONFIG.format(target=public).splitlines())
+        err.write("\n")
+        for line in describe(report, plan=False):
+            err.write(line + "\n")
+        err.write(f"\npublished files on {report.head_branch}:\n")
+        err.writelines(f"  {f}\n" for f in files)
+        err.write("\nIn real use, a pull request into main is the review gate; "
+                  "see 'git pubgate init'.\n")
+    return 0
+
+
+def _walk(tree: pygit2.Tree, prefix: str = "") -> list[str]:
+    paths: list[str] = []
+    stack = [(tree, prefix)]
+    while stack:
+        current, base = stack.pop()
+        for entry in current:
+            if isinstance(entry, pygit2.Tree):
+                stack.append((entry, f"{base}{entry.name}/"))
+            else:
+                paths.append(f"{base}{entry.name}")
+    return paths

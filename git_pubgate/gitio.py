@@ -1,0 +1,124 @@
+"""The git CLI for transport: ls-remote, fetch and push.
+
+Transport goes through git itself because it already knows the user's SSH agent, credential
+helpers and proxies. A token is handed over only through the child's environment: an inline
+credential helper (set via ``GIT_CONFIG_*`` variables, so not even the helper is in argv) echoes
+``$GIT_PUBGATE_TOKEN``. The user's own helpers are reset for that call, so a ``store`` helper can
+never write the token to disk, and every line git prints is scrubbed of it before we show it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PubgateError
+
+_TOKEN_VAR = "GIT_PUBGATE_TOKEN"
+_HELPER = (
+    '!f() { test "$1" = get || exit 0; echo username=x-access-token; '
+    f'echo "password=${_TOKEN_VAR}"; }}; f'
+)
+
+
+def credential_env(token: str | None, base: Mapping[str, str]) -> dict[str, str]:
+    """Environment for a git child that authenticates https with ``token``, if there is one."""
+    env = dict(base)
+    env["GIT_TERMINAL_PROMPT"] = "0"  # CI has nobody to answer a password prompt
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    if token is None:
+        return env
+    count = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
+    extra = [("credential.helper", ""), ("credential.helper", _HELPER)]
+    for offset, (key, value) in enumerate(extra):
+        env[f"GIT_CONFIG_KEY_{count + offset}"] = key
+        env[f"GIT_CONFIG_VALUE_{count + offset}"] = value
+    env["GIT_CONFIG_COUNT"] = str(count + len(extra))
+    env[_TOKEN_VAR] = token
+    return env
+
+
+def _display_url(url: str) -> str:
+    """The URL without any user:password part, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return url
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A remote repository reached through the git CLI from a local ``git_dir``."""
+
+    url: str
+    git_dir: Path
+    token: str | None = None
+
+    @property
+    def display(self) -> str:
+        return _display_url(self.url)
+
+    def _run(self, args: Sequence[str], what: str, hint: str) -> str:
+        env = credential_env(self.token, os.environ)
+        # Variables a hook may have exported would point git at the wrong repository.
+        for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+            env.pop(var, None)
+        try:
+            done = subprocess.run(
+                ["git", "--git-dir", str(self.git_dir), *args],
+                env=env,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except FileNotFoundError as e:
+            raise PubgateError("git is not installed or not on PATH", "install git 2.31 or newer") from e
+        if done.returncode != 0:
+            detail = self.scrub(done.stderr.decode("utf-8", "replace")).strip()
+            last = detail.splitlines()[-1] if detail else f"git exited with {done.returncode}"
+            raise PubgateError(f"{what} {self.display} failed: {last}", hint)
+        return done.stdout.decode("utf-8", "surrogateescape")
+
+    def scrub(self, text: str) -> str:
+        if self.token:
+            text = text.replace(self.token, "***")
+        return text
+
+    def heads(self, branches: Sequence[str]) -> dict[str, str]:
+        """Current ids of those ``branches`` that exist on the remote."""
+        out = self._run(
+            ["ls-remote", "--heads", "--end-of-options", self.url],
+            "reading",
+            "check that target_repo is right and that your credentials can read it",
+        )
+        wanted = {f"refs/heads/{b}": b for b in branches}
+        found: dict[str, str] = {}
+        for line in out.splitlines():
+            oid, _, ref = line.partition("\t")
+            if ref in wanted:
+                found[wanted[ref]] = oid
+        return found
+
+    def fetch(self, refspecs: Sequence[str]) -> None:
+        if not refspecs:
+            return
+        self._run(
+            ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options",
+             self.url, *refspecs],
+            "fetching from",
+            "check the network and that your credentials can read target_repo",
+        )
+
+    def push(self, commit: str, branch: str, expected: str | None) -> None:
+        """Point ``branch`` at ``commit``, only if it still is at ``expected`` (None: absent)."""
+        ref = f"refs/heads/{branch}"
+        self._run(
+            ["push", "--quiet", "--no-verify", f"--force-with-lease={ref}:{expected or ''}",
+             "--end-of-options", self.url, f"{commit}:{ref}"],
+            f"pushing {branch} to",
+            "if the branch moved meanwhile, rerun git pubgate sync; otherwise check that the "
+            "token may push (contents: write) and that the branch is not protected",
+        )

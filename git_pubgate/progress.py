@@ -1,0 +1,35 @@
+"""One self-rewriting status line on a terminal, at most ten times a second (git-filter-repo's
+ProgressWriter); nothing at all when stderr is not a terminal."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    def __init__(self, label: str, stream: TextIO | None = None, enabled: bool | None = None):
+        self._stream = stream or sys.stderr
+        self._label = label
+        self._enabled = self._stream.isatty() if enabled is None else enabled
+        self._start = time.monotonic()
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, done: int) -> None:
+        if not self._enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1:
+            return
+        self._last = now
+        rate = done / max(now - self._start, 1e-9)
+        self._stream.write(f"\r{self._label}: {done} commits ({rate:.0f}/s)\x1b[K")
+        self._stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()

@@ -1,0 +1,375 @@
+"""The engine: filtered trees and rewritten commits, straight from the object database.
+
+Takes an open ``pygit2.Repository`` and compiled rules; reads no argv and no environment.
+History is walked in a loop in topological order (parents first), never recursively, and trees
+are filtered with an explicit stack, so neither long histories nor deep paths hit Python's
+recursion limit.
+
+Pruning follows git-filter-repo's defaults (``--prune-empty auto``, ``--prune-degenerate auto``,
+see ``_maybe_trim_extra_parents`` and ``_prunable`` in git_filter_repo.py) so that the public
+history has the shape people already get from that tool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import pygit2
+from pygit2.enums import SortMode
+
+from .objects import OBJ_COMMIT, OBJ_TREE, EMPTY_TREE, PackWriter, RawCommit, iter_tree, tree_entry
+from .rules import DirState, Rules
+from .trailer import add_trailer
+
+_MemoKey = tuple[bytes, bytes | None, bool]
+
+
+@dataclass(slots=True)
+class _Frame:
+    oid: bytes
+    prefix: bytes  # b"" for the root, else b"dir/sub/"
+    state: DirState
+    key: _MemoKey
+    data: bytes
+    entries: list[tuple[bytes, bytes, bytes, int, int, bool]]
+    pos: int = 0
+    changed: bool = False
+    out: list[bytes] = field(default_factory=list)
+
+
+class TreeFilter:
+    """Filters trees bottom-up, memoised by ``(tree id, position, include state)``.
+
+    A subtree that did not change between commits costs one dict lookup; a subtree under which no
+    rule can match is kept by id without being read at all.
+    """
+
+    def __init__(self, repo: pygit2.Repository, rules: Rules, sink: PackWriter):
+        self._odb = repo.odb
+        self._rules = rules
+        self._sink = sink
+        self._memo: dict[_MemoKey, bytes | None] = {}
+
+    def filter_root(self, tree: bytes) -> bytes:
+        """Return the raw id of the public version of the root tree ``tree``."""
+        if self._rules.is_empty:
+            return tree
+        state = self._rules.dir_state(b"", False)
+        if state.untouched:
+            return tree
+        result = self._filter(tree, state)
+        return EMPTY_TREE if result is None else result
+
+    def _key(self, oid: bytes, prefix: bytes, state: DirState) -> _MemoKey:
+        return (oid, None if state.position_free else prefix, state.included)
+
+    def _frame(self, oid: bytes, prefix: bytes, state: DirState, key: _MemoKey) -> _Frame:
+        data = self._odb.read(pygit2.Oid(raw=oid))[1]
+        entries = [(e.mode, e.name, e.oid, e.start, e.end, e.is_tree) for e in iter_tree(data)]
+        return _Frame(oid, prefix, state, key, data, entries)
+
+    def _filter(self, root: bytes, root_state: DirState) -> bytes | None:
+        memo = self._memo
+        root_key = self._key(root, b"", root_state)
+        if root_key in memo:
+            return memo[root_key]
+        rules = self._rules
+        stack = [self._frame(root, b"", root_state, root_key)]
+        while True:
+            frame = stack[-1]
+            entries = frame.entries
+            descended = False
+            while frame.pos < len(entries):
+                mode, name, oid, start, end, is_tree = entries[frame.pos]
+                path = frame.prefix + name
+                included = frame.state.included
+                if not is_tree:
+                    if rules.keeps_file(path, included):
+                        frame.out.append(frame.data[start:end])
+                    else:
+                        frame.changed = True
+                    frame.pos += 1
+                    continue
+                if not rules.keeps_dir(path, included):
+                    frame.changed = True
+                    frame.pos += 1
+                    continue
+                child_state = rules.dir_state(path, included)
+                if child_state.untouched:
+                    frame.out.append(frame.data[start:end])
+                    frame.pos += 1
+                    continue
+                key = self._key(oid, path, child_state)
+                if key in memo:
+                    self._take(frame, memo[key])
+                    continue
+                stack.append(self._frame(oid, path + b"/", child_state, key))
+                descended = True
+                break
+            if descended:
+                continue
+            result = self._finish(frame)
+            memo[frame.key] = result
+            stack.pop()
+            if not stack:
+                return result
+            self._take(stack[-1], result)
+
+    def _take(self, frame: _Frame, result: bytes | None) -> None:
+        mode, name, oid, start, end, _ = frame.entries[frame.pos]
+        frame.pos += 1
+        if result is None:  # the directory became empty: git has no empty directories
+            frame.changed = True
+        elif result == oid:
+            frame.out.append(frame.data[start:end])
+        else:
+            frame.out.append(tree_entry(mode, name, result))
+            frame.changed = True
+
+    def _finish(self, frame: _Frame) -> bytes | None:
+        if not frame.changed:
+            return frame.oid
+        if not frame.out:
+            return None
+        # Kept entries are a subsequence of git's sorted order, so the new tree is canonical.
+        return self._sink.add(OBJ_TREE, b"".join(frame.out))
+
+
+class _Ancestry:
+    """Ancestry of public commits, answered from stored depths (git-filter-repo's AncestryGraph).
+
+    Commits that exist from earlier syncs are recorded as external roots of depth 0, as
+    filter-repo does for commits outside the range it rewrites.
+    """
+
+    def __init__(self) -> None:
+        self._graph: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+    def add(self, commit: str, parents: Iterable[str]) -> None:
+        parents = tuple(parents)
+        for parent in parents:
+            self._graph.setdefault(parent, (0, ()))
+        depth = 1 + max((self._graph[p][0] for p in parents), default=0)
+        self._graph[commit] = (depth, parents)
+
+    def is_ancestor(self, maybe_ancestor: str, commit: str) -> bool:
+        graph = self._graph
+        floor = graph.get(maybe_ancestor, (0, ()))[0]
+        todo = [commit]
+        seen: set[str] = set()
+        while todo:
+            current = todo.pop()
+            if current == maybe_ancestor:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            depth, parents = graph.get(current, (0, ()))
+            if depth > floor:
+                todo.extend(parents)
+        return False
+
+
+@dataclass(frozen=True)
+class RewriteResult:
+    """What one rewrite produced.
+
+    Attributes:
+        tip: public id of the source tip, or None when nothing in it is public.
+        created: ``(source id, public id)`` for each public commit written, parents first.
+        pruned: source commits that became empty or degenerate and were dropped.
+    """
+
+    tip: str | None
+    created: list[tuple[str, str]]
+    pruned: list[str]
+
+
+class Rewriter:
+    """Rewrites source commits into public ones, incrementally.
+
+    Args:
+        repo: a repository that can read the source objects (directly or through alternates).
+        rules: the compiled path rules.
+        sink: where new objects go; nothing is readable from it until it is committed.
+        trailer: name of the trailer that records each public commit's source, or None.
+    """
+
+    def __init__(
+        self, repo: pygit2.Repository, rules: Rules, sink: PackWriter, trailer: str | None
+    ):
+        self._repo = repo
+        self._trailer = trailer
+        self._sink = sink
+        self.trees = TreeFilter(repo, rules, sink)
+        self._image: dict[str, str | None] = {}
+        self._pruned: set[str] = set()
+        self._source_tree: dict[str, bytes] = {}
+        self._public_tree: dict[str, bytes] = {}
+        self._graph = _Ancestry()
+
+    def filtered_tree_of(self, source_commit: str) -> bytes:
+        """The raw id of the public tree of a source commit."""
+        return self.trees.filter_root(self._tree_of_source(source_commit))
+
+    def _tree_of_source(self, commit: str) -> bytes:
+        tree = self._source_tree.get(commit)
+        if tree is None:
+            tree = self._repo[commit].peel(pygit2.Commit).tree_id.raw
+            self._source_tree[commit] = tree
+        return tree
+
+    def _tree_of_public(self, commit: str | None) -> bytes:
+        if commit is None:
+            return EMPTY_TREE
+        tree = self._public_tree.get(commit)
+        if tree is None:
+            tree = self._repo[commit].peel(pygit2.Commit).tree_id.raw
+            self._public_tree[commit] = tree
+        return tree
+
+    def rewrite(
+        self,
+        tip: str,
+        synced: dict[str, str],
+        image_of_old: Callable[[str], str | None],
+        root_parent: str | None = None,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> RewriteResult:
+        """Rewrite every commit reachable from ``tip`` that is not already synced.
+
+        Args:
+            tip: the source commit to publish.
+            synced: source id -> public id for commits already in public history; they and their
+                ancestors are not rewritten again.
+            image_of_old: public id for an ancestor of a synced commit that ``synced`` does not
+                name (one that was pruned, say), or None when it has none.
+            root_parent: public commit that rewritten root commits take as their parent.
+            on_commit: called with the number of commits done so far, for progress.
+        """
+        for source, public in synced.items():
+            self._image[source] = public
+        walker = self._repo.walk(tip, SortMode.TOPOLOGICAL | SortMode.REVERSE)
+        for source in synced:
+            if source in self._repo:
+                walker.hide(source)
+        created: list[tuple[str, str]] = []
+        pruned: list[str] = []
+        for done, commit in enumerate(walker, 1):
+            source = str(commit.id)
+            public = self._rewrite_one(source, commit.read_raw(), image_of_old, root_parent)
+            if public is None or source in self._pruned:
+                pruned.append(source)
+            else:
+                created.append((source, public))
+            if on_commit is not None:
+                on_commit(done)
+        return RewriteResult(self._lookup(tip, image_of_old), created, pruned)
+
+    def _lookup(self, source: str, image_of_old: Callable[[str], str | None]) -> str | None:
+        if source in self._image:
+            return self._image[source]
+        public = image_of_old(source)
+        self._image[source] = public
+        return public
+
+    def _rewrite_one(
+        self,
+        source: str,
+        raw: bytes,
+        image_of_old: Callable[[str], str | None],
+        root_parent: str | None,
+    ) -> str | None:
+        commit = RawCommit.parse(raw)
+        tree = bytes.fromhex(commit.tree)
+        self._source_tree[source] = tree
+        new_tree = self.trees.filter_root(tree)
+        orig = list(commit.parents)
+        mapped = [self._lookup(p, image_of_old) for p in orig]
+        parents, new_first = self._trim_parents(orig, mapped)
+
+        base = new_first or (parents[0] if parents else None)
+        if self._prunable(orig, parents, new_first, tree, new_tree, base):
+            self._image[source] = base
+            self._pruned.add(source)
+            return base
+
+        if not parents and root_parent is not None:
+            parents = [root_parent]
+        message = commit.message
+        if self._trailer:
+            message = add_trailer(message, self._trailer, source)
+        data = commit.serialise(new_tree.hex(), parents, message)
+        public = self._sink.add(OBJ_COMMIT, data).hex()
+        self._public_tree[public] = new_tree
+        self._graph.add(public, parents)
+        self._image[source] = public
+        return public
+
+    def _trim_parents(
+        self, orig: list[str], mapped: list[str | None]
+    ) -> tuple[list[str], str | None]:
+        """Drop parents that pruning made missing or redundant (filter-repo's trim).
+
+        Returns the parents and, when the commit would stop being a merge, the parent it would
+        collapse onto. Parents already redundant in the source (a ``--no-ff`` merge) stay.
+        """
+        rows = [(p, o, o in self._pruned) for p, o in zip(mapped, orig, strict=True) if p]
+        if not rows:
+            return [], None
+        parents = [p for p, _, _ in rows]
+        if len(rows) < 2:
+            return parents, None
+        seen: set[str] = set()
+        unique = []
+        for row in rows:
+            if row[0] not in seen or not row[2]:
+                unique.append(row)
+            seen.add(row[0])
+        if len(unique) < 2:
+            return parents, unique[0][0]
+        removable = []
+        for i, (p, o, rewritten) in enumerate(unique):
+            if not rewritten:
+                continue
+            for j, (other, other_orig, _) in enumerate(unique):
+                if i == j or not self._graph.is_ancestor(p, other):
+                    continue
+                if self._orig_is_ancestor(o, other_orig):
+                    continue
+                removable.append(i)
+                break
+        kept = [row for i, row in enumerate(unique) if i not in removable]
+        if len(kept) < 2:
+            return parents, kept[0][0]
+        return [p for p, _, _ in kept], None
+
+    def _orig_is_ancestor(self, maybe_ancestor: str, commit: str) -> bool:
+        if maybe_ancestor == commit:
+            return True
+        return bool(self._repo.descendant_of(commit, maybe_ancestor))
+
+    def _prunable(
+        self,
+        orig: list[str],
+        parents: list[str],
+        new_first: str | None,
+        tree: bytes,
+        new_tree: bytes,
+        base: str | None,
+    ) -> bool:
+        """filter-repo's ``_prunable`` expressed on trees instead of fast-export file changes."""
+        if len(parents) >= 2 and new_first is None:
+            return False
+        same_as_base = new_tree == self._tree_of_public(base)
+        if len(parents) < 2:
+            orig_first_tree = self._tree_of_source(orig[0]) if orig else EMPTY_TREE
+            had_changes = tree != orig_first_tree
+            if not had_changes:
+                # A commit that was empty in the source stays, unless its parents were pruned.
+                parents_pruned = len(parents) < len(orig) or (
+                    len(orig) == 1 and orig[0] in self._pruned
+                )
+                return same_as_base and parents_pruned
+        return same_as_base

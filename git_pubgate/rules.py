@@ -1,0 +1,152 @@
+"""Which paths are public: gitignore-style ``include``/``exclude`` rules, compiled once.
+
+Pure: values in, values out. Paths are bytes because git does not promise UTF-8; they are
+decoded with ``surrogateescape`` only to be matched, so any byte sequence round-trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pathspec
+
+_GLOB_CHARS = frozenset("*?[\\")
+
+
+def _decode(path: bytes) -> str:
+    return path.decode("utf-8", "surrogateescape")
+
+
+def _literal_dirs(pattern: str) -> tuple[str, ...] | None:
+    """Leading literal directories of an anchored pattern, or None when it can match anywhere.
+
+    gitignore anchors a pattern that has a slash anywhere but at its end; a pattern without one
+    matches a basename at any depth. For an anchored pattern only directories along its literal
+    prefix can hold a match, which lets the tree filter skip every other subtree untouched.
+    """
+    body = pattern[1:] if pattern.startswith("!") else pattern
+    if body.startswith("\\!") or body.startswith("\\#"):
+        body = body[1:]
+    stripped = body.rstrip("/")
+    if "/" not in stripped:
+        return None
+    parts = stripped.lstrip("/").split("/")
+    literal: list[str] = []
+    for part in parts:
+        if any(c in _GLOB_CHARS for c in part):
+            break
+        literal.append(part)
+    return tuple(literal)
+
+
+@dataclass(frozen=True)
+class _PatternSet:
+    lines: tuple[str, ...]
+    spec: pathspec.PathSpec = field(compare=False, hash=False)
+    # None: some pattern floats (matches at any depth); else the literal prefixes of all patterns.
+    anchors: tuple[tuple[str, ...], ...] | None
+
+    @classmethod
+    def compile(cls, lines: Sequence[str]) -> _PatternSet:
+        kept = tuple(line for line in lines if line.strip() and not line.lstrip().startswith("#"))
+        spec = pathspec.GitIgnoreSpec.from_lines(kept)
+        anchors: list[tuple[str, ...]] = []
+        for line in kept:
+            literal = _literal_dirs(line.strip())
+            if literal is None:
+                return cls(kept, spec, None)
+            anchors.append(literal)
+        return cls(kept, spec, tuple(anchors))
+
+    def matches(self, path: str) -> bool:
+        return bool(self.spec.match_file(path))
+
+    def may_match_below(self, dir_parts: tuple[str, ...]) -> bool:
+        """Whether any pattern could match a path inside the directory ``dir_parts``."""
+        if not self.lines:
+            return False
+        if self.anchors is None:
+            return True
+        for anchor in self.anchors:
+            common = min(len(anchor), len(dir_parts))
+            if anchor[:common] == dir_parts[:common]:
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Compiled path rules.
+
+    A path is public when it is included (every path is, without ``include``) and not excluded.
+    As in git, a directory that is excluded takes everything under it, and a later ``!pattern``
+    cannot re-include a file whose parent directory is excluded.
+    """
+
+    include: _PatternSet | None
+    exclude: _PatternSet
+
+    @classmethod
+    def compile(cls, exclude: Sequence[str] = (), include: Sequence[str] | None = None) -> Rules:
+        return cls(
+            include=_PatternSet.compile(include) if include is not None else None,
+            exclude=_PatternSet.compile(exclude),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return self.include is None and not self.exclude.lines
+
+    def dir_state(self, dir_path: bytes, included_above: bool) -> DirState:
+        """How rules apply below ``dir_path`` (``b""`` is the root), given the parent's state."""
+        parts = tuple(_decode(dir_path).split("/")) if dir_path else ()
+        include_done = included_above or self.include is None
+        if not include_done and self.include is not None and dir_path:
+            include_done = self.include.matches(_decode(dir_path) + "/")
+        exclude_active = self.exclude.may_match_below(parts)
+        include_active = not include_done
+        return DirState(
+            untouched=include_done and not exclude_active,
+            included=include_done,
+            # Floating-only rule sets give the same answer for a tree wherever it sits.
+            position_free=self.exclude.anchors is None and include_done,
+        )
+
+    def keeps_dir(self, path: bytes, included_above: bool) -> bool:
+        """Whether the directory ``path`` may keep any content (it is not itself excluded)."""
+        del included_above
+        return not self.exclude.matches(_decode(path) + "/")
+
+    def keeps_file(self, path: bytes, included_above: bool) -> bool:
+        text = _decode(path)
+        if not included_above and self.include is not None and not self.include.matches(text):
+            return False
+        return not self.exclude.matches(text)
+
+    def is_public(self, path: bytes) -> bool:
+        """Whether a file at ``path`` survives the rules, looking at every parent directory."""
+        parts = path.split(b"/")
+        included = self.include is None
+        for depth in range(1, len(parts)):
+            prefix = b"/".join(parts[:depth])
+            if not self.keeps_dir(prefix, included):
+                return False
+            included = self.dir_state(prefix, included).included
+        return self.keeps_file(path, included)
+
+
+@dataclass(frozen=True)
+class DirState:
+    """The rule state for the entries of one directory.
+
+    Attributes:
+        untouched: nothing below can be dropped, so the subtree is public as it stands.
+        included: an ``include`` pattern already matched this directory or a parent.
+        position_free: the outcome for a subtree does not depend on where it sits, so one memo
+            entry per tree id serves every place it appears.
+    """
+
+    untouched: bool
+    included: bool
+    position_free: bool

@@ -1,0 +1,282 @@
+"""One sync: read the target, rewrite what is new, check divergence, push the head branch.
+
+``plan`` is the same computation without the push. Objects written while planning stay in the
+private staging repository, where they make the next run cheaper and are invisible to anyone.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pygit2
+from pygit2.enums import SortMode
+
+from .config import Config
+from .errors import ConfigError, PubgateError
+from .gitio import Remote
+from .objects import PackWriter
+from .rewrite import Rewriter
+from .rules import Rules
+from .state import image_of_ancestor, locate, read_synced
+from .workspace import Source, open_source, staging_repo
+
+TARGET_NS = "refs/pubgate/target/"
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    dry_run: bool = False
+    no_pr: bool = False
+    allow_divergence: bool = False
+    push: bool = True  # False for plan
+
+
+@dataclass
+class PublicCommit:
+    source: str
+    public: str
+    subject: str
+    author: str
+
+
+@dataclass
+class SyncReport:
+    """Everything a sync or plan found and did; ``to_json`` is the stable ``--json`` form."""
+
+    source_branch: str
+    source_tip: str
+    target: str
+    review_branch: str
+    head_branch: str
+    review_tip: str | None = None
+    last_synced: str | None = None
+    head: str | None = None
+    commits: list[PublicCommit] = field(default_factory=list)
+    pruned: int = 0
+    excluded_paths: list[str] = field(default_factory=list)
+    divergence: list[str] = field(default_factory=list)
+    first_publication: bool = False
+    up_to_date: bool = False
+    pushed: bool = False
+    already_pushed: bool = False
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": {"branch": self.source_branch, "tip": self.source_tip},
+            "target": {
+                "url": self.target,
+                "review_branch": self.review_branch,
+                "review_tip": self.review_tip,
+                "head_branch": self.head_branch,
+            },
+            "last_synced_source": self.last_synced,
+            "head": self.head,
+            "commits": [
+                {"source": c.source, "public": c.public, "subject": c.subject, "author": c.author}
+                for c in self.commits
+            ],
+            "pruned": self.pruned,
+            "excluded_paths": self.excluded_paths,
+            "divergence": self.divergence,
+            "first_publication": self.first_publication,
+            "up_to_date": self.up_to_date,
+            "pushed": self.pushed,
+            "already_pushed": self.already_pushed,
+            "dry_run": self.dry_run,
+        }
+
+
+def target_remote(config: Config, staging: pygit2.Repository) -> Remote:
+    if not config.target_repo:
+        raise ConfigError(
+            f"{config.path}: target_repo is not set",
+            "set target_repo to the public repository (a path or a git URL)",
+        )
+    url = config.target_repo
+    if "://" not in url and not _looks_scp(url):
+        if not (Path(url) / "HEAD").exists() and not (Path(url) / ".git").exists():
+            raise PubgateError(
+                f"target_repo {url} is not a git repository",
+                "create it first (git init --bare), or fix target_repo",
+            )
+    token = None
+    if url.startswith(("https://", "http://")) and config.github_token_env:
+        token = os.environ.get(config.github_token_env) or None
+    return Remote(url=url, git_dir=Path(staging.path), token=token)
+
+
+def _looks_scp(url: str) -> bool:
+    head = url.split("/", 1)[0]
+    return ":" in head and not head.startswith("/")
+
+
+def run(
+    config: Config,
+    cwd: Path,
+    options: SyncOptions,
+    progress: Callable[[int], None] | None = None,
+) -> SyncReport:
+    """Plan or perform one sync and report what happened."""
+    source = open_source(config, cwd)
+    staging = staging_repo(source)
+    remote = target_remote(config, staging)
+    review, head_branch = config.review_branch, config.head_branch
+    report = SyncReport(source.branch, source.tip, remote.display, review, head_branch)
+    report.dry_run = options.dry_run
+
+    heads = remote.heads([review, head_branch])
+    remote.fetch([f"+refs/heads/{b}:{TARGET_NS}{b}" for b in heads])
+    report.review_tip = heads.get(review)
+
+    synced: dict[str, str] = {}
+    if report.review_tip and config.trailer:
+        synced = read_synced(staging, report.review_tip, config.trailer)
+    state = locate(staging, source.tip, synced)
+    report.last_synced = state.last_source
+    root_parent = None
+    if report.review_tip and config.trailer and not state.synced:
+        # The first publication into a branch that already has commits (an initial README):
+        # root the public history on its tip, so the pull request is reviewable and mergeable.
+        root_parent = report.review_tip
+        report.first_publication = True
+    elif not report.review_tip:
+        report.first_publication = True
+
+    rules = Rules.compile(config.exclude, config.include)
+    writer = PackWriter(Path(staging.path))
+    try:
+        rewriter = Rewriter(staging, rules, writer, config.trailer)
+        result = rewriter.rewrite(
+            source.tip,
+            state.synced,
+            lambda commit: image_of_ancestor(staging, commit, state.synced),
+            root_parent=root_parent,
+            on_commit=progress,
+        )
+        base_tree = (
+            rewriter.filtered_tree_of(state.last_source) if state.last_source else None
+        )
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+    report.head = result.tip
+    report.pruned = len(result.pruned)
+    report.commits = _describe(staging, result.created)
+    new_sources = [s for s, _ in result.created] + result.pruned
+    report.excluded_paths = _excluded_paths(source, new_sources, rules)
+    report.divergence = _divergence(staging, report.review_tip, base_tree, result, config)
+
+    if result.tip is None:
+        raise PubgateError(
+            f"nothing on {source.branch} is public: every path is excluded",
+            f"check exclude/include in {config.path}",
+        )
+    if _already_public(staging, result.tip, result.created, report.review_tip):
+        report.up_to_date = True
+        return report
+    if report.divergence and not options.allow_divergence:
+        shown = ", ".join(report.divergence[:10])
+        more = f" and {len(report.divergence) - 10} more" if len(report.divergence) > 10 else ""
+        raise PubgateError(
+            f"refusing to sync since {review} on the target has changes that did not come "
+            f"from the source: {shown}{more}",
+            "bring those changes into the source first, or pass --allow-divergence to keep "
+            "them on the public side (the pull request will merge both)",
+        )
+    if heads.get(head_branch) == result.tip:
+        report.already_pushed = True
+        return report
+    if options.push and not options.dry_run:
+        remote.push(result.tip, head_branch, heads.get(head_branch))
+        report.pushed = True
+    return report
+
+
+def _already_public(
+    repo: pygit2.Repository, tip: str, created: list[tuple[str, str]], review_tip: str | None
+) -> bool:
+    if not created:
+        return True
+    # Without trailers every run rewrites everything; the ids are stable, so the review branch
+    # may already hold the result.
+    return review_tip is not None and (
+        tip == review_tip or bool(repo.descendant_of(review_tip, tip))
+    )
+
+
+def _describe(repo: pygit2.Repository, created: list[tuple[str, str]]) -> list[PublicCommit]:
+    out = []
+    for source, public in created:
+        commit = repo[source].peel(pygit2.Commit)
+        subject = commit.raw_message.split(b"\n", 1)[0].decode("utf-8", "replace")
+        author = commit.author.raw_name.decode("utf-8", "replace")
+        out.append(PublicCommit(source, public, subject, author))
+    return out
+
+
+def _excluded_paths(source: Source, commits: list[str], rules: Rules) -> list[str]:
+    """Excluded paths that the new commits touch (names only, for the report)."""
+    if not commits or rules.is_empty:
+        return []
+    done = subprocess.run(
+        ["git", "--git-dir", str(source.git_dir), "diff-tree", "-r", "-m", "--root",
+         "--name-only", "-z", "--no-commit-id", "--stdin"],
+        input="".join(f"{c}\n" for c in commits).encode(),
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise PubgateError(
+            "could not list the paths the new commits touch: "
+            + done.stderr.decode("utf-8", "replace").strip(),
+            "check that the source repository is intact (git fsck)",
+        )
+    paths = {p for p in done.stdout.split(b"\0") if p}
+    held = sorted(p for p in paths if not rules.is_public(p))
+    return [p.decode("utf-8", "surrogateescape") for p in held]
+
+
+def _divergence(
+    repo: pygit2.Repository,
+    review_tip: str | None,
+    base_tree: bytes | None,
+    result: Any,
+    config: Config,
+) -> list[str]:
+    """Paths where the review branch differs from what the source last published."""
+    if review_tip is None:
+        return []
+    if base_tree is None:
+        if config.trailer:
+            return []  # first publication: nothing was published from the source yet
+        base_tree = _trailerless_base(repo, review_tip, result)
+        if base_tree is None:
+            return []
+    tip_tree = repo[review_tip].peel(pygit2.Commit).tree
+    if tip_tree.id.raw == base_tree:
+        return []
+    diff = repo.diff(repo[pygit2.Oid(raw=base_tree)], tip_tree)
+    paths = set()
+    for delta in diff.deltas:
+        paths.add(delta.old_file.path)
+        paths.add(delta.new_file.path)
+    return sorted(paths)
+
+
+def _trailerless_base(repo: pygit2.Repository, review_tip: str, result: Any) -> bytes | None:
+    """Without trailers, the newest review-branch commit that this rewrite also produced."""
+    ours = {public for _, public in result.created}
+    if not ours:
+        return None
+    for commit in repo.walk(review_tip, SortMode.TOPOLOGICAL):
+        if str(commit.id) in ours:
+            return bytes(commit.tree_id.raw)
+    return None

@@ -1,0 +1,40 @@
+"""The ``Pubgate-Source`` trailer: written into each public commit, read back as sync state.
+
+Pure. The trailer travels in the message, so it survives every way a pull request can be merged
+(fast-forward, merge commit, rebase, squash: GitHub's squash message quotes each commit's).
+"""
+
+from __future__ import annotations
+
+import re
+
+_TRAILER_LINE = re.compile(rb"^[A-Za-z0-9][A-Za-z0-9-]*: ")
+
+
+def _ends_with_trailer_block(message: bytes) -> bool:
+    last = message.rsplit(b"\n\n", 1)[-1]
+    lines = last.split(b"\n")
+    # A message of one paragraph is a subject, never a trailer block (git reads it the same way).
+    if b"\n\n" not in message:
+        return False
+    return all(_TRAILER_LINE.match(line) or line[:1] in (b" ", b"\t") for line in lines)
+
+
+def add_trailer(message: bytes, name: str, value: str) -> bytes:
+    """Append ``name: value`` as git-interpret-trailers would, keeping the message bytes before it."""
+    line = name.encode("ascii") + b": " + value.encode("ascii") + b"\n"
+    body = message.rstrip(b"\n")
+    if not body:
+        return line
+    separator = b"\n" if _ends_with_trailer_block(body) else b"\n\n"
+    return body + separator + line
+
+
+def source_ids(message: bytes, name: str) -> list[str]:
+    """Every source commit id the message's ``name:`` trailers name, in order of appearance.
+
+    All occurrences count, not just the last paragraph's: a squash merge concatenates the
+    messages of every commit it squashed.
+    """
+    pattern = re.compile(rb"^[ \t*-]*" + re.escape(name.encode("ascii")) + rb": ([0-9a-f]{40,64})[ \t]*$", re.M)
+    return [m.group(1).decode("ascii") for m in pattern.finditer(message)]

@@ -1,0 +1,149 @@
+"""The repositories a run works in: the source, and a private staging repository.
+
+New public objects never go into the source repository. They go into a bare staging repository
+under ``<source git dir>/pubgate/public.git`` that borrows the source's objects through
+``objects/info/alternates``; the target is fetched there and pushed from there. The source's
+refs, index and working tree are never touched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from .config import Config
+from .errors import ConfigError, PubgateError
+
+
+@dataclass(frozen=True)
+class Source:
+    repo: pygit2.Repository
+    git_dir: Path  # the common git dir (a linked worktree shares its objects with the main one)
+    branch: str
+    tip: str
+
+
+def _common_dir(repo: pygit2.Repository) -> Path:
+    git_dir = Path(repo.path)
+    commondir = git_dir / "commondir"
+    if commondir.is_file():
+        return (git_dir / commondir.read_text().strip()).resolve()
+    return git_dir.resolve()
+
+
+def _is_local(location: str) -> bool:
+    return "://" not in location or location.startswith("file://")
+
+
+def _local_path(location: str) -> Path:
+    return Path(location.removeprefix("file://"))
+
+
+def open_repo(where: Path) -> pygit2.Repository:
+    found = pygit2.discover_repository(str(where))
+    if found is None:
+        raise ConfigError(
+            f"{where} is not inside a git repository",
+            "run git pubgate inside the internal repository, or set source_repo",
+        )
+    return pygit2.Repository(found)
+
+
+def open_source(config: Config, cwd: Path) -> Source:
+    """Open the source repository and resolve the branch to publish."""
+    if config.source_repo is None:
+        repo = open_repo(cwd)
+    elif _is_local(config.source_repo):
+        path = _local_path(config.source_repo)
+        if not path.exists():
+            raise ConfigError(
+                f"source_repo {path} does not exist", f"fix source_repo in {config.path}"
+            )
+        repo = open_repo(path)
+    else:
+        repo = _repo_with_remote(cwd, config.source_repo, config)
+    if repo.is_shallow:
+        raise PubgateError(
+            "refusing to publish from a shallow clone, since its oldest commits would be "
+            "published as fake root commits",
+            "run 'git fetch --unshallow' (in CI: actions/checkout with fetch-depth: 0)",
+        )
+    branch = config.source_branch or _head_branch(repo)
+    tip = _resolve_branch(repo, branch)
+    return Source(repo, _common_dir(repo), branch, tip)
+
+
+def _normalise_url(url: str) -> str:
+    url = url.strip().removesuffix("/").removesuffix(".git")
+    match = re.match(r"^(?:ssh://)?(?:[^@/]+@)?([^:/]+)[:/](.+)$", url.split("://", 1)[-1])
+    return f"{match.group(1)}/{match.group(2)}".lower() if match else url.lower()
+
+
+def _repo_with_remote(cwd: Path, url: str, config: Config) -> pygit2.Repository:
+    """The repository we run in, when one of its remotes is ``source_repo``."""
+    found = pygit2.discover_repository(str(cwd))
+    if found is not None:
+        repo = pygit2.Repository(found)
+        for remote in repo.remotes:
+            if remote.url and _normalise_url(remote.url) == _normalise_url(url):
+                return repo
+    raise ConfigError(
+        f"source_repo {url} is not a remote of the repository git pubgate runs in",
+        "run git pubgate in a clone of the internal repository, or point source_repo at a "
+        f"local path ({config.path})",
+    )
+
+
+def _head_branch(repo: pygit2.Repository) -> str:
+    if repo.head_is_unborn:
+        raise PubgateError("the source repository has no commits yet", "commit something first")
+    if repo.head_is_detached:
+        raise ConfigError(
+            "the source repository's HEAD is detached, so there is no branch to publish",
+            "set source_branch in the configuration",
+        )
+    return repo.head.shorthand
+
+
+def _resolve_branch(repo: pygit2.Repository, branch: str) -> str:
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        found = repo.references.get(ref)
+        if found is not None:
+            return str(found.peel(pygit2.Commit).id)
+    raise ConfigError(
+        f"the source repository has no branch {branch!r}",
+        "set source_branch to an existing branch (git branch --list)",
+    )
+
+
+def staging_repo(source: Source) -> pygit2.Repository:
+    """Open (creating on first use) the staging repository for ``source``."""
+    path = source.git_dir / "pubgate" / "public.git"
+    objects = (source.git_dir / "objects").resolve()
+    if not (path / "HEAD").is_file():
+        try:
+            pygit2.init_repository(str(path), bare=True)
+        except pygit2.GitError as e:
+            raise PubgateError(
+                f"cannot create the staging repository {path}: {e}",
+                "check permissions on the source repository's .git directory",
+            ) from e
+    alternates = path / "objects" / "info" / "alternates"
+    if not alternates.is_file() or alternates.read_text().strip() != str(objects):
+        alternates.parent.mkdir(parents=True, exist_ok=True)
+        tmp = alternates.with_suffix(".tmp")
+        tmp.write_text(f"{objects}\n")
+        tmp.replace(alternates)
+    return pygit2.Repository(str(path))
+
+
+def toplevel(cwd: Path) -> Path | None:
+    """The work tree root of the repository around ``cwd``, if any."""
+    found = pygit2.discover_repository(str(cwd))
+    if found is None:
+        return None
+    workdir = pygit2.Repository(found).workdir
+    return Path(workdir).resolve() if workdir else None

@@ -1,0 +1,86 @@
+"""Shared fixtures: an isolated git environment, real repositories, and checks on the results."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from git_pubgate.cli import _main
+
+from .factory import git
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Blank the user's git configuration and pin identities; fail if anything writes to ~."""
+    home = tmp_path_factory.mktemp("home")
+    saved = dict(os.environ)
+    os.environ.update({
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@test.example",
+        "GIT_AUTHOR_DATE": "1600000000 +0000",
+        "GIT_COMMITTER_NAME": "Test Committer",
+        "GIT_COMMITTER_EMAIL": "committer@test.example",
+        "GIT_COMMITTER_DATE": "1600000000 +0000",
+        "GIT_TERMINAL_PROMPT": "0",
+    })
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_CONFIG_COUNT", "GH_TOKEN", "GITHUB_TOKEN"):
+        os.environ.pop(var, None)
+    for level in (pygit2.enums.ConfigLevel.GLOBAL, pygit2.enums.ConfigLevel.XDG,
+                  pygit2.enums.ConfigLevel.SYSTEM):
+        pygit2.settings.search_path[level] = str(home / "no-config")
+    yield home
+    os.environ.clear()
+    os.environ.update(saved)
+    leftovers = [p.name for p in home.iterdir()]
+    assert not leftovers, f"tests wrote to the home directory: {leftovers}"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def pubgate(*args: str, cwd: Path) -> Result:
+    """Run ``git pubgate`` in-process, exactly as the console script does."""
+    out, err = io.StringIO(), io.StringIO()
+    code = _main(["-C", str(cwd), *args], out, err)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+class PublicRepos:
+    """Bare repositories standing in for the public side; each is fsck'ed at teardown."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.made: list[Path] = []
+
+    def bare(self, name: str = "public.git", branch: str = "main") -> Path:
+        path = self.root / name
+        git("init", "-q", "--bare", "-b", branch, str(path))
+        self.made.append(path)
+        return path
+
+    def fsck(self) -> None:
+        for path in self.made:
+            git("fsck", "--strict", "--no-progress", cwd=path)
+
+
+@pytest.fixture
+def public(tmp_path: Path) -> Iterator[PublicRepos]:
+    repos = PublicRepos(tmp_path)
+    yield repos
+    repos.fsck()

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from git_pubgate.config import Config, load
+from git_pubgate.errors import ConfigError
+
+from .conftest import pubgate
+
+PUBLISHED_EXAMPLE = """\
+source_repo: "git@github.com:your-org/internal-project.git"
+target_repo: "git@github.com:your-org/public-project.git"
+pypi_package_name: "your-awesome-package"
+review_branch: "main"
+pre_publish_commands:
+- "pytest"
+- "black --check ."
+- "isort --check-only ."
+github_token_env: "GH_TOKEN"
+pypi_token_env: "PYPI_API_TOKEN"
+exclude:
+- ".git/"
+- ".github/workflows/internal_ci.yml"
+- "docs/internal/"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "pubgate.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_published_example_loads_exactly(tmp_path: Path) -> None:
+    cfg = load(write(tmp_path, PUBLISHED_EXAMPLE))
+    assert cfg.source_repo == "git@github.com:your-org/internal-project.git"
+    assert cfg.target_repo == "git@github.com:your-org/public-project.git"
+    assert cfg.pypi_package_name == "your-awesome-package"
+    assert cfg.review_branch == "main"
+    assert cfg.pre_publish_commands == ("pytest", "black --check .", "isort --check-only .")
+    assert cfg.github_token_env == "GH_TOKEN"
+    assert cfg.pypi_token_env == "PYPI_API_TOKEN"
+    assert cfg.exclude == (".git/", ".github/workflows/internal_ci.yml", "docs/internal/")
+    assert cfg.trailer == "Pubgate-Source"
+    assert cfg.head_branch == "pubgate/sync"
+
+
+def test_unknown_key_names_file_line_and_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, 'target_repo: "x.git"\nexlude:\n  - "a/"\n')
+    with pytest.raises(ConfigError) as e:
+        load(path)
+    assert e.value.message == f"{path}:2: exlude: unknown key"
+    assert e.value.hint == "did you mean 'exclude'?"
+    assert e.value.exit_code == 2
+
+
+def test_unknown_nested_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "message:\n  trailr: X-Src\n")
+    with pytest.raises(ConfigError) as e:
+        load(path)
+    assert e.value.message == f"{path}:2: message.trailr: unknown key"
+    assert e.value.hint == "did you mean 'message.trailer'?"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "expected"),
+    [
+        ("exclude: docs/\n", 1, "exclude", "expected a list of strings, got a string"),
+        ("exclude:\n  - 3\n", 2, "exclude[0]", "expected a non-empty string, got a number"),
+        ("review_branch: 'a..b'\n", 1, "review_branch", "'a..b' is not a valid branch name"),
+        ("github_token_env: ghp_abc-123\n", 1, "github_token_env", "expected the name of an"),
+        ("message:\n  trailer: 'two words'\n", 2, "message.trailer", "is not a trailer name"),
+        ("target_repo: '--upload-pack=x'\n", 1, "target_repo", "cannot start with '-'"),
+    ],
+)
+def test_wrong_values_name_line_key_and_expectation(
+    tmp_path: Path, text: str, line: int, key: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as e:
+        load(path)
+    assert e.value.message.startswith(f"{path}:{line}: {key}: ")
+    assert expected in e.value.message
+
+
+def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "target_repo: x\nexclude:\n  - a\n - b\n")
+    with pytest.raises(ConfigError) as e:
+        load(path)
+    assert e.value.message.startswith(f"{path}:4: invalid YAML")
+
+
+def test_duplicate_key_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "review_branch: main\nreview_branch: dev\n")
+    with pytest.raises(ConfigError, match=r":2: review_branch: duplicate key"):
+        load(path)
+
+
+def test_trailer_can_be_turned_off(tmp_path: Path) -> None:
+    assert load(write(tmp_path, "message:\n  trailer: false\n")).trailer is None
+
+
+def test_local_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    cfg = load(write(tmp_path / "sub", "target_repo: ../public.git\n"))
+    assert cfg.target_repo == str((tmp_path / "public.git").resolve())
+
+
+def test_pyproject_table(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tool.pubgate]\ntarget_repo = "p.git"\nexclude = ["x/"]\n',
+                 "pyproject.toml")
+    cfg = load(path)
+    assert isinstance(cfg, Config)
+    assert cfg.exclude == ("x/",)
+    bad = write(tmp_path, '[tool.pubgate]\nexcludes = ["x/"]\n', "pyproject.toml")
+    with pytest.raises(ConfigError, match="excludes: unknown key"):
+        load(bad)
+
+
+def test_cli_reports_config_errors_without_traceback(tmp_path: Path) -> None:
+    write(tmp_path, "exclude: [unclosed\n")
+    result = pubgate("plan", cwd=tmp_path)
+    assert result.code == 2
+    lines = result.err.splitlines()
+    assert lines[0].startswith("error: ") and "invalid YAML" in lines[0]
+    assert lines[1].startswith("hint: ")
+    assert "Traceback" not in result.err
+
+
+def test_init_writes_a_starter_that_loads(tmp_path: Path) -> None:
+    result = pubgate("init", cwd=tmp_path)
+    assert result.code == 0
+    cfg = load(tmp_path / "pubgate.yaml")
+    assert cfg.exclude and cfg.target_repo
+    again = pubgate("init", cwd=tmp_path)
+    assert again.code == 1 and "refusing to overwrite" in again.err
+
+
+def test_missing_config_is_a_usage_error(tmp_path: Path) -> None:
+    result = pubgate("plan", cwd=tmp_path)
+    assert result.code == 2
+    assert "git pubgate init" in result.err
