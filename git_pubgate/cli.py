@@ -15,9 +15,12 @@ from typing import Any, TextIO
 
 from . import __version__
 from . import config as config_mod
+from .demo import run_demo
 from .errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, PubgateError
 from .progress import Progress
-from .sync import SyncOptions, SyncReport, run
+from .report import describe
+from .sync import SyncOptions, run
+from .workspace import toplevel
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,19 +46,34 @@ class _Args(argparse.Namespace):
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Accepted before and after the subcommand; after it, SUPPRESS keeps the top-level value.
     default: Any = None if top else argparse.SUPPRESS
-    parser.add_argument("--config", metavar="FILE", default=default,
-                        help="configuration file (default: pubgate.yaml, else pyproject.toml)")
-    parser.add_argument("--json", action="store_true", default=False if top else default,
-                        help="print one JSON object on stdout")
-    parser.add_argument("-v", "--verbose", action="count", default=0 if top else default,
-                        help="more detail")
-    parser.add_argument("-q", "--quiet", action="store_true", default=False if top else default,
-                        help="only results and errors")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default,
+        help="configuration file (default: pubgate.yaml, else pyproject.toml)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else default,
+        help="print one JSON object on stdout",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0 if top else default, help="more detail"
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=False if top else default,
+        help="only results and errors",
+    )
 
 
 def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
-    parser = _Parser(prog=prog, description="Publish an internal git repository through a "
-                     "review gate.")
+    parser = _Parser(
+        prog=prog, description="Publish an internal git repository through a review gate."
+    )
     parser.add_argument("--version", action="version", version=f"git-pubgate {__version__}")
     parser.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
     _common(parser, top=True)
@@ -71,8 +89,11 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="rewrite new commits and push the head branch")
     sync.add_argument("--dry-run", action="store_true", help="do everything but push")
     sync.add_argument("--no-pr", action="store_true", help="stop after the push")
-    sync.add_argument("--allow-divergence", action="store_true",
-                      help="sync although the public branch has changes of its own")
+    sync.add_argument(
+        "--allow-divergence",
+        action="store_true",
+        help="sync although the public branch has changes of its own",
+    )
     _common(sync, top=False)
 
     demo = sub.add_parser("demo", help="a self-contained run on throwaway local repositories")
@@ -88,8 +109,6 @@ def _config(args: _Args, cwd: Path) -> config_mod.Config:
     if args.config:
         path = Path(args.config)
         return config_mod.load(path if path.is_absolute() else cwd / path)
-    from .workspace import toplevel
-
     return config_mod.load(config_mod.find(cwd, toplevel(cwd)))
 
 
@@ -126,55 +145,7 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
     return EXIT_OK
 
 
-def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
-    """Human-readable lines for a sync or plan report."""
-    lines = [f"source: {report.source_branch} at {report.source_tip[:12]}"]
-    lines.append(f"target: {report.target} ({report.review_branch}"
-                 + (f" at {report.review_tip[:12]})" if report.review_tip else ", not created yet)"))
-    if report.last_synced:
-        lines.append(f"last synced source commit: {report.last_synced[:12]}")
-    if report.up_to_date:
-        lines.append(f"up to date: {report.review_branch} already holds everything public "
-                     "on the source branch; nothing to push")
-        return lines
-    count = len(report.commits)
-    lines.append(f"{count} public commit{'s' if count != 1 else ''}"
-                 + (f", {report.pruned} pruned (only excluded paths changed)" if report.pruned
-                    else "") + ":")
-    shown = report.commits if verbose or count <= 20 else report.commits[-20:]
-    if len(shown) < count:
-        lines.append(f"  ... {count - len(shown)} earlier commits")
-    for commit in shown:
-        lines.append(f"  {commit.public[:12]} {commit.subject}  ({commit.author})")
-    if report.excluded_paths:
-        lines.append(f"held back ({len(report.excluded_paths)} excluded paths touched):")
-        for path in report.excluded_paths[: 50 if not verbose else None]:
-            lines.append(f"  {path}")
-        if len(report.excluded_paths) > 50 and not verbose:
-            lines.append(f"  ... and {len(report.excluded_paths) - 50} more (-v lists all)")
-    if report.divergence:
-        lines.append(f"divergence: {report.review_branch} differs from the last synced source "
-                     f"in {len(report.divergence)} paths:")
-        lines.extend(f"  {path}" for path in report.divergence[:50])
-    target = f"{report.target} {report.head_branch}"
-    if plan:
-        lines.append(f"sync would push {report.head[:12] if report.head else '-'} to {target}")
-    elif report.already_pushed:
-        lines.append(f"{target} already points at {report.head[:12] if report.head else '-'}; "
-                     "nothing to push")
-    elif report.dry_run:
-        lines.append(f"dry run: would push {report.head[:12] if report.head else '-'} to {target}")
-    elif report.pushed:
-        lines.append(f"pushed {report.head[:12] if report.head else '-'} to {target}")
-    if not plan and (report.pushed or report.already_pushed or report.dry_run):
-        lines.append(f"next: open a pull request from {report.head_branch} into "
-                     f"{report.review_branch} and merge it after review")
-    return lines
-
-
 def cmd_demo(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
-    from .demo import run_demo
-
     return run_demo(out, err, as_json=args.json)
 
 

@@ -161,7 +161,8 @@ def _env_name(value: Any, key: str, src: _Source) -> str:
     name = _string(value, key, src)
     if not _ENV_NAME.match(name):
         raise src.error(
-            key, f"expected the name of an environment variable, got {name!r}",
+            key,
+            f"expected the name of an environment variable, got {name!r}",
             "name the variable that holds the token (GH_TOKEN), never the token itself",
         )
     return name
@@ -190,7 +191,9 @@ def _trailer(value: Any, key: str, src: _Source) -> str | None:
         return None
     name = _string(value, key, src)
     if not _TRAILER_NAME.match(name):
-        raise src.error(key, f"{name!r} is not a trailer name", "letters, digits and '-' only, or false")
+        raise src.error(
+            key, f"{name!r} is not a trailer name", "letters, digits and '-' only, or false"
+        )
     return name
 
 
@@ -213,8 +216,14 @@ _MESSAGE: dict[str, _Check] = {"trailer": _trailer}
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)
 
 
 def _unknown(key: str, known: Mapping[str, Any], src: _Source, prefix: str = "") -> ConfigError:
@@ -230,8 +239,8 @@ def parse(data: Any, src: _Source) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{src.path}: expected a mapping of settings, got {_kind(data)}")
     values: dict[str, Any] = {}
-    for key, value in data.items():
-        key = str(key)
+    for raw_key, value in data.items():
+        key = str(raw_key)
         if key == "message":
             if not isinstance(value, dict):
                 raise src.error(key, f"expected a mapping, got {_kind(value)}")

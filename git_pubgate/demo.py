@@ -15,8 +15,8 @@ from typing import TextIO
 
 import pygit2
 
-from .cli import describe
 from .config import load
+from .report import describe
 from .sync import SyncOptions, run
 
 _PEOPLE = {
@@ -40,49 +40,57 @@ def _blob(path: str, text: str) -> bytes:
     return b"M 100644 inline " + path.encode() + b"\ndata %d\n" % len(data) + data + b"\n"
 
 
-def _commit(
-    mark: int, who: str, when: int, message: str, parents: list[int], body: list[bytes]
-) -> bytes:
-    sig = _PEOPLE[who] + b" %d +0100\n" % when
+def _commit(mark: int, who: str, message: str, parents: list[int], body: list[bytes]) -> bytes:
+    # Half an hour apart, from a fixed start: the demo publishes the same ids every time.
+    sig = _PEOPLE[who] + b" %d +0100\n" % (1_700_000_000 + 1800 * mark)
     msg = message.encode()
-    lines = [b"commit refs/heads/main\n", b"mark :%d\n" % mark, b"author " + sig,
-             b"committer " + sig, b"data %d\n" % len(msg), msg + b"\n"]
+    lines = [
+        b"commit refs/heads/main\n",
+        b"mark :%d\n" % mark,
+        b"author " + sig,
+        b"committer " + sig,
+        b"data %d\n" % len(msg),
+        msg + b"\n",
+    ]
     if parents:
         lines.append(b"from :%d\n" % parents[0])
     lines += [b"merge :%d\n" % p for p in parents[1:]]
     return b"".join(lines + body) + b"\n"
 
 
+_HISTORY = [
+    (1, "alice", "Start the project", [], [
+        ("README.md", "# demo\n\nA library, incubated internally.\n"),
+        ("src/demo/__init__.py", "VERSION = '0.1.0'\n"),
+        ("internal/roadmap.md", "Codename BLUEBIRD ships in Q3.\n"),
+        (".github/workflows/internal_ci.yml", "runs-on: corp-runner-7\n"),
+    ]),
+    (2, "bob", "Add the deploy key for staging", [1], [
+        ("deploy/staging.pem", "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n"),
+    ]),
+    (3, "chloe", "Document the API in French", [2], [
+        ("docs/référence.md", "# Référence\n\n`demo.add(a, b)`\n"),
+    ]),
+    (4, "alice", "Add demo.add", [2], [
+        ("src/demo/__init__.py", "VERSION = '0.1.0'\n\n\ndef add(a, b):\n    return a + b\n"),
+        ("internal/roadmap.md", "Codename BLUEBIRD ships in Q3.\nadd() is done.\n"),
+    ]),
+    (5, "bob", "Merge the API docs", [4, 3], [
+        ("docs/référence.md", "# Référence\n\n`demo.add(a, b)`\n"),
+    ]),
+]  # fmt: skip
+
+
 def _stream() -> bytes:
-    t = 1_700_000_000
-    return b"".join([
-        _commit(1, "alice", t, "Start the project", [], [
-            _blob("README.md", "# demo\n\nA library, incubated internally.\n"),
-            _blob("src/demo/__init__.py", "VERSION = '0.1.0'\n"),
-            _blob("internal/roadmap.md", "Codename BLUEBIRD ships in Q3.\n"),
-            _blob(".github/workflows/internal_ci.yml", "runs-on: corp-runner-7\n"),
-        ]),
-        _commit(2, "bob", t + 3600, "Add the deploy key for staging", [1], [
-            _blob("deploy/staging.pem", "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n"),
-        ]),
-        _commit(3, "chloe", t + 7200, "Document the API in French", [2], [
-            _blob("docs/référence.md", "# Référence\n\n`demo.add(a, b)`\n"),
-        ]),
-        _commit(4, "alice", t + 7300, "Add demo.add", [2], [
-            _blob("src/demo/__init__.py", "VERSION = '0.1.0'\n\n\ndef add(a, b):\n"
-                  "    return a + b\n"),
-            _blob("internal/roadmap.md", "Codename BLUEBIRD ships in Q3.\nadd() is done.\n"),
-        ]),
-        _commit(5, "bob", t + 9000, "Merge the API docs", [4, 3], [
-            _blob("docs/référence.md", "# Référence\n\n`demo.add(a, b)`\n"),
-        ]),
-    ])
+    return b"".join(
+        _commit(mark, who, message, parents, [_blob(path, text) for path, text in files])
+        for mark, who, message, parents, files in _HISTORY
+    )
 
 
 def _git(*args: str, cwd: Path, data: bytes | None = None) -> None:
     env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1"}
-    subprocess.run(["git", *args], cwd=cwd, input=data, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(["git", *args], cwd=cwd, input=data, env=env, check=True, capture_output=True)
 
 
 def run_demo(out: TextIO, err: TextIO, *, as_json: bool = False) -> int:
@@ -101,8 +109,7 @@ def run_demo(out: TextIO, err: TextIO, *, as_json: bool = False) -> int:
         head = pushed.references[f"refs/heads/{report.head_branch}"].peel(pygit2.Commit)
         files = sorted(_walk(head.tree))
         if as_json:
-            out.write(json.dumps({**report.to_json(), "published_files": files}, indent=2)
-                      + "\n")
+            out.write(json.dumps({**report.to_json(), "published_files": files}, indent=2) + "\n")
             return 0
         err.write("git pubgate demo: an internal repository synced into a local public one\n")
         err.write(f"  internal: {internal}\n  public:   {public}\n  config:\n")
@@ -112,8 +119,9 @@ def run_demo(out: TextIO, err: TextIO, *, as_json: bool = False) -> int:
             err.write(line + "\n")
         err.write(f"\npublished files on {report.head_branch}:\n")
         err.writelines(f"  {f}\n" for f in files)
-        err.write("\nIn real use, a pull request into main is the review gate; "
-                  "see 'git pubgate init'.\n")
+        err.write(
+            "\nIn real use, a pull request into main is the review gate; see 'git pubgate init'.\n"
+        )
     return 0
 
 

@@ -75,7 +75,9 @@ class Remote:
                 check=False,
             )
         except FileNotFoundError as e:
-            raise PubgateError("git is not installed or not on PATH", "install git 2.31 or newer") from e
+            raise PubgateError(
+                "git is not installed or not on PATH", "install git 2.31 or newer"
+            ) from e
         if done.returncode != 0:
             detail = self.scrub(done.stderr.decode("utf-8", "replace")).strip()
             last = detail.splitlines()[-1] if detail else f"git exited with {done.returncode}"
@@ -106,8 +108,15 @@ class Remote:
         if not refspecs:
             return
         self._run(
-            ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options",
-             self.url, *refspecs],
+            [
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--end-of-options",
+                self.url,
+                *refspecs,
+            ],
             "fetching from",
             "check the network and that your credentials can read target_repo",
         )
@@ -116,8 +125,15 @@ class Remote:
         """Point ``branch`` at ``commit``, only if it still is at ``expected`` (None: absent)."""
         ref = f"refs/heads/{branch}"
         self._run(
-            ["push", "--quiet", "--no-verify", f"--force-with-lease={ref}:{expected or ''}",
-             "--end-of-options", self.url, f"{commit}:{ref}"],
+            [
+                "push",
+                "--quiet",
+                "--no-verify",
+                f"--force-with-lease={ref}:{expected or ''}",
+                "--end-of-options",
+                self.url,
+                f"{commit}:{ref}",
+            ],
             f"pushing {branch} to",
             "if the branch moved meanwhile, rerun git pubgate sync; otherwise check that the "
             "token may push (contents: write) and that the branch is not protected",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pygit2
 from pygit2.enums import SortMode
 
-from .objects import OBJ_COMMIT, OBJ_TREE, EMPTY_TREE, PackWriter, RawCommit, iter_tree, tree_entry
+from .objects import EMPTY_TREE, OBJ_COMMIT, OBJ_TREE, PackWriter, RawCommit, iter_tree, tree_entry
 from .rules import DirState, Rules
 from .trailer import add_trailer
 
@@ -81,7 +81,7 @@ class TreeFilter:
             entries = frame.entries
             descended = False
             while frame.pos < len(entries):
-                mode, name, oid, start, end, is_tree = entries[frame.pos]
+                _, name, oid, start, end, is_tree = entries[frame.pos]
                 path = frame.prefix + name
                 included = frame.state.included
                 if not is_tree:
@@ -248,12 +248,11 @@ class Rewriter:
             root_parent: public commit that rewritten root commits take as their parent.
             on_commit: called with the number of commits done so far, for progress.
         """
-        for source, public in synced.items():
-            self._image[source] = public
+        self._image.update(synced)
         walker = self._repo.walk(tip, SortMode.TOPOLOGICAL | SortMode.REVERSE)
-        for source in synced:
-            if source in self._repo:
-                walker.hide(source)
+        for known in synced:
+            if known in self._repo:
+                walker.hide(known)
         created: list[tuple[str, str]] = []
         pruned: list[str] = []
         for done, commit in enumerate(walker, 1):
@@ -290,7 +289,14 @@ class Rewriter:
         parents, new_first = self._trim_parents(orig, mapped)
 
         base = new_first or (parents[0] if parents else None)
-        if self._prunable(orig, parents, new_first, tree, new_tree, base):
+        if self._prunable(
+            orig=orig,
+            parents=parents,
+            new_first=new_first,
+            tree=tree,
+            new_tree=new_tree,
+            base=base,
+        ):
             self._image[source] = base
             self._pruned.add(source)
             return base
@@ -352,6 +358,7 @@ class Rewriter:
 
     def _prunable(
         self,
+        *,
         orig: list[str],
         parents: list[str],
         new_first: str | None,

@@ -43,7 +43,7 @@ def _literal_dirs(pattern: str) -> tuple[str, ...] | None:
 @dataclass(frozen=True)
 class _PatternSet:
     lines: tuple[str, ...]
-    spec: pathspec.PathSpec = field(compare=False, hash=False)
+    spec: pathspec.GitIgnoreSpec = field(compare=False, hash=False)
     # None: some pattern floats (matches at any depth); else the literal prefixes of all patterns.
     anchors: tuple[tuple[str, ...], ...] | None
 
@@ -105,7 +105,6 @@ class Rules:
         if not include_done and self.include is not None and dir_path:
             include_done = self.include.matches(_decode(dir_path) + "/")
         exclude_active = self.exclude.may_match_below(parts)
-        include_active = not include_done
         return DirState(
             untouched=include_done and not exclude_active,
             included=include_done,

@@ -65,9 +65,7 @@ def locate(repo: pygit2.Repository, source_tip: str, synced: dict[str, str]) -> 
     )
 
 
-def image_of_ancestor(
-    repo: pygit2.Repository, source: str, synced: dict[str, str]
-) -> str | None:
+def image_of_ancestor(repo: pygit2.Repository, source: str, synced: dict[str, str]) -> str | None:
     """Public commit for an already-published source commit that no trailer names.
 
     Such a commit was pruned (it only touched excluded paths) or squashed without its trailer;

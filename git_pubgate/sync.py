@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from .config import Config
 from .errors import ConfigError, PubgateError
 from .gitio import Remote
 from .objects import PackWriter
+from .report import PublicCommit, SyncReport
 from .rewrite import Rewriter
 from .rules import Rules
 from .state import image_of_ancestor, locate, read_synced
@@ -36,62 +37,6 @@ class SyncOptions:
     push: bool = True  # False for plan
 
 
-@dataclass
-class PublicCommit:
-    source: str
-    public: str
-    subject: str
-    author: str
-
-
-@dataclass
-class SyncReport:
-    """Everything a sync or plan found and did; ``to_json`` is the stable ``--json`` form."""
-
-    source_branch: str
-    source_tip: str
-    target: str
-    review_branch: str
-    head_branch: str
-    review_tip: str | None = None
-    last_synced: str | None = None
-    head: str | None = None
-    commits: list[PublicCommit] = field(default_factory=list)
-    pruned: int = 0
-    excluded_paths: list[str] = field(default_factory=list)
-    divergence: list[str] = field(default_factory=list)
-    first_publication: bool = False
-    up_to_date: bool = False
-    pushed: bool = False
-    already_pushed: bool = False
-    dry_run: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "source": {"branch": self.source_branch, "tip": self.source_tip},
-            "target": {
-                "url": self.target,
-                "review_branch": self.review_branch,
-                "review_tip": self.review_tip,
-                "head_branch": self.head_branch,
-            },
-            "last_synced_source": self.last_synced,
-            "head": self.head,
-            "commits": [
-                {"source": c.source, "public": c.public, "subject": c.subject, "author": c.author}
-                for c in self.commits
-            ],
-            "pruned": self.pruned,
-            "excluded_paths": self.excluded_paths,
-            "divergence": self.divergence,
-            "first_publication": self.first_publication,
-            "up_to_date": self.up_to_date,
-            "pushed": self.pushed,
-            "already_pushed": self.already_pushed,
-            "dry_run": self.dry_run,
-        }
-
-
 def target_remote(config: Config, staging: pygit2.Repository) -> Remote:
     if not config.target_repo:
         raise ConfigError(
@@ -99,12 +44,12 @@ def target_remote(config: Config, staging: pygit2.Repository) -> Remote:
             "set target_repo to the public repository (a path or a git URL)",
         )
     url = config.target_repo
-    if "://" not in url and not _looks_scp(url):
-        if not (Path(url) / "HEAD").exists() and not (Path(url) / ".git").exists():
-            raise PubgateError(
-                f"target_repo {url} is not a git repository",
-                "create it first (git init --bare), or fix target_repo",
-            )
+    local = "://" not in url and not _looks_scp(url)
+    if local and not (Path(url) / "HEAD").exists() and not (Path(url) / ".git").exists():
+        raise PubgateError(
+            f"target_repo {url} is not a git repository",
+            "create it first (git init --bare), or fix target_repo",
+        )
     token = None
     if url.startswith(("https://", "http://")) and config.github_token_env:
         token = os.environ.get(config.github_token_env) or None
@@ -159,9 +104,7 @@ def run(
             root_parent=root_parent,
             on_commit=progress,
         )
-        base_tree = (
-            rewriter.filtered_tree_of(state.last_source) if state.last_source else None
-        )
+        base_tree = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
         writer.commit()
     except BaseException:
         writer.abort()
@@ -227,8 +170,19 @@ def _excluded_paths(source: Source, commits: list[str], rules: Rules) -> list[st
     if not commits or rules.is_empty:
         return []
     done = subprocess.run(
-        ["git", "--git-dir", str(source.git_dir), "diff-tree", "-r", "-m", "--root",
-         "--name-only", "-z", "--no-commit-id", "--stdin"],
+        [
+            "git",
+            "--git-dir",
+            str(source.git_dir),
+            "diff-tree",
+            "-r",
+            "-m",
+            "--root",
+            "--name-only",
+            "-z",
+            "--no-commit-id",
+            "--stdin",
+        ],
         input="".join(f"{c}\n" for c in commits).encode(),
         capture_output=True,
         check=False,
@@ -263,7 +217,8 @@ def _divergence(
     tip_tree = repo[review_tip].peel(pygit2.Commit).tree
     if tip_tree.id.raw == base_tree:
         return []
-    diff = repo.diff(repo[pygit2.Oid(raw=base_tree)], tip_tree)
+    base = repo[pygit2.Oid(raw=base_tree)].peel(pygit2.Tree)
+    diff = base.diff_to_tree(tip_tree)
     paths = set()
     for delta in diff.deltas:
         paths.add(delta.old_file.path)

@@ -21,7 +21,7 @@ def _ends_with_trailer_block(message: bytes) -> bool:
 
 
 def add_trailer(message: bytes, name: str, value: str) -> bytes:
-    """Append ``name: value`` as git-interpret-trailers would, keeping the message bytes before it."""
+    """Append ``name: value`` as git interpret-trailers would; the bytes before it stay."""
     line = name.encode("ascii") + b": " + value.encode("ascii") + b"\n"
     body = message.rstrip(b"\n")
     if not body:
@@ -36,5 +36,7 @@ def source_ids(message: bytes, name: str) -> list[str]:
     All occurrences count, not just the last paragraph's: a squash merge concatenates the
     messages of every commit it squashed.
     """
-    pattern = re.compile(rb"^[ \t*-]*" + re.escape(name.encode("ascii")) + rb": ([0-9a-f]{40,64})[ \t]*$", re.M)
+    pattern = re.compile(
+        rb"^[ \t*-]*" + re.escape(name.encode("ascii")) + rb": ([0-9a-f]{40,64})[ \t]*$", re.M
+    )
     return [m.group(1).decode("ascii") for m in pattern.finditer(message)]

@@ -21,24 +21,29 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Blank the user's git configuration and pin identities; fail if anything writes to ~."""
     home = tmp_path_factory.mktemp("home")
     saved = dict(os.environ)
-    os.environ.update({
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "GIT_CONFIG_GLOBAL": "/dev/null",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Test Author",
-        "GIT_AUTHOR_EMAIL": "author@test.example",
-        "GIT_AUTHOR_DATE": "1600000000 +0000",
-        "GIT_COMMITTER_NAME": "Test Committer",
-        "GIT_COMMITTER_EMAIL": "committer@test.example",
-        "GIT_COMMITTER_DATE": "1600000000 +0000",
-        "GIT_TERMINAL_PROMPT": "0",
-    })
+    os.environ.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "Test Author",
+            "GIT_AUTHOR_EMAIL": "author@test.example",
+            "GIT_AUTHOR_DATE": "1600000000 +0000",
+            "GIT_COMMITTER_NAME": "Test Committer",
+            "GIT_COMMITTER_EMAIL": "committer@test.example",
+            "GIT_COMMITTER_DATE": "1600000000 +0000",
+            "GIT_TERMINAL_PROMPT": "0",
+        }
+    )
     for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_CONFIG_COUNT", "GH_TOKEN", "GITHUB_TOKEN"):
         os.environ.pop(var, None)
-    for level in (pygit2.enums.ConfigLevel.GLOBAL, pygit2.enums.ConfigLevel.XDG,
-                  pygit2.enums.ConfigLevel.SYSTEM):
+    for level in (
+        pygit2.enums.ConfigLevel.GLOBAL,
+        pygit2.enums.ConfigLevel.XDG,
+        pygit2.enums.ConfigLevel.SYSTEM,
+    ):
         pygit2.settings.search_path[level] = str(home / "no-config")
     yield home
     os.environ.clear()

@@ -43,10 +43,8 @@ def _write_tree(repo: pygit2.Repository, files: Mapping[str, tuple[int, bytes]])
         parts = path.split("/")
         for depth in range(1, len(parts)):
             dirs.setdefault("/".join(parts[:depth]), {})
-        if mode == GITLINK:
-            oid = pygit2.Oid(hex=content.decode())
-        else:
-            oid = repo.create_blob(content)
+        is_link = mode == GITLINK
+        oid = pygit2.Oid(hex=content.decode()) if is_link else repo.create_blob(content)
         dirs["/".join(parts[:-1])][parts[-1]] = (mode, oid)
     for d in sorted(dirs, key=lambda p: p.count("/") if p else -1, reverse=True):
         if not d:
@@ -67,22 +65,30 @@ def _normalise(spec: FileSpec) -> tuple[int, bytes]:
     return mode, content.encode() if isinstance(content, str) else content
 
 
-def build(path: Path, commits: Sequence[C], branch: str = "main", bare: bool = False) -> dict[str, str]:
+def build(
+    path: Path,
+    commits: Sequence[C],
+    branch: str = "main",
+    bare: bool = False,
+    known: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """Create (or extend) a repository at ``path``; return commit name -> hex id.
 
-    Commit times increase by one minute per commit, so every run gives the same ids.
+    ``known`` names commits of earlier calls, so a spec can extend a history. Commit times
+    increase by one minute per commit, so every run gives the same ids.
     """
+    known = dict(known or {})
     if (path / ".git").exists() or (path / "HEAD").exists():
         repo = pygit2.Repository(str(path))
     else:
         repo = pygit2.init_repository(str(path), bare=bare, initial_head=branch)
-    ids: dict[str, str] = {}
+    ids: dict[str, str] = dict(known)
     states: dict[str, dict[str, tuple[int, bytes]]] = {}
     for index, commit in enumerate(commits):
         if commit.parents and commit.parents[0] in states:
             state = dict(states[commit.parents[0]])
         elif commit.parents:
-            state = _read_state(repo, commit.parents[0])
+            state = _read_state(repo, _resolve(ids, commit.parents[0]))
         else:
             state = {}
         for name, spec in commit.files.items():
@@ -91,7 +97,7 @@ def build(path: Path, commits: Sequence[C], branch: str = "main", bare: bool = F
             else:
                 state[name] = _normalise(spec)
         tree = _write_tree(repo, state)
-        sig = signature(commit.author, 1_600_000_000 + 60 * index)
+        sig = signature(commit.author, 1_600_000_000 + 60 * (index + len(known)))
         parents = [pygit2.Oid(hex=_resolve(ids, p)) for p in commit.parents]
         message = commit.message if commit.message is not None else f"{commit.name}\n"
         if isinstance(message, bytes):
@@ -172,7 +178,9 @@ def random_history(seed: int, count: int, excluded_share: float = 0.15) -> list[
             else:
                 present.add(path)
         files[name] = present
-        commits.append(C(name, parents, changes, author=rng.choice(["Ada Author", "Bo Baker", "Cy Cole"])))
+        commits.append(
+            C(name, parents, changes, author=rng.choice(["Ada Author", "Bo Baker", "Cy Cole"]))
+        )
         for parent in parents[1:]:
             if parent in tips and len(tips) > 1:
                 tips.remove(parent)

@@ -109,8 +109,9 @@ def test_local_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
 
 
 def test_pyproject_table(tmp_path: Path) -> None:
-    path = write(tmp_path, '[tool.pubgate]\ntarget_repo = "p.git"\nexclude = ["x/"]\n',
-                 "pyproject.toml")
+    path = write(
+        tmp_path, '[tool.pubgate]\ntarget_repo = "p.git"\nexclude = ["x/"]\n', "pyproject.toml"
+    )
     cfg = load(path)
     assert isinstance(cfg, Config)
     assert cfg.exclude == ("x/",)

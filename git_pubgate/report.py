@@ -1,0 +1,120 @@
+"""What a sync or plan found and did: the stable ``--json`` form and the lines people read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class PublicCommit:
+    source: str
+    public: str
+    subject: str
+    author: str
+
+
+@dataclass
+class SyncReport:
+    """Everything a sync or plan found and did; ``to_json`` is the stable ``--json`` form."""
+
+    source_branch: str
+    source_tip: str
+    target: str
+    review_branch: str
+    head_branch: str
+    review_tip: str | None = None
+    last_synced: str | None = None
+    head: str | None = None
+    commits: list[PublicCommit] = field(default_factory=list)
+    pruned: int = 0
+    excluded_paths: list[str] = field(default_factory=list)
+    divergence: list[str] = field(default_factory=list)
+    first_publication: bool = False
+    up_to_date: bool = False
+    pushed: bool = False
+    already_pushed: bool = False
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": {"branch": self.source_branch, "tip": self.source_tip},
+            "target": {
+                "url": self.target,
+                "review_branch": self.review_branch,
+                "review_tip": self.review_tip,
+                "head_branch": self.head_branch,
+            },
+            "last_synced_source": self.last_synced,
+            "head": self.head,
+            "commits": [
+                {"source": c.source, "public": c.public, "subject": c.subject, "author": c.author}
+                for c in self.commits
+            ],
+            "pruned": self.pruned,
+            "excluded_paths": self.excluded_paths,
+            "divergence": self.divergence,
+            "first_publication": self.first_publication,
+            "up_to_date": self.up_to_date,
+            "pushed": self.pushed,
+            "already_pushed": self.already_pushed,
+            "dry_run": self.dry_run,
+        }
+
+
+def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
+    """Human-readable lines for a sync or plan report."""
+    lines = [f"source: {report.source_branch} at {report.source_tip[:12]}"]
+    lines.append(
+        f"target: {report.target} ({report.review_branch}"
+        + (f" at {report.review_tip[:12]})" if report.review_tip else ", not created yet)")
+    )
+    if report.last_synced:
+        lines.append(f"last synced source commit: {report.last_synced[:12]}")
+    if report.up_to_date:
+        lines.append(
+            f"up to date: {report.review_branch} already holds everything public "
+            "on the source branch; nothing to push"
+        )
+        return lines
+    count = len(report.commits)
+    lines.append(
+        f"{count} public commit{'s' if count != 1 else ''}"
+        + (f", {report.pruned} pruned (only excluded paths changed)" if report.pruned else "")
+        + ":"
+    )
+    shown = report.commits if verbose or count <= 20 else report.commits[-20:]
+    if len(shown) < count:
+        lines.append(f"  ... {count - len(shown)} earlier commits")
+    for commit in shown:
+        lines.append(f"  {commit.public[:12]} {commit.subject}  ({commit.author})")
+    if report.excluded_paths:
+        lines.append(f"held back ({len(report.excluded_paths)} excluded paths touched):")
+        for path in report.excluded_paths[: 50 if not verbose else None]:
+            lines.append(f"  {path}")
+        if len(report.excluded_paths) > 50 and not verbose:
+            lines.append(f"  ... and {len(report.excluded_paths) - 50} more (-v lists all)")
+    if report.divergence:
+        lines.append(
+            f"divergence: {report.review_branch} differs from the last synced source "
+            f"in {len(report.divergence)} paths:"
+        )
+        lines.extend(f"  {path}" for path in report.divergence[:50])
+    target = f"{report.target} {report.head_branch}"
+    if plan:
+        lines.append(f"sync would push {report.head[:12] if report.head else '-'} to {target}")
+    elif report.already_pushed:
+        lines.append(
+            f"{target} already points at {report.head[:12] if report.head else '-'}; "
+            "nothing to push"
+        )
+    elif report.dry_run:
+        lines.append(f"dry run: would push {report.head[:12] if report.head else '-'} to {target}")
+    elif report.pushed:
+        lines.append(f"pushed {report.head[:12] if report.head else '-'} to {target}")
+    if not plan and (report.pushed or report.already_pushed or report.dry_run):
+        lines.append(
+            f"next: open a pull request from {report.head_branch} into "
+            f"{report.review_branch} and merge it after review"
+        )
+    return lines

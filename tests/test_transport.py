@@ -1,0 +1,99 @@
+"""Pushing over https-style transport with a token, and what must never leak."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import PublicRepos, pubgate
+from .factory import C, build, git
+from .gitserver import GitHttpServer
+
+TOKEN = "ghs_T0kenThatMustNeverLeak_5f8a1c"
+
+
+def setup(tmp_path: Path, public: PublicRepos, url: str) -> Path:
+    src = tmp_path / "src"
+    build(
+        src,
+        [
+            C("a", (), {"README.md": "hello\n", "internal/plan.md": "secret\n"}),
+            C("b", ["a"], {"src/x.py": "x\n"}),
+        ],
+    )
+    (tmp_path / "pubgate.yaml").write_text(
+        f'target_repo: "{url}"\nexclude: ["internal/"]\ngithub_token_env: "GH_TOKEN"\n'
+    )
+    return src
+
+
+def run(tmp_path: Path, src: Path, *args: str) -> tuple[int, str, str]:
+    result = pubgate("--config", str(tmp_path / "pubgate.yaml"), *args, cwd=src)
+    return result.code, result.out, result.err
+
+
+def files_containing(root: Path, needle: bytes) -> list[Path]:
+    hits = []
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            path = Path(dirpath) / name
+            if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
+                hits.append(path)
+    return hits
+
+
+def test_token_authenticated_push(
+    tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = public.bare()
+    with GitHttpServer(public.root, TOKEN) as server:
+        src = setup(tmp_path, public, server.url("public.git"))
+        monkeypatch.setenv("GH_TOKEN", TOKEN)
+        code, out, err = run(tmp_path, src, "--json", "sync", "--no-pr")
+        assert code == 0, err
+        assert server.rejected >= 1 and set(server.seen_auth) == {"x-access-token"}
+        assert git("ls-tree", "-r", "--name-only", "pubgate/sync", cwd=bare).split() == [
+            "README.md",
+            "src/x.py",
+        ]
+        code, out2, err2 = run(tmp_path, src, "sync", "--no-pr")
+        assert code == 0 and "already points at" in err2
+    for text in (out, err, out2, err2):
+        assert TOKEN not in text
+    assert files_containing(tmp_path, TOKEN.encode()) == []
+    staging_config = (src / ".git" / "pubgate" / "public.git" / "config").read_text()
+    assert "127.0.0.1" not in staging_config and "credential" not in staging_config
+
+
+def test_wrong_or_missing_token_is_a_clean_error(
+    tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    public.bare()
+    with GitHttpServer(public.root, TOKEN) as server:
+        src = setup(tmp_path, public, server.url("public.git"))
+        wrong = "ghp_wrong_token_value_0000"
+        monkeypatch.setenv("GH_TOKEN", wrong)
+        code, out, err = run(tmp_path, src, "sync", "--no-pr")
+        assert code == 1
+        lines = err.splitlines()
+        assert lines[0].startswith(f"error: reading {server.url('public.git')} failed")
+        assert lines[1].startswith("hint: ") and len(lines) == 2
+        assert wrong not in out + err
+        monkeypatch.delenv("GH_TOKEN")
+        code, _, err = run(tmp_path, src, "sync", "--no-pr")
+        assert code == 1 and err.startswith("error: reading") and "Traceback" not in err
+    assert files_containing(tmp_path, wrong.encode()) == []
+
+
+def test_credentials_in_the_url_are_not_echoed(tmp_path: Path, public: PublicRepos) -> None:
+    public.bare()
+    with GitHttpServer(public.root, TOKEN) as server:
+        url = server.url("public.git").replace("http://", f"http://x-access-token:{TOKEN}@")
+        src = setup(tmp_path, public, url)
+        code, _, err = run(tmp_path, src, "plan")
+        assert code == 0, err
+        assert TOKEN not in err
+    # The user put it in the config file; nothing of ours may copy it anywhere else.
+    assert files_containing(src, TOKEN.encode()) == []
