@@ -41,6 +41,7 @@ class _Args(argparse.Namespace):
     no_pr: bool
     allow_divergence: bool
     force: bool
+    keep: str | None
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -97,6 +98,7 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
     _common(sync, top=False)
 
     demo = sub.add_parser("demo", help="a self-contained run on throwaway local repositories")
+    demo.add_argument("--keep", metavar="DIR", help="build the demo in DIR and keep it")
     _common(demo, top=False)
     return parser
 
@@ -146,7 +148,8 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
 
 
 def cmd_demo(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
-    return run_demo(out, err, as_json=args.json)
+    keep = Path(args.keep) if args.keep else None
+    return run_demo(out, err, as_json=args.json, keep=cwd / keep if keep else None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

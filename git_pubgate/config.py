@@ -147,11 +147,25 @@ def _prefix(value: Any, key: str, src: _Source) -> str:
     return name
 
 
+def is_local(location: str) -> bool:
+    """Whether a repository location is a local path (or ``file://``) rather than a URL.
+
+    git reads ``host:path`` and ``user@host:path`` as ssh (scp syntax) when there is no slash
+    before the first colon.
+    """
+    if location.startswith("file://"):
+        return True
+    if "://" in location:
+        return False
+    before_colon = location.split(":", 1)
+    return len(before_colon) == 1 or "/" in before_colon[0]
+
+
 def _repo_location(value: Any, key: str, src: _Source) -> str:
     location = _string(value, key, src).strip()
     if location.startswith("-"):
         raise src.error(key, "a repository location cannot start with '-'")
-    if "://" in location or re.match(r"^[^/]+@[^/:]+:", location):
+    if not is_local(location) or location.startswith("file://"):
         return location
     # A local path: relative to the file that names it, not to wherever git pubgate runs.
     return str((src.path.parent / Path(location).expanduser()).resolve())

@@ -16,6 +16,7 @@ from typing import TextIO
 import pygit2
 
 from .config import load
+from .errors import PubgateError
 from .report import describe
 from .sync import SyncOptions, run
 
@@ -93,35 +94,48 @@ def _git(*args: str, cwd: Path, data: bytes | None = None) -> None:
     subprocess.run(["git", *args], cwd=cwd, input=data, env=env, check=True, capture_output=True)
 
 
-def run_demo(out: TextIO, err: TextIO, *, as_json: bool = False) -> int:
+def run_demo(out: TextIO, err: TextIO, *, as_json: bool = False, keep: Path | None = None) -> int:
+    """Build the demo repositories (in ``keep``, or a temporary folder) and sync them."""
+    if keep is not None:
+        if keep.exists() and any(keep.iterdir()):
+            raise PubgateError(
+                f"refusing to write the demo into {keep}, since it is not empty",
+                "name a new or empty directory",
+            )
+        keep.mkdir(parents=True, exist_ok=True)
+        return _demo(keep, out, err, as_json=as_json, kept=True)
     with tempfile.TemporaryDirectory(prefix="pubgate-demo-") as tmp:
-        root = Path(tmp)
-        internal, public = root / "internal", root / "public.git"
-        _git("init", "-q", "-b", "main", str(internal), cwd=root)
-        _git("fast-import", "--quiet", cwd=internal, data=_stream())
-        _git("reset", "-q", "--hard", "main", cwd=internal)
-        _git("init", "-q", "--bare", "-b", "main", str(public), cwd=root)
-        (internal / ".git" / "info" / "exclude").write_text("pubgate.yaml\n")
-        (internal / "pubgate.yaml").write_text(_CONFIG.format(target=public))
+        return _demo(Path(tmp), out, err, as_json=as_json, kept=False)
 
-        report = run(load(internal / "pubgate.yaml"), internal, SyncOptions(no_pr=True))
-        pushed = pygit2.Repository(str(public))
-        head = pushed.references[f"refs/heads/{report.head_branch}"].peel(pygit2.Commit)
-        files = sorted(_walk(head.tree))
-        if as_json:
-            out.write(json.dumps({**report.to_json(), "published_files": files}, indent=2) + "\n")
-            return 0
-        err.write("git pubgate demo: an internal repository synced into a local public one\n")
-        err.write(f"  internal: {internal}\n  public:   {public}\n  config:\n")
-        err.writelines(f"    {line}\n" for line in _CONFIG.format(target=public).splitlines())
-        err.write("\n")
-        for line in describe(report, plan=False):
-            err.write(line + "\n")
-        err.write(f"\npublished files on {report.head_branch}:\n")
-        err.writelines(f"  {f}\n" for f in files)
-        err.write(
-            "\nIn real use, a pull request into main is the review gate; see 'git pubgate init'.\n"
-        )
+
+def _demo(root: Path, out: TextIO, err: TextIO, *, as_json: bool, kept: bool) -> int:
+    internal, public = root / "internal", root / "public.git"
+    _git("init", "-q", "-b", "main", str(internal), cwd=root)
+    _git("fast-import", "--quiet", cwd=internal, data=_stream())
+    _git("reset", "-q", "--hard", "main", cwd=internal)
+    _git("init", "-q", "--bare", "-b", "main", str(public), cwd=root)
+    (internal / ".git" / "info" / "exclude").write_text("pubgate.yaml\n")
+    (internal / "pubgate.yaml").write_text(_CONFIG.format(target=public))
+
+    report = run(load(internal / "pubgate.yaml"), internal, SyncOptions(no_pr=True))
+    pushed = pygit2.Repository(str(public))
+    head = pushed.references[f"refs/heads/{report.head_branch}"].peel(pygit2.Commit)
+    files = sorted(_walk(head.tree))
+    if as_json:
+        out.write(json.dumps({**report.to_json(), "published_files": files}, indent=2) + "\n")
+        return 0
+    err.write("git pubgate demo: an internal repository synced into a local public one\n")
+    err.write(f"  internal: {internal}\n  public:   {public}\n  config:\n")
+    err.writelines(f"    {line}\n" for line in _CONFIG.format(target=public).splitlines())
+    err.write("\n")
+    err.writelines(line + "\n" for line in describe(report, plan=False))
+    err.write(f"\npublished files on {report.head_branch}:\n")
+    err.writelines(f"  {f}\n" for f in files)
+    err.write(
+        "\nIn real use, a pull request into main is the review gate: see 'git pubgate init'.\n"
+    )
+    if not kept:
+        err.write("These repositories are removed now; 'git pubgate demo --keep DIR' keeps them.\n")
     return 0
 
 

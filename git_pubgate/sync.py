@@ -16,7 +16,7 @@ from typing import Any
 import pygit2
 from pygit2.enums import SortMode
 
-from .config import Config
+from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .gitio import Remote
 from .objects import PackWriter
@@ -44,8 +44,9 @@ def target_remote(config: Config, staging: pygit2.Repository) -> Remote:
             "set target_repo to the public repository (a path or a git URL)",
         )
     url = config.target_repo
-    local = "://" not in url and not _looks_scp(url)
-    if local and not (Path(url) / "HEAD").exists() and not (Path(url) / ".git").exists():
+    path = Path(url)
+    is_path = is_local(url) and not url.startswith("file://")
+    if is_path and not (path / "HEAD").exists() and not (path / ".git").exists():
         raise PubgateError(
             f"target_repo {url} is not a git repository",
             "create it first (git init --bare), or fix target_repo",
@@ -54,11 +55,6 @@ def target_remote(config: Config, staging: pygit2.Repository) -> Remote:
     if url.startswith(("https://", "http://")) and config.github_token_env:
         token = os.environ.get(config.github_token_env) or None
     return Remote(url=url, git_dir=Path(staging.path), token=token)
-
-
-def _looks_scp(url: str) -> bool:
-    head = url.split("/", 1)[0]
-    return ":" in head and not head.startswith("/")
 
 
 def run(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pygit2
 
-from .config import Config
+from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 
 
@@ -34,10 +34,6 @@ def _common_dir(repo: pygit2.Repository) -> Path:
     return git_dir.resolve()
 
 
-def _is_local(location: str) -> bool:
-    return "://" not in location or location.startswith("file://")
-
-
 def _local_path(location: str) -> Path:
     return Path(location.removeprefix("file://"))
 
@@ -54,9 +50,10 @@ def open_repo(where: Path) -> pygit2.Repository:
 
 def open_source(config: Config, cwd: Path) -> Source:
     """Open the source repository and resolve the branch to publish."""
+    remote = "origin"
     if config.source_repo is None:
         repo = open_repo(cwd)
-    elif _is_local(config.source_repo):
+    elif is_local(config.source_repo):
         path = _local_path(config.source_repo)
         if not path.exists():
             raise ConfigError(
@@ -64,7 +61,7 @@ def open_source(config: Config, cwd: Path) -> Source:
             )
         repo = open_repo(path)
     else:
-        repo = _repo_with_remote(cwd, config.source_repo, config)
+        repo, remote = _repo_with_remote(cwd, config.source_repo, config)
     if repo.is_shallow:
         raise PubgateError(
             "refusing to publish from a shallow clone, since its oldest commits would be "
@@ -72,7 +69,7 @@ def open_source(config: Config, cwd: Path) -> Source:
             "run 'git fetch --unshallow' (in CI: actions/checkout with fetch-depth: 0)",
         )
     branch = config.source_branch or _head_branch(repo)
-    tip = _resolve_branch(repo, branch)
+    tip = _resolve_branch(repo, branch, remote)
     return Source(repo, _common_dir(repo), branch, tip)
 
 
@@ -82,14 +79,18 @@ def _normalise_url(url: str) -> str:
     return f"{match.group(1)}/{match.group(2)}".lower() if match else url.lower()
 
 
-def _repo_with_remote(cwd: Path, url: str, config: Config) -> pygit2.Repository:
-    """The repository we run in, when one of its remotes is ``source_repo``."""
+def _repo_with_remote(cwd: Path, url: str, config: Config) -> tuple[pygit2.Repository, str]:
+    """The repository we run in and the name of its remote that is ``source_repo``.
+
+    CI checks out the internal repository with credentials already set up; cloning
+    ``source_repo`` again would need credentials of its own.
+    """
     found = pygit2.discover_repository(str(cwd))
     if found is not None:
         repo = pygit2.Repository(found)
         for remote in repo.remotes:
-            if remote.url and _normalise_url(remote.url) == _normalise_url(url):
-                return repo
+            if remote.name and remote.url and _normalise_url(remote.url) == _normalise_url(url):
+                return repo, remote.name
     raise ConfigError(
         f"source_repo {url} is not a remote of the repository git pubgate runs in",
         "run git pubgate in a clone of the internal repository, or point source_repo at a "
@@ -108,8 +109,8 @@ def _head_branch(repo: pygit2.Repository) -> str:
     return repo.head.shorthand
 
 
-def _resolve_branch(repo: pygit2.Repository, branch: str) -> str:
-    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+def _resolve_branch(repo: pygit2.Repository, branch: str, remote: str) -> str:
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"):
         found = repo.references.get(ref)
         if found is not None:
             return str(found.peel(pygit2.Commit).id)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from git_pubgate.config import Config, load
+from git_pubgate.config import Config, is_local, load
 from git_pubgate.errors import ConfigError
 
 from .conftest import pubgate
@@ -143,3 +143,20 @@ def test_missing_config_is_a_usage_error(tmp_path: Path) -> None:
     result = pubgate("plan", cwd=tmp_path)
     assert result.code == 2
     assert "git pubgate init" in result.err
+
+
+@pytest.mark.parametrize(
+    ("location", "local"),
+    [
+        ("git@github.com:org/repo.git", False),
+        ("github.com:org/repo", False),
+        ("ssh://git@host:2222/x.git", False),
+        ("https://github.com/org/repo", False),
+        ("file:///srv/git/x.git", True),
+        ("/srv/git/x.git", True),
+        ("../public.git", True),
+        ("./odd:name.git", True),  # a slash before the colon: git reads a path
+    ],
+)
+def test_local_paths_and_urls_are_told_apart_as_git_does(location: str, local: bool) -> None:
+    assert is_local(location) is local

@@ -97,3 +97,48 @@ def test_credentials_in_the_url_are_not_echoed(tmp_path: Path, public: PublicRep
         assert TOKEN not in err
     # The user put it in the config file; nothing of ours may copy it anywhere else.
     assert files_containing(src, TOKEN.encode()) == []
+
+
+def test_file_url_and_ssh_targets(
+    tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = public.bare()
+    src = setup(tmp_path, public, f"file://{bare}")
+    code, _, err = run(tmp_path, src, "sync", "--no-pr")
+    assert code == 0, err
+    first = git("rev-parse", "pubgate/sync", cwd=bare).strip()
+
+    # A stand-in for ssh that runs the remote command here: git's real ssh transport,
+    # upload-pack and receive-pack included, without an ssh server.
+    shim = tmp_path / "fake-ssh"
+    shim.write_text('#!/bin/sh\nwhile [ "$1" = "-o" ]; do shift 2; done\nshift\nexec sh -c "$1"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(shim))
+    other = public.bare("over-ssh.git")
+    (tmp_path / "pubgate.yaml").write_text(
+        f'target_repo: "ssh://git@forge.example{other}"\nexclude: ["internal/"]\n'
+    )
+    code, _, err = run(tmp_path, src, "sync", "--no-pr")
+    assert code == 0, err
+    assert git("rev-parse", "pubgate/sync", cwd=other).strip() == first
+
+
+def test_source_repo_url_names_a_remote_of_the_checkout(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    bare = public.bare()
+    src = setup(tmp_path, public, str(bare))
+    git("remote", "add", "upstream", "git@github.com:Org/Internal.git", cwd=src)
+    git("branch", "-m", "main", "work", cwd=src)
+    git("update-ref", "refs/remotes/upstream/main", "work", cwd=src)
+    (tmp_path / "pubgate.yaml").write_text(
+        f'source_repo: "https://github.com/org/internal"\ntarget_repo: "{bare}"\n'
+        'source_branch: "main"\nexclude: ["internal/"]\n'
+    )
+    code, _, err = run(tmp_path, src, "sync", "--no-pr")
+    assert code == 0, err
+    (tmp_path / "pubgate.yaml").write_text(
+        f'source_repo: "git@github.com:org/other.git"\ntarget_repo: "{bare}"\n'
+    )
+    code, _, err = run(tmp_path, src, "sync")
+    assert code == 2 and "is not a remote of the repository" in err
