@@ -18,7 +18,7 @@ from . import config as config_mod
 from .demo import run_demo
 from .errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, PubgateError
 from .progress import Progress
-from .report import describe
+from .report import describe, outcome
 from .sync import SyncOptions, run
 from .workspace import toplevel
 
@@ -141,7 +141,10 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
         progress.close()
     if args.json:
         _say(out, json.dumps(report.to_json(), indent=2, sort_keys=True))
-    elif not args.quiet or not plan:
+    elif args.quiet:
+        if not plan:
+            _say(err, outcome(report, plan=plan))
+    else:
         for line in describe(report, plan=plan, verbose=args.verbose):
             _say(err, line)
     return EXIT_OK

@@ -17,6 +17,7 @@ import os
 import struct
 import subprocess
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -111,20 +112,35 @@ def object_id(obj_type: int, data: bytes) -> bytes:
     return hashlib.sha1(header + data).digest()
 
 
+# A pack still being written by a concurrent run is younger than this; only a crashed run's
+# leftovers are older.
+_STALE_SECONDS = 24 * 3600
+
+
+def _remove_crash_leftovers(pack_dir: Path) -> None:
+    now = time.time()
+    for leftover in pack_dir.glob("tmp_pubgate_*"):
+        try:
+            if now - leftover.stat().st_mtime > _STALE_SECONDS:
+                leftover.unlink()
+        except FileNotFoundError:
+            continue
+
+
 class PackWriter:
     """Collects new objects into one pack file and hands it to ``git index-pack`` at the end.
 
     Objects are zlib-compressed as they arrive and streamed to a temporary file, so memory stays
     flat however large the rewrite. Nothing becomes visible in the repository before ``commit()``;
-    an interrupted run leaves only a temporary file that the next one removes.
+    an interrupted run removes its temporary file, and a killed one leaves a file that a later
+    run removes once it is a day old.
     """
 
     def __init__(self, git_dir: Path):
         self._git_dir = git_dir
         pack_dir = git_dir / "objects" / "pack"
         pack_dir.mkdir(parents=True, exist_ok=True)
-        for stale in pack_dir.glob("tmp_pubgate_*"):
-            stale.unlink(missing_ok=True)
+        _remove_crash_leftovers(pack_dir)
         fd, name = tempfile.mkstemp(prefix="tmp_pubgate_", suffix=".pack", dir=pack_dir)
         self._path = Path(name)
         self._file = os.fdopen(fd, "wb")

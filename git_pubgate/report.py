@@ -62,6 +62,24 @@ class SyncReport:
         }
 
 
+def outcome(report: SyncReport, *, plan: bool) -> str:
+    """The one line that says what a sync or plan did: all that ``-q`` prints."""
+    head = report.head[:12] if report.head else "-"
+    target = f"{report.target} {report.head_branch}"
+    if report.up_to_date:
+        return (
+            f"up to date: {report.review_branch} already holds everything public "
+            "on the source branch; nothing to push"
+        )
+    if plan:
+        return f"sync would push {head} to {target}"
+    if report.already_pushed:
+        return f"{target} already points at {head}; nothing to push"
+    if report.dry_run:
+        return f"dry run: would push {head} to {target}"
+    return f"pushed {head} to {target}"
+
+
 def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     """Human-readable lines for a sync or plan report."""
     lines = [f"source: {report.source_branch} at {report.source_tip[:12]}"]
@@ -72,10 +90,7 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     if report.last_synced:
         lines.append(f"last synced source commit: {report.last_synced[:12]}")
     if report.up_to_date:
-        lines.append(
-            f"up to date: {report.review_branch} already holds everything public "
-            "on the source branch; nothing to push"
-        )
+        lines.append(outcome(report, plan=plan))
         return lines
     count = len(report.commits)
     lines.append(
@@ -100,18 +115,7 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
             f"in {len(report.divergence)} paths:"
         )
         lines.extend(f"  {path}" for path in report.divergence[:50])
-    target = f"{report.target} {report.head_branch}"
-    if plan:
-        lines.append(f"sync would push {report.head[:12] if report.head else '-'} to {target}")
-    elif report.already_pushed:
-        lines.append(
-            f"{target} already points at {report.head[:12] if report.head else '-'}; "
-            "nothing to push"
-        )
-    elif report.dry_run:
-        lines.append(f"dry run: would push {report.head[:12] if report.head else '-'} to {target}")
-    elif report.pushed:
-        lines.append(f"pushed {report.head[:12] if report.head else '-'} to {target}")
+    lines.append(outcome(report, plan=plan))
     if not plan and (report.pushed or report.already_pushed or report.dry_run):
         lines.append(
             f"next: open a pull request from {report.head_branch} into "

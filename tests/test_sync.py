@@ -265,3 +265,12 @@ def test_source_defaults_to_the_repository_it_runs_in(tmp_path: Path, public: Pu
     result = pubgate("sync", "--no-pr", cwd=world.src / "src")  # from a subdirectory
     assert result.code == 0, result.err
     assert listing(world.target, HEAD) == oracle_listing(world.src, "main")
+
+
+def test_quiet_prints_only_the_outcome(tmp_path: Path, public: PublicRepos) -> None:
+    world = World(tmp_path, public, with_readme=False)
+    world.commit(*ROUND_1)
+    assert world.sync("-q", "plan")[2] == ""
+    code, _, err = world.sync("sync", "-q", "--no-pr")
+    assert code == 0
+    assert err.splitlines() == [f"pushed {world.heads()[HEAD][:12]} to {world.target} {HEAD}"]
