@@ -44,29 +44,36 @@ def _literal_dirs(pattern: str) -> tuple[str, ...] | None:
 class _PatternSet:
     lines: tuple[str, ...]
     spec: pathspec.GitIgnoreSpec = field(compare=False, hash=False)
-    # None: some pattern floats (matches at any depth); else the literal prefixes of all patterns.
-    anchors: tuple[tuple[str, ...], ...] | None
+    # Literal leading directories of each anchored pattern.
+    anchors: tuple[tuple[str, ...], ...]
+    # Patterns without a slash match a basename at any depth.
+    has_floating: bool
 
     @classmethod
     def compile(cls, lines: Sequence[str]) -> _PatternSet:
         kept = tuple(line for line in lines if line.strip() and not line.lstrip().startswith("#"))
         spec = pathspec.GitIgnoreSpec.from_lines(kept)
         anchors: list[tuple[str, ...]] = []
+        has_floating = False
         for line in kept:
             literal = _literal_dirs(line.strip())
             if literal is None:
-                return cls(kept, spec, None)
-            anchors.append(literal)
-        return cls(kept, spec, tuple(anchors))
+                has_floating = True
+            else:
+                anchors.append(literal)
+        return cls(kept, spec, tuple(anchors), has_floating)
+
+    @property
+    def position_free(self) -> bool:
+        """Whether matching below a directory never depends on where that directory sits."""
+        return not self.anchors
 
     def matches(self, path: str) -> bool:
         return bool(self.spec.match_file(path))
 
     def may_match_below(self, dir_parts: tuple[str, ...]) -> bool:
         """Whether any pattern could match a path inside the directory ``dir_parts``."""
-        if not self.lines:
-            return False
-        if self.anchors is None:
+        if self.has_floating:
             return True
         for anchor in self.anchors:
             common = min(len(anchor), len(dir_parts))
@@ -108,8 +115,8 @@ class Rules:
         return DirState(
             untouched=include_done and not exclude_active,
             included=include_done,
-            # Floating-only rule sets give the same answer for a tree wherever it sits.
-            position_free=self.exclude.anchors is None and include_done,
+            # Only floating patterns: a tree gets the same answer wherever it sits.
+            position_free=self.exclude.position_free and include_done,
         )
 
     def keeps_dir(self, path: bytes, included_above: bool) -> bool:

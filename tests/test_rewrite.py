@@ -241,3 +241,24 @@ def test_same_history_as_git_filter_repo(tmp_path: Path, public: PublicRepos, se
     assert log_shape(ours, ours_tip) == log_shape(tmp_path / "fr.git", theirs_tip)
     # Same trees, parents, people, dates and messages: the very same commits.
     assert ours_tip == theirs_tip
+
+
+def test_same_subtree_at_two_places_is_filtered_for_each_place(tmp_path: Path) -> None:
+    # One tree id at docs/ and at old/docs/: the anchored rule applies to only one of them, so
+    # the memo must not let one answer stand for both (a floating rule beside it too).
+    same = {"internal/x.md": "x\n", "a.txt": "a\n"}
+    files = {f"docs/{k}": v for k, v in same.items()} | {
+        f"old/docs/{k}": v for k, v in same.items()
+    }
+    for order in (files, dict(reversed(list(files.items())))):
+        path = tmp_path / f"src{len(list(tmp_path.iterdir()))}"
+        build(path, [C("a", (), order)], bare=True)
+        assert git("rev-parse", "main:docs", cwd=path) == git(
+            "rev-parse", "main:old/docs", cwd=path
+        )
+        result = rewrite(path, ["docs/internal/", "*.pem"])
+        assert public_files(path, result.tip or "") == [
+            "docs/a.txt",
+            "old/docs/a.txt",
+            "old/docs/internal/x.md",
+        ]
