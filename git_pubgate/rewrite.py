@@ -12,17 +12,72 @@ history has the shape people already get from that tool.
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pygit2
 from pygit2.enums import SortMode
 
-from .objects import EMPTY_TREE, OBJ_COMMIT, OBJ_TREE, PackWriter, RawCommit, iter_tree, tree_entry
+from .errors import PubgateError
+from .objects import EMPTY_TREE, OBJ_COMMIT, OBJ_TREE, PackWriter, RawCommit, tree_entry
 from .rules import DirState, Rules
 from .trailer import add_trailer
 
 _MemoKey = tuple[bytes, bytes | None, bool]
+# One tree entry: mode, name, raw id, start offset, is a directory.
+_Entry = tuple[bytes, bytes, bytes, int, bool]
+_ENTRY = re.compile(rb"([0-7]+) ([^\x00]*)\x00(.{20})", re.DOTALL)
+_TREE_MODES = frozenset({b"40000", b"040000"})
+
+
+def _parse(data: bytes, start: int, end: int) -> list[_Entry] | None:
+    """Entries of ``data[start:end]``, or None when they do not tile it exactly."""
+    entries: list[_Entry] = []
+    expected = start
+    for m in _ENTRY.finditer(data, start, end):
+        if m.start() != expected:
+            return None
+        mode = m.group(1)
+        entries.append((mode, m.group(2), m.group(3), expected, mode in _TREE_MODES))
+        expected = m.end()
+    return entries if expected == end else None
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    if a[:hi] == b[:hi]:
+        return hi
+    while hi - lo > 1:  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
+        mid = (lo + hi) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    lo, hi = 0, limit
+    if a[len(a) - hi :] == b[len(b) - hi :]:
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[len(a) - mid :] == b[len(b) - mid :]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@dataclass(slots=True)
+class _Seen:
+    """The last tree filtered at one path: its bytes, entry offsets and per-entry output."""
+
+    data: bytes
+    starts: list[int]  # start of every entry, then len(data)
+    outs: list[bytes]  # the public bytes of every entry; b"" where it was dropped
 
 
 @dataclass(slots=True)
@@ -32,17 +87,23 @@ class _Frame:
     state: DirState
     key: _MemoKey
     data: bytes
-    entries: list[tuple[bytes, bytes, bytes, int, int, bool]]
+    entries: list[_Entry]  # only the entries that differ from the last tree seen here
+    head: _Seen | None  # that last tree, when its first ``skip_head`` entries are reused
+    skip_head: int
+    skip_tail: int  # index of its first entry reused at the end
     pos: int = 0
-    changed: bool = False
     out: list[bytes] = field(default_factory=list)
 
 
 class TreeFilter:
-    """Filters trees bottom-up, memoised by ``(tree id, position, include state)``.
+    """Filters trees bottom-up.
 
-    A subtree that did not change between commits costs one dict lookup; a subtree under which no
-    rule can match is kept by id without being read at all.
+    Three things keep this cheap on long histories. Results are memoised by ``(tree id,
+    position, include state)``, so a subtree that did not change costs one dict lookup. A subtree
+    under which no rule can match is kept by id without being read. And a changed tree is compared
+    byte for byte with the last tree filtered at the same path (usually the parent commit's):
+    the entries both share at the start and at the end reuse their earlier output, so only the
+    few entries a commit touched are parsed and matched.
     """
 
     def __init__(self, repo: pygit2.Repository, rules: Rules, sink: PackWriter):
@@ -50,6 +111,47 @@ class TreeFilter:
         self._rules = rules
         self._sink = sink
         self._memo: dict[_MemoKey, bytes | None] = {}
+        self._seen: dict[bytes, _Seen] = {}
+        self._file_rule: dict[tuple[bytes, bool], bool] = {}
+        self._dir_rule: dict[tuple[bytes, bool], DirState | None] = {}
+        self._seeds: dict[bytes, tuple[bytes, bytes | None]] = {}
+
+    def seed(self, source_root: bytes, public_root: bytes) -> None:
+        """Start from a known result: ``public_root`` is the filtered ``source_root``.
+
+        It must have been computed by this filter under these same rules (the sync cache
+        guarantees it). A later commit is then compared against it level by level, so an
+        incremental run reads only the directories its new commits changed.
+        """
+        state = self._rules.dir_state(b"", False)
+        self._memo[self._key(source_root, b"", state)] = (
+            None if public_root == EMPTY_TREE else public_root
+        )
+        self._seeds[b""] = (source_root, public_root)
+
+    def _seen_from_seed(self, prefix: bytes) -> _Seen | None:
+        seed = self._seeds.pop(prefix, None)
+        if seed is None:
+            return None
+        source, public = seed
+        data = self._odb.read(pygit2.Oid(raw=source))[1]
+        entries = _parse(data, 0, len(data))
+        public_data = self._odb.read(pygit2.Oid(raw=public))[1] if public else b""
+        public_entries = _parse(public_data, 0, len(public_data))
+        if entries is None or public_entries is None:
+            return None
+        by_name = {
+            e[1]: public_data[e[3] : e[3] + len(e[0]) + len(e[1]) + 22] for e in public_entries
+        }
+        public_ids = {e[1]: e[2] for e in public_entries}
+        for _, name, oid, _, is_tree in entries:
+            if is_tree:
+                self._seeds[prefix + name + b"/"] = (oid, public_ids.get(name))
+        outs = [by_name.get(e[1], b"") for e in entries]
+        starts = [e[3] for e in entries] + [len(data)]
+        seen = _Seen(data, starts, outs)
+        self._seen[prefix] = seen
+        return seen
 
     def filter_root(self, tree: bytes) -> bytes:
         """Return the raw id of the public version of the root tree ``tree``."""
@@ -64,40 +166,77 @@ class TreeFilter:
     def _key(self, oid: bytes, prefix: bytes, state: DirState) -> _MemoKey:
         return (oid, None if state.position_free else prefix, state.included)
 
+    def _keeps_file(self, path: bytes, included: bool) -> bool:
+        key = (path, included)
+        kept = self._file_rule.get(key)
+        if kept is None:
+            kept = self._file_rule[key] = self._rules.keeps_file(path, included)
+        return kept
+
+    def _dir(self, path: bytes, included: bool) -> DirState | None:
+        """The state below directory ``path``, or None when the directory is excluded."""
+        key = (path, included)
+        if key in self._dir_rule:
+            return self._dir_rule[key]
+        rules = self._rules
+        state = rules.dir_state(path, included) if rules.keeps_dir(path, included) else None
+        self._dir_rule[key] = state
+        return state
+
     def _frame(self, oid: bytes, prefix: bytes, state: DirState, key: _MemoKey) -> _Frame:
         data = self._odb.read(pygit2.Oid(raw=oid))[1]
-        entries = [(e.mode, e.name, e.oid, e.start, e.end, e.is_tree) for e in iter_tree(data)]
-        return _Frame(oid, prefix, state, key, data, entries)
+        seen = self._seen.get(prefix) or self._seen_from_seed(prefix)
+        if seen is not None:
+            # Slices of bytes compare with memcmp; memoryview compares item by item.
+            new, old = data, seen.data
+            same_start = _common_prefix(new, old)
+            limit = min(len(new), len(old)) - same_start
+            same_end = _common_suffix(new, old, limit)
+            head = bisect.bisect_right(seen.starts, same_start) - 1
+            tail = max(bisect.bisect_left(seen.starts, len(old) - same_end), head)
+            tail = min(tail, len(seen.outs))
+            middle_end = len(data) - (len(old) - seen.starts[tail])
+            entries = _parse(data, seen.starts[head], middle_end)
+            if entries is not None:
+                return _Frame(oid, prefix, state, key, data, entries, seen, head, tail)
+        entries = _parse(data, 0, len(data))
+        if entries is None:
+            raise PubgateError(
+                f"tree {oid.hex()} at {prefix.decode(errors='replace') or '/'} is corrupt",
+                "run 'git fsck' on the source repository",
+            )
+        return _Frame(oid, prefix, state, key, data, entries, None, 0, 0)
 
     def _filter(self, root: bytes, root_state: DirState) -> bytes | None:
         memo = self._memo
         root_key = self._key(root, b"", root_state)
         if root_key in memo:
             return memo[root_key]
-        rules = self._rules
         stack = [self._frame(root, b"", root_state, root_key)]
         while True:
             frame = stack[-1]
             entries = frame.entries
+            out = frame.out
+            data = frame.data
+            included = frame.state.included
             descended = False
             while frame.pos < len(entries):
-                _, name, oid, start, end, is_tree = entries[frame.pos]
+                mode, name, oid, start, is_tree = entries[frame.pos]
                 path = frame.prefix + name
-                included = frame.state.included
                 if not is_tree:
-                    if rules.keeps_file(path, included):
-                        frame.out.append(frame.data[start:end])
+                    if self._keeps_file(path, included):
+                        out.append(data[start : start + len(mode) + len(name) + 22])
                     else:
-                        frame.changed = True
+                        out.append(b"")
                     frame.pos += 1
                     continue
-                if not rules.keeps_dir(path, included):
-                    frame.changed = True
+                child_state = self._dir(path, included)
+                if child_state is None:
+                    out.append(b"")
                     frame.pos += 1
                     continue
-                child_state = rules.dir_state(path, included)
                 if child_state.untouched:
-                    frame.out.append(frame.data[start:end])
+                    out.append(data[start : start + len(mode) + len(name) + 22])
                     frame.pos += 1
                     continue
                 key = self._key(oid, path, child_state)
@@ -117,23 +256,37 @@ class TreeFilter:
             self._take(stack[-1], result)
 
     def _take(self, frame: _Frame, result: bytes | None) -> None:
-        mode, name, oid, start, end, _ = frame.entries[frame.pos]
+        mode, name, oid, start, _ = frame.entries[frame.pos]
         frame.pos += 1
         if result is None:  # the directory became empty: git has no empty directories
-            frame.changed = True
+            frame.out.append(b"")
         elif result == oid:
-            frame.out.append(frame.data[start:end])
+            frame.out.append(frame.data[start : start + len(mode) + len(name) + 22])
         else:
             frame.out.append(tree_entry(mode, name, result))
-            frame.changed = True
 
     def _finish(self, frame: _Frame) -> bytes | None:
-        if not frame.changed:
-            return frame.oid
-        if not frame.out:
-            return None
+        seen = frame.head
+        if seen is None:
+            outs = frame.out
+            starts = [e[3] for e in frame.entries]
+        else:
+            shift = len(frame.data) - len(seen.data)
+            outs = seen.outs[: frame.skip_head] + frame.out + seen.outs[frame.skip_tail :]
+            starts = (
+                seen.starts[: frame.skip_head]
+                + [e[3] for e in frame.entries]
+                + [o + shift for o in seen.starts[frame.skip_tail : -1]]
+            )
+        starts.append(len(frame.data))
+        self._seen[frame.prefix] = _Seen(frame.data, starts, outs)
         # Kept entries are a subsequence of git's sorted order, so the new tree is canonical.
-        return self._sink.add(OBJ_TREE, b"".join(frame.out))
+        public = b"".join(outs)
+        if public == frame.data:
+            return frame.oid
+        if not public:
+            return None
+        return self._sink.add(OBJ_TREE, public)
 
 
 class _Ancestry:
@@ -208,6 +361,10 @@ class Rewriter:
         self._source_tree: dict[str, bytes] = {}
         self._public_tree: dict[str, bytes] = {}
         self._graph = _Ancestry()
+
+    def seed_from(self, source_commit: str, public_tree: str) -> None:
+        """Seed the tree filter with a source commit's known public tree (see TreeFilter.seed)."""
+        self.trees.seed(self._tree_of_source(source_commit), bytes.fromhex(public_tree))
 
     def filtered_tree_of(self, source_commit: str) -> bytes:
         """The raw id of the public tree of a source commit."""

@@ -16,6 +16,7 @@ from typing import Any
 import pygit2
 from pygit2.enums import SortMode
 
+from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .gitio import Remote
@@ -23,7 +24,7 @@ from .objects import PackWriter
 from .report import PublicCommit, SyncReport
 from .rewrite import Rewriter
 from .rules import Rules
-from .state import image_of_ancestor, locate, read_synced
+from .state import PublicIndex, SyncState, locate, read_synced
 from .workspace import Source, open_source, staging_repo
 
 TARGET_NS = "refs/pubgate/target/"
@@ -72,16 +73,20 @@ def run(
     report.dry_run = options.dry_run
 
     heads = remote.heads([review, head_branch])
-    remote.fetch([f"+refs/heads/{b}:{TARGET_NS}{b}" for b in heads])
+    _fetch_missing(staging, remote, heads)
     report.review_tip = heads.get(review)
 
-    synced: dict[str, str] = {}
-    if report.review_tip and config.trailer:
-        synced = read_synced(staging, report.review_tip, config.trailer)
-    state = locate(staging, source.tip, synced)
+    rules = Rules.compile(config.exclude, config.include)
+    cache_file = CacheFile(
+        source.git_dir / "pubgate" / "cache",
+        fingerprint(remote.display, review, config.trailer, config.exclude, config.include),
+    )
+    cache = cache_file.load()
+    index = _public_index(staging, report.review_tip, config.trailer, cache)
+    state = locate(staging, source.tip, index.known)
     report.last_synced = state.last_source
     root_parent = None
-    if report.review_tip and config.trailer and not state.synced:
+    if report.review_tip and config.trailer and state.last_source is None:
         # The first publication into a branch that already has commits (an initial README):
         # root the public history on its tip, so the pull request is reviewable and mergeable.
         root_parent = report.review_tip
@@ -89,18 +94,21 @@ def run(
     elif not report.review_tip:
         report.first_publication = True
 
-    rules = Rules.compile(config.exclude, config.include)
     writer = PackWriter(Path(staging.path))
     try:
         rewriter = Rewriter(staging, rules, writer, config.trailer)
+        seed_source, seed_tree = cache.source_tip, cache.public_tree
+        if seed_source and seed_tree and seed_source in staging and seed_tree in staging:
+            rewriter.seed_from(seed_source, seed_tree)
         result = rewriter.rewrite(
             source.tip,
-            state.synced,
-            lambda commit: image_of_ancestor(staging, commit, state.synced),
+            index.known,
+            index.image_of_ancestor,
             root_parent=root_parent,
             on_commit=progress,
         )
         base_tree = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
+        tip_tree = rewriter.filtered_tree_of(source.tip)
         writer.commit()
     except BaseException:
         writer.abort()
@@ -120,6 +128,7 @@ def run(
         )
     if _already_public(staging, result.tip, result.created, report.review_tip):
         report.up_to_date = True
+        _remember(cache_file, report, state, source.tip, tip_tree)
         return report
     if report.divergence and not options.allow_divergence:
         shown = ", ".join(report.divergence[:10])
@@ -132,11 +141,55 @@ def run(
         )
     if heads.get(head_branch) == result.tip:
         report.already_pushed = True
-        return report
-    if options.push and not options.dry_run:
+    elif options.push and not options.dry_run:
         remote.push(result.tip, head_branch, heads.get(head_branch))
         report.pushed = True
+    _remember(cache_file, report, state, source.tip, tip_tree)
     return report
+
+
+def _fetch_missing(staging: pygit2.Repository, remote: Remote, heads: dict[str, str]) -> None:
+    """Fetch the target's branches, skipping any whose tip the staging repository has."""
+    missing = []
+    for branch, oid in heads.items():
+        ref = f"{TARGET_NS}{branch}"
+        if oid in staging:  # usually a commit this tool wrote and a fast-forward published
+            staging.references.create(ref, oid, force=True)
+        else:
+            missing.append(f"+refs/heads/{branch}:{ref}")
+    remote.fetch(missing)
+
+
+def _public_index(
+    staging: pygit2.Repository, review_tip: str | None, trailer: str | None, cache: SyncCache
+) -> PublicIndex:
+    """The synced frontier: from the cache plus the public commits newer than it, or all."""
+    if review_tip is None or trailer is None:
+        return PublicIndex(staging, review_tip, trailer, {}, complete=True)
+    last = cache.review_tip
+    if last and last in staging and (last == review_tip or staging.descendant_of(review_tip, last)):
+        known = dict(cache.synced)
+        known.update(read_synced(staging, review_tip, trailer, since=last))
+        return PublicIndex(staging, review_tip, trailer, known, complete=False)
+    return PublicIndex(
+        staging, review_tip, trailer, read_synced(staging, review_tip, trailer), complete=True
+    )
+
+
+def _remember(
+    cache_file: CacheFile, report: SyncReport, state: SyncState, tip: str, tree: bytes
+) -> None:
+    synced = (
+        {state.last_source: state.last_public} if state.last_source and state.last_public else {}
+    )
+    cache_file.save(
+        SyncCache(
+            review_tip=report.review_tip,
+            synced=synced,
+            source_tip=tip,
+            public_tree=tree.hex(),
+        )
+    )
 
 
 def _already_public(

@@ -4,6 +4,7 @@ can, and sync again."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pathspec
@@ -56,6 +57,24 @@ class World:
     def sync(self, *args: str) -> tuple[int, str, str]:
         result = pubgate("--config", str(self.config), *args, cwd=self.src)
         return result.code, result.out, result.err
+
+    def sync_checked(self) -> str:
+        """Sync, then check that a from-scratch rewrite (no cache, no staging repository)
+        gives the very same head: the incremental fast path may only save time."""
+        code, out, err = self.sync("--json", "sync", "--no-pr")
+        assert code == 0, err
+        head = json.loads(out)["head"]
+        staging = self.src / ".git" / "pubgate"
+        aside = self.tmp / f"staging-aside-{self.prs}"
+        staging.rename(aside)
+        try:
+            code, out, err = self.sync("--json", "sync", "--dry-run")
+            assert code == 0, err
+            assert json.loads(out)["head"] == head
+        finally:
+            shutil.rmtree(staging)
+            aside.rename(staging)
+        return head
 
     def heads(self) -> dict[str, str]:
         out = git("ls-remote", "--heads", str(self.target))
@@ -130,14 +149,14 @@ def test_merge_strategies_then_sync_again(
 ) -> None:
     world = World(tmp_path, public, with_readme=True)
     world.commit(*ROUND_1)
-    code, _, err = world.sync("sync", "--no-pr")
-    assert code == 0, err
+    world.sync_checked()
     world.merge(strategy)
     assert listing(world.target, "main") == oracle_listing(world.src, "main")
 
     round_2 = ROUND_2_LINEAR if strategy == "rebase" else ROUND_2_MERGES
     world.commit(*round_2)
-    code, _, err = world.sync("sync", "--no-pr")
+    world.sync_checked()
+    code, _, err = world.sync("plan")
     assert code == 0, err
     # c only touched excluded paths, so no public commit names it: b is the last synced.
     assert "last synced source commit: " + world.ids["b"][:12] in err
@@ -145,8 +164,8 @@ def test_merge_strategies_then_sync_again(
     assert listing(world.target, "main") == oracle_listing(world.src, "main")
 
     world.commit(C("h", [round_2[-1].name], {"CHANGELOG.md": "h\n"}))
-    code, _, err = world.sync("sync", "--no-pr")
-    assert code == 0, err
+    world.sync_checked()
+    code, _, err = world.sync("plan")
     assert "1 public commit:" in err  # only the new commit is rewritten
     world.merge(strategy)
     assert listing(world.target, "main") == oracle_listing(world.src, "main")
@@ -274,3 +293,26 @@ def test_quiet_prints_only_the_outcome(tmp_path: Path, public: PublicRepos) -> N
     code, _, err = world.sync("sync", "-q", "--no-pr")
     assert code == 0
     assert err.splitlines() == [f"pushed {world.heads()[HEAD][:12]} to {world.target} {HEAD}"]
+
+
+def test_old_branch_merged_late_and_corrupt_cache(tmp_path: Path, public: PublicRepos) -> None:
+    world = World(tmp_path, public, with_readme=True)
+    world.commit(*ROUND_1, C("d", ["c"], {"src/d.py": "d\n"}))
+    world.sync_checked()
+    world.merge("merge")
+    # A branch forked from the very first commit, merged only now: its parent is older than
+    # anything the cache remembers, so the public history must be read further back.
+    world.commit(
+        C("old", ["a"], {"src/old.py": "old\n"}),
+        C("m", ["d", "old"], {"src/old.py": "old\n"}),
+    )
+    head = world.sync_checked()
+    parents = git("log", "-1", "--format=%P", head, cwd=world.target).split()
+    assert len(parents) == 2
+    world.merge("merge")
+    assert listing(world.target, "main") == oracle_listing(world.src, "main")
+
+    for cache in (world.src / ".git" / "pubgate" / "cache").iterdir():
+        cache.write_text("{not json")
+    world.commit(C("n", ["m"], {"src/n.py": "n\n"}))
+    world.sync_checked()
