@@ -12,7 +12,6 @@ history has the shape people already get from that tool.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -71,6 +70,32 @@ def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
     return lo
 
 
+def _shared_entries(data: bytes, old: bytes, starts: list[int]) -> tuple[int, int]:
+    """How many entries of ``old`` (entry offsets ``starts``) ``data`` repeats at its start,
+    and the index of the first entry of the run ``data`` repeats at its end.
+
+    A binary search over entry boundaries: bytes slices compare with memcmp.
+    """
+    count = len(starts) - 1
+    lo, hi = 0, count
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if data.startswith(old[: starts[mid]]):
+            lo = mid
+        else:
+            hi = mid - 1
+    head = lo
+    room = len(data) - starts[head]  # what ``data`` has left after the shared start
+    lo, hi = head, count
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if len(old) - starts[mid] <= room and data.endswith(old[starts[mid] :]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return head, lo
+
+
 @dataclass(slots=True)
 class _Seen:
     """The last tree filtered at one path: its bytes, entry offsets and per-entry output."""
@@ -78,6 +103,8 @@ class _Seen:
     data: bytes
     starts: list[int]  # start of every entry, then len(data)
     outs: list[bytes]  # the public bytes of every entry; b"" where it was dropped
+    public: bytes | None  # id of the public tree (None: nothing of it is public)
+    public_data: bytes  # its bytes: the delta base for the next version of this tree
 
 
 @dataclass(slots=True)
@@ -115,6 +142,10 @@ class TreeFilter:
         self._file_rule: dict[tuple[bytes, bool], bool] = {}
         self._dir_rule: dict[tuple[bytes, bool], DirState | None] = {}
         self._seeds: dict[bytes, tuple[bytes, bytes | None]] = {}
+        # Excluded paths in the entries that differed from the last tree seen at their place:
+        # what the commits filtered since the last clear() changed and the rules held back.
+        # An excluded directory is named once, with a trailing slash, never its contents.
+        self.dropped: set[bytes] = set()
 
     def seed(self, source_root: bytes, public_root: bytes) -> None:
         """Start from a known result: ``public_root`` is the filtered ``source_root``.
@@ -149,7 +180,7 @@ class TreeFilter:
                 self._seeds[prefix + name + b"/"] = (oid, public_ids.get(name))
         outs = [by_name.get(e[1], b"") for e in entries]
         starts = [e[3] for e in entries] + [len(data)]
-        seen = _Seen(data, starts, outs)
+        seen = _Seen(data, starts, outs, public, public_data)
         self._seen[prefix] = seen
         return seen
 
@@ -187,15 +218,8 @@ class TreeFilter:
         data = self._odb.read(pygit2.Oid(raw=oid))[1]
         seen = self._seen.get(prefix) or self._seen_from_seed(prefix)
         if seen is not None:
-            # Slices of bytes compare with memcmp; memoryview compares item by item.
-            new, old = data, seen.data
-            same_start = _common_prefix(new, old)
-            limit = min(len(new), len(old)) - same_start
-            same_end = _common_suffix(new, old, limit)
-            head = bisect.bisect_right(seen.starts, same_start) - 1
-            tail = max(bisect.bisect_left(seen.starts, len(old) - same_end), head)
-            tail = min(tail, len(seen.outs))
-            middle_end = len(data) - (len(old) - seen.starts[tail])
+            head, tail = _shared_entries(data, seen.data, seen.starts)
+            middle_end = len(data) - (len(seen.data) - seen.starts[tail])
             entries = _parse(data, seen.starts[head], middle_end)
             if entries is not None:
                 return _Frame(oid, prefix, state, key, data, entries, seen, head, tail)
@@ -228,11 +252,13 @@ class TreeFilter:
                         out.append(data[start : start + len(mode) + len(name) + 22])
                     else:
                         out.append(b"")
+                        self.dropped.add(path)
                     frame.pos += 1
                     continue
                 child_state = self._dir(path, included)
                 if child_state is None:
                     out.append(b"")
+                    self.dropped.add(path + b"/")
                     frame.pos += 1
                     continue
                 if child_state.untouched:
@@ -279,14 +305,32 @@ class TreeFilter:
                 + [o + shift for o in seen.starts[frame.skip_tail : -1]]
             )
         starts.append(len(frame.data))
-        self._seen[frame.prefix] = _Seen(frame.data, starts, outs)
         # Kept entries are a subsequence of git's sorted order, so the new tree is canonical.
         public = b"".join(outs)
+        result: bytes | None
         if public == frame.data:
-            return frame.oid
-        if not public:
-            return None
-        return self._sink.add(OBJ_TREE, public)
+            result = frame.oid
+        elif not public:
+            result = None
+        else:
+            result = self._write(public, frame)
+        self._seen[frame.prefix] = _Seen(frame.data, starts, outs, result, public)
+        return result
+
+    def _write(self, public: bytes, frame: _Frame) -> bytes:
+        """Write a new tree, as a delta on the last public tree at its place when possible."""
+        before = self._seen.get(frame.prefix)
+        if before is None or before.public is None or not before.public_data:
+            return self._sink.add(OBJ_TREE, public)
+        base = before.public_data
+        if frame.head is before:
+            # The reused entries at both ends are the bytes the two trees share.
+            same_start = sum(map(len, before.outs[: frame.skip_head]))
+            same_end = sum(map(len, before.outs[frame.skip_tail :]))
+        else:
+            same_start = _common_prefix(public, base)
+            same_end = _common_suffix(public, base, min(len(public), len(base)) - same_start)
+        return self._sink.add_delta(OBJ_TREE, public, before.public, base, (same_start, same_end))
 
 
 class _Ancestry:

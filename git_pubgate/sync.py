@@ -7,7 +7,6 @@ private staging repository, where they make the next run cheaper and are invisib
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from .report import PublicCommit, SyncReport
 from .rewrite import Rewriter
 from .rules import Rules
 from .state import PublicIndex, SyncState, locate, read_synced
-from .workspace import Source, open_source, staging_repo
+from .workspace import open_source, staging_repo
 
 TARGET_NS = "refs/pubgate/target/"
 
@@ -100,6 +99,10 @@ def run(
         seed_source, seed_tree = cache.source_tip, cache.public_tree
         if seed_source and seed_tree and seed_source in staging and seed_tree in staging:
             rewriter.seed_from(seed_source, seed_tree)
+        # The last synced tree first: the new commits are then compared with it, so what the
+        # filter reports as held back is what they changed.
+        base_tree = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
+        rewriter.trees.dropped.clear()
         result = rewriter.rewrite(
             source.tip,
             index.known,
@@ -107,7 +110,6 @@ def run(
             root_parent=root_parent,
             on_commit=progress,
         )
-        base_tree = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
         tip_tree = rewriter.filtered_tree_of(source.tip)
         writer.commit()
     except BaseException:
@@ -117,8 +119,9 @@ def run(
     report.head = result.tip
     report.pruned = len(result.pruned)
     report.commits = _describe(staging, result.created)
-    new_sources = [s for s, _ in result.created] + result.pruned
-    report.excluded_paths = _excluded_paths(source, new_sources, rules)
+    report.excluded_paths = sorted(
+        p.decode("utf-8", "surrogateescape") for p in rewriter.trees.dropped
+    )
     report.divergence = _divergence(staging, report.review_tip, base_tree, result, config)
 
     if result.tip is None:
@@ -212,39 +215,6 @@ def _describe(repo: pygit2.Repository, created: list[tuple[str, str]]) -> list[P
         author = commit.author.raw_name.decode("utf-8", "replace")
         out.append(PublicCommit(source, public, subject, author))
     return out
-
-
-def _excluded_paths(source: Source, commits: list[str], rules: Rules) -> list[str]:
-    """Excluded paths that the new commits touch (names only, for the report)."""
-    if not commits or rules.is_empty:
-        return []
-    done = subprocess.run(
-        [
-            "git",
-            "--git-dir",
-            str(source.git_dir),
-            "diff-tree",
-            "-r",
-            "-m",
-            "--root",
-            "--name-only",
-            "-z",
-            "--no-commit-id",
-            "--stdin",
-        ],
-        input="".join(f"{c}\n" for c in commits).encode(),
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise PubgateError(
-            "could not list the paths the new commits touch: "
-            + done.stderr.decode("utf-8", "replace").strip(),
-            "check that the source repository is intact (git fsck)",
-        )
-    paths = {p for p in done.stdout.split(b"\0") if p}
-    held = sorted(p for p in paths if not rules.is_public(p))
-    return [p.decode("utf-8", "surrogateescape") for p in held]
 
 
 def _divergence(

@@ -27,7 +27,7 @@ def test_demo_is_deterministic_and_refuses_a_used_directory(tmp_path: Path) -> N
     assert first["excluded_paths"] == [
         ".github/workflows/internal_ci.yml",
         "deploy/staging.pem",
-        "internal/roadmap.md",
+        "internal/",
     ]
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "file").write_text("x")

@@ -265,7 +265,8 @@ def test_plan_and_dry_run_push_nothing(tmp_path: Path, public: PublicRepos) -> N
     plan = json.loads(out)
     assert [c["source"] for c in plan["commits"]] == [world.ids["a"], world.ids["b"]]
     assert plan["pruned"] == 1
-    assert plan["excluded_paths"] == ["deploy.pem", "internal/plan.md"]
+    # An excluded directory is named, not its contents: the list may go into a public PR.
+    assert plan["excluded_paths"] == ["deploy.pem", "internal/"]
     assert plan["pushed"] is False
     code, out, _ = world.sync("sync", "--dry-run", "--json")
     assert code == 0 and json.loads(out)["head"] == plan["head"]
@@ -316,3 +317,19 @@ def test_old_branch_merged_late_and_corrupt_cache(tmp_path: Path, public: Public
         cache.write_text("{not json")
     world.commit(C("n", ["m"], {"src/n.py": "n\n"}))
     world.sync_checked()
+
+
+def test_held_back_paths_are_those_the_new_commits_touch(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    world = World(tmp_path, public, with_readme=True)
+    # ROUND_1 ends with a pruned commit, which a sync covers until a public one follows it.
+    world.commit(*ROUND_1, C("d", ["c"], {"src/d.py": "d\n"}))
+    world.sync_checked()
+    world.merge("ff")
+    world.commit(C("k", ["d"], {"keys/new.pem": "k\n", "src/k.py": "k\n"}))
+    code, out, err = world.sync("--json", "plan")
+    assert code == 0, err
+    assert json.loads(out)["excluded_paths"] == ["keys/new.pem"]
+    shutil.rmtree(world.src / ".git" / "pubgate")  # the same answer without any cache
+    assert json.loads(world.sync("--json", "plan")[1])["excluded_paths"] == ["keys/new.pem"]
