@@ -61,6 +61,19 @@ def config(path: Path, source: Path, target: Path, exclude: list[str]) -> Path:
     return path
 
 
+def listing(repo: Path, rev: str) -> list[bytes]:
+    out = subprocess.run(["git", "ls-tree", "-r", "-z", rev], cwd=repo, capture_output=True,
+                         check=True).stdout
+    return [line for line in out.split(b"\0") if line]
+
+
+def expected_tip(source: Path, branch: str, exclude: list[str]) -> list[bytes]:
+    from git_pubgate.rules import Rules
+
+    rules = Rules.compile(exclude)
+    return [row for row in listing(source, branch) if rules.is_public(row.split(b"\t", 1)[1])]
+
+
 def history(work: Path, commits: int, files: int) -> Path:
     path = work / f"history-{commits}-{files}.git"
     if not (path / "HEAD").exists():
@@ -79,7 +92,7 @@ def full(source: Path, branch: str, work: Path, runs: int, exclude: list[str],
          fr_args: list[str]) -> dict[str, object]:
     ours: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
-    trees: set[str] = set()
+    tips: dict[str, str] = {}
     loose: dict[str, int] = {}
     for run in range(runs):
         for tool in (("ours", "theirs") if run % 2 == 0 else ("theirs", "ours")):
@@ -91,13 +104,14 @@ def full(source: Path, branch: str, work: Path, runs: int, exclude: list[str],
                 cfg = config(work / "bench-config.yaml", copy, target, exclude)
                 ours.append(measure([str(BIN / "git-pubgate"), "-q", "--config", str(cfg),
                                      "sync", "--no-pr"], work))
-                trees.add(git("rev-parse", "pubgate/sync^{tree}", cwd=target))
+                tips["ours"] = listing(target, "pubgate/sync")
                 loose["ours"] = int(git("count-objects", cwd=target).split()[0])
             else:
                 theirs.append(measure([str(BIN / "git-filter-repo"), "--force", "--quiet",
                                        *fr_args], copy))
-                trees.add(git("rev-parse", f"{branch}^{{tree}}", cwd=copy))
+                tips["filter-repo"] = listing(copy, branch)
                 loose["filter-repo"] = int(git("count-objects", cwd=copy).split()[0])
+    expected = set(expected_tip(source, branch, exclude))
     med = {name: (statistics.median(w for w, _ in rows), statistics.median(m for _, m in rows))
            for name, rows in (("ours", ours), ("filter-repo", theirs))}
     return {
@@ -105,7 +119,12 @@ def full(source: Path, branch: str, work: Path, runs: int, exclude: list[str],
         "ours_wall": med["ours"][0], "ours_rss_mb": med["ours"][1],
         "filter_repo_wall": med["filter-repo"][0], "filter_repo_rss_mb": med["filter-repo"][1],
         "wall_ratio": med["ours"][0] / med["filter-repo"][0],
-        "same_tip_tree": len(trees) == 1, "loose_objects_after": loose,
+        # Checked against the source tip filtered independently (ls-tree + the rules), not
+        # against each other: filter-repo assumes merges are not "evil" and can drift.
+        "tip_entries_differing_from_source": {
+            name: len(set(rows) ^ expected) for name, rows in tips.items()
+        },
+        "loose_objects_after": loose,
     }
 
 

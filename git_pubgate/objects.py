@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import struct
 import subprocess
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,39 +32,84 @@ OBJ_OFS_DELTA = 6
 MAX_DELTA_DEPTH = 50
 _TYPE_NAMES = {OBJ_COMMIT: b"commit", OBJ_TREE: b"tree"}
 
-TREE_MODE = b"40000"
-GITLINK_MODE = b"160000"
-SYMLINK_MODE = b"120000"
 EMPTY_TREE = hashlib.sha1(b"tree 0\0").digest()
 # Headers that would be invalid or leak once tree and parents change: signatures over the old
 # content, and mergetag, which embeds an internal tag's full text.
 DROPPED_HEADERS = frozenset({b"gpgsig", b"gpgsig-sha256", b"mergetag"})
 
 
-@dataclass(frozen=True, slots=True)
-class TreeEntry:
-    mode: bytes
-    name: bytes
-    oid: bytes  # raw 20 bytes
-    start: int
-    end: int
-
-    @property
-    def is_tree(self) -> bool:
-        # Some old trees spell the directory mode "040000"; git reads both.
-        return self.mode.lstrip(b"0") == TREE_MODE
+# One tree entry: mode, name, raw id, start offset, is a directory.
+TreeEntry = tuple[bytes, bytes, bytes, int, bool]
+_ENTRY_RE = re.compile(rb"([0-7]+) ([^\x00]*)\x00(.{20})", re.DOTALL)
+TREE_MODES = frozenset({b"40000", b"040000"})
 
 
-def iter_tree(data: bytes) -> Iterator[TreeEntry]:
-    """Yield the entries of a raw tree in stored order: ``<mode> <name>\\0<20-byte id>``."""
-    pos = 0
-    size = len(data)
-    while pos < size:
-        space = data.index(b" ", pos)
-        nul = data.index(b"\0", space)
-        end = nul + 21
-        yield TreeEntry(data[pos:space], data[space + 1 : nul], data[nul + 1 : end], pos, end)
-        pos = end
+def parse_tree(data: bytes, start: int, end: int) -> list[TreeEntry] | None:
+    """Entries of the raw tree ``data[start:end]``, or None when they do not tile it exactly.
+
+    One C-level regex pass; names may hold any byte but NUL, as in git.
+    """
+    entries: list[TreeEntry] = []
+    expected = start
+    for m in _ENTRY_RE.finditer(data, start, end):
+        if m.start() != expected:
+            return None
+        mode = m.group(1)
+        entries.append((mode, m.group(2), m.group(3), expected, mode in TREE_MODES))
+        expected = m.end()
+    return entries if expected == end else None
+
+
+def common_prefix(a: bytes, b: bytes) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    if a[:hi] == b[:hi]:
+        return hi
+    while hi - lo > 1:  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
+        mid = (lo + hi) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    lo, hi = 0, limit
+    if a[len(a) - hi :] == b[len(b) - hi :]:
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[len(a) - mid :] == b[len(b) - mid :]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def shared_entries(data: bytes, old: bytes, starts: list[int]) -> tuple[int, int]:
+    """How many entries of ``old`` (entry offsets ``starts``) ``data`` repeats at its start,
+    and the index of the first entry of the run ``data`` repeats at its end.
+
+    A binary search over entry boundaries: bytes slices compare with memcmp.
+    """
+    count = len(starts) - 1
+    lo, hi = 0, count
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if data.startswith(old[: starts[mid]]):
+            lo = mid
+        else:
+            hi = mid - 1
+    head = lo
+    room = len(data) - starts[head]  # what ``data`` has left after the shared start
+    lo, hi = head, count
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if len(old) - starts[mid] <= room and data.endswith(old[starts[mid] :]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return head, lo
 
 
 def tree_entry(mode: bytes, name: bytes, oid: bytes) -> bytes:

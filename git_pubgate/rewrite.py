@@ -12,7 +12,6 @@ history has the shape people already get from that tool.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -20,80 +19,23 @@ import pygit2
 from pygit2.enums import SortMode
 
 from .errors import PubgateError
-from .objects import EMPTY_TREE, OBJ_COMMIT, OBJ_TREE, PackWriter, RawCommit, tree_entry
+from .objects import (
+    EMPTY_TREE,
+    OBJ_COMMIT,
+    OBJ_TREE,
+    PackWriter,
+    RawCommit,
+    TreeEntry,
+    common_prefix,
+    common_suffix,
+    parse_tree,
+    shared_entries,
+    tree_entry,
+)
 from .rules import DirState, Rules
 from .trailer import add_trailer
 
 _MemoKey = tuple[bytes, bytes | None, bool]
-# One tree entry: mode, name, raw id, start offset, is a directory.
-_Entry = tuple[bytes, bytes, bytes, int, bool]
-_ENTRY = re.compile(rb"([0-7]+) ([^\x00]*)\x00(.{20})", re.DOTALL)
-_TREE_MODES = frozenset({b"40000", b"040000"})
-
-
-def _parse(data: bytes, start: int, end: int) -> list[_Entry] | None:
-    """Entries of ``data[start:end]``, or None when they do not tile it exactly."""
-    entries: list[_Entry] = []
-    expected = start
-    for m in _ENTRY.finditer(data, start, end):
-        if m.start() != expected:
-            return None
-        mode = m.group(1)
-        entries.append((mode, m.group(2), m.group(3), expected, mode in _TREE_MODES))
-        expected = m.end()
-    return entries if expected == end else None
-
-
-def _common_prefix(a: bytes, b: bytes) -> int:
-    lo, hi = 0, min(len(a), len(b))
-    if a[:hi] == b[:hi]:
-        return hi
-    while hi - lo > 1:  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
-        mid = (lo + hi) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
-def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
-    lo, hi = 0, limit
-    if a[len(a) - hi :] == b[len(b) - hi :]:
-        return hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if a[len(a) - mid :] == b[len(b) - mid :]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
-def _shared_entries(data: bytes, old: bytes, starts: list[int]) -> tuple[int, int]:
-    """How many entries of ``old`` (entry offsets ``starts``) ``data`` repeats at its start,
-    and the index of the first entry of the run ``data`` repeats at its end.
-
-    A binary search over entry boundaries: bytes slices compare with memcmp.
-    """
-    count = len(starts) - 1
-    lo, hi = 0, count
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if data.startswith(old[: starts[mid]]):
-            lo = mid
-        else:
-            hi = mid - 1
-    head = lo
-    room = len(data) - starts[head]  # what ``data`` has left after the shared start
-    lo, hi = head, count
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if len(old) - starts[mid] <= room and data.endswith(old[starts[mid] :]):
-            hi = mid
-        else:
-            lo = mid + 1
-    return head, lo
 
 
 @dataclass(slots=True)
@@ -114,7 +56,7 @@ class _Frame:
     state: DirState
     key: _MemoKey
     data: bytes
-    entries: list[_Entry]  # only the entries that differ from the last tree seen here
+    entries: list[TreeEntry]  # only the entries that differ from the last tree seen here
     head: _Seen | None  # that last tree, when its first ``skip_head`` entries are reused
     skip_head: int
     skip_tail: int  # index of its first entry reused at the end
@@ -166,9 +108,9 @@ class TreeFilter:
             return None
         source, public = seed
         data = self._odb.read(pygit2.Oid(raw=source))[1]
-        entries = _parse(data, 0, len(data))
+        entries = parse_tree(data, 0, len(data))
         public_data = self._odb.read(pygit2.Oid(raw=public))[1] if public else b""
-        public_entries = _parse(public_data, 0, len(public_data))
+        public_entries = parse_tree(public_data, 0, len(public_data))
         if entries is None or public_entries is None:
             return None
         by_name = {
@@ -218,12 +160,12 @@ class TreeFilter:
         data = self._odb.read(pygit2.Oid(raw=oid))[1]
         seen = self._seen.get(prefix) or self._seen_from_seed(prefix)
         if seen is not None:
-            head, tail = _shared_entries(data, seen.data, seen.starts)
+            head, tail = shared_entries(data, seen.data, seen.starts)
             middle_end = len(data) - (len(seen.data) - seen.starts[tail])
-            entries = _parse(data, seen.starts[head], middle_end)
+            entries = parse_tree(data, seen.starts[head], middle_end)
             if entries is not None:
                 return _Frame(oid, prefix, state, key, data, entries, seen, head, tail)
-        entries = _parse(data, 0, len(data))
+        entries = parse_tree(data, 0, len(data))
         if entries is None:
             raise PubgateError(
                 f"tree {oid.hex()} at {prefix.decode(errors='replace') or '/'} is corrupt",
@@ -328,8 +270,8 @@ class TreeFilter:
             same_start = sum(map(len, before.outs[: frame.skip_head]))
             same_end = sum(map(len, before.outs[frame.skip_tail :]))
         else:
-            same_start = _common_prefix(public, base)
-            same_end = _common_suffix(public, base, min(len(public), len(base)) - same_start)
+            same_start = common_prefix(public, base)
+            same_end = common_suffix(public, base, min(len(public), len(base)) - same_start)
         return self._sink.add_delta(OBJ_TREE, public, before.public, base, (same_start, same_end))
 
 
