@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,29 @@ def test_source_repo_url_names_a_remote_of_the_checkout(
     )
     code, _, err = run(tmp_path, src, "sync")
     assert code == 2 and "is not a remote of the repository" in err
+
+
+def test_token_never_appears_in_any_git_argv(
+    tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A git in front of the real one that logs every command line it is given.
+    real_git = shutil.which("git")
+    assert real_git
+    wrapper_dir = tmp_path / "bin"
+    wrapper_dir.mkdir()
+    log = tmp_path / "argv.log"
+    (wrapper_dir / "git").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{real_git}" "$@"\n'
+    )
+    (wrapper_dir / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper_dir}{os.pathsep}{os.environ['PATH']}")
+    bare = public.bare()
+    with GitHttpServer(public.root, TOKEN) as server:
+        src = setup(tmp_path, public, server.url("public.git"))
+        monkeypatch.setenv("GH_TOKEN", TOKEN)
+        code, _, err = run(tmp_path, src, "sync", "--no-pr")
+        assert code == 0, err
+    commands = log.read_text().splitlines()
+    assert any(c.startswith("--git-dir") and " push " in c for c in commands)
+    assert not [c for c in commands if TOKEN in c]
+    assert git("rev-parse", "--verify", "pubgate/sync", cwd=bare)
