@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx
 import pygit2
 
 from . import __version__
@@ -43,6 +44,7 @@ class _Args(argparse.Namespace):
     no_pr: bool
     allow_divergence: bool
     force: bool
+    init: bool
     keep: str | None
 
 
@@ -93,6 +95,11 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
     sync.add_argument("--dry-run", action="store_true", help="do everything but push")
     sync.add_argument("--no-pr", action="store_true", help="stop after the push")
     sync.add_argument(
+        "--init",
+        action="store_true",
+        help="first publication into a target without the review branch: push straight to it, once",
+    )
+    sync.add_argument(
         "--allow-divergence",
         action="store_true",
         help="sync although the public branch has changes of its own",
@@ -135,10 +142,17 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
         no_pr=bool(getattr(args, "no_pr", False)),
         allow_divergence=bool(getattr(args, "allow_divergence", False)) or plan,
         push=not plan,
+        init=bool(getattr(args, "init", False)),
     )
     progress = Progress("rewriting", err, enabled=None if not args.quiet else False)
     try:
-        report = run(cfg, cwd, options, progress)
+        with httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False) as client:
+            if options.init and not args.json:
+                # --init skips the review gate: show exactly what goes public first.
+                preview = run(cfg, cwd, SyncOptions(push=False, allow_divergence=True), progress)
+                for line in describe(preview, plan=True, verbose=args.verbose):
+                    _say(err, line)
+            report = run(cfg, cwd, options, progress, client)
     finally:
         progress.close()
     if args.json:

@@ -43,6 +43,8 @@ class Config:
     pypi_token_env: str | None = None
     pypi_package_name: str | None = None
     pre_publish_commands: tuple[str, ...] = field(default=())
+    forge: str | None = None  # None: detect from target_repo
+    api_url: str | None = None
 
     @property
     def head_branch(self) -> str:
@@ -211,6 +213,26 @@ def _trailer(value: Any, key: str, src: _Source) -> str | None:
     return name
 
 
+def _forge(value: Any, key: str, src: _Source) -> str:
+    name = _string(value, key, src)
+    if name in ("gitlab", "gitea"):
+        raise src.error(key, f"{name} is not supported yet", "use 'github' or 'none' for now")
+    if name not in ("github", "none"):
+        raise src.error(key, f"expected github or none, got {name!r}")
+    return name
+
+
+def _url(value: Any, key: str, src: _Source) -> str:
+    url = _string(value, key, src).strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise src.error(
+            key,
+            f"expected an http(s) URL, got {url!r}",
+            "GitHub Enterprise Server: https://HOST/api/v3",
+        )
+    return url
+
+
 _TOP: dict[str, _Check] = {
     "source_repo": _repo_location,
     "target_repo": _repo_location,
@@ -223,6 +245,8 @@ _TOP: dict[str, _Check] = {
     "pypi_token_env": _env_name,
     "pypi_package_name": _string,
     "pre_publish_commands": _strings,
+    "forge": _forge,
+    "api_url": _url,
 }
 _MESSAGE: dict[str, _Check] = {"trailer": _trailer}
 

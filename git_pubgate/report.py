@@ -35,6 +35,8 @@ class SyncReport:
     pushed: bool = False
     already_pushed: bool = False
     dry_run: bool = False
+    pushed_to_review: bool = False  # --init: the first publication went straight to review
+    pull_request: dict[str, Any] | None = None  # number, url, created
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +61,8 @@ class SyncReport:
             "pushed": self.pushed,
             "already_pushed": self.already_pushed,
             "dry_run": self.dry_run,
+            "pushed_to_review_branch": self.pushed_to_review,
+            "pull_request": self.pull_request,
         }
 
 
@@ -77,6 +81,11 @@ def outcome(report: SyncReport, *, plan: bool) -> str:
         return f"{target} already points at {head}; nothing to push"
     if report.dry_run:
         return f"dry run: would push {head} to {target}"
+    if report.pushed_to_review:
+        return f"pushed {head} to {report.target} {report.review_branch} (--init)"
+    if report.pull_request is not None:
+        verb = "opened" if report.pull_request["created"] else "updated"
+        return f"pushed {head} to {target}; {verb} {report.pull_request['url']}"
     return f"pushed {head} to {target}"
 
 
@@ -116,9 +125,45 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         )
         lines.extend(f"  {path}" for path in report.divergence[:50])
     lines.append(outcome(report, plan=plan))
-    if not plan and (report.pushed or report.already_pushed or report.dry_run):
+    if (
+        not plan
+        and report.pull_request is None
+        and not report.pushed_to_review
+        and (report.pushed or report.already_pushed or report.dry_run)
+    ):
         lines.append(
             f"next: open a pull request from {report.head_branch} into "
             f"{report.review_branch} and merge it after review"
         )
     return lines
+
+
+def pull_request_text(report: SyncReport) -> tuple[str, str]:
+    """Title and body of the review pull request. Both are public: only public facts go in."""
+    count = len(report.commits)
+    title = f"Sync {count} commit{'s' if count != 1 else ''} from {report.source_branch}"
+    lines = [
+        f"This pull request was opened by git-pubgate. It brings {count} commit"
+        f"{'s' if count != 1 else ''} from the internal `{report.source_branch}` branch.",
+        "",
+        "| commit | subject | author |",
+        "|---|---|---|",
+    ]
+    for commit in report.commits[:250]:
+        subject = commit.subject.replace("|", "\\|")
+        lines.append(f"| {commit.public[:12]} | {subject} | {commit.author} |")
+    if count > 250:
+        lines.append(f"| ... | {count - 250} more | |")
+    if report.excluded_paths:
+        lines += ["", f"Held back by the exclude rules ({len(report.excluded_paths)}):", ""]
+        lines += [f"- `{path}`" for path in report.excluded_paths[:100]]
+    lines += [
+        "",
+        "To reproduce this branch locally from the internal repository:",
+        "",
+        "```",
+        f"git pubgate sync --dry-run   # {report.source_branch} at {report.source_tip[:12]}",
+        "```",
+        f"It yields head {report.head}.",
+    ]
+    return title, "\n".join(lines) + "\n"

@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pygit2
 from pygit2.enums import SortMode
 
 from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
+from .forge import make_forge
 from .gitio import Remote
 from .objects import PackWriter
-from .report import PublicCommit, SyncReport
+from .report import PublicCommit, SyncReport, pull_request_text
 from .rewrite import Rewriter
 from .rules import Rules
 from .state import PublicIndex, SyncState, locate, read_synced
@@ -35,6 +37,7 @@ class SyncOptions:
     no_pr: bool = False
     allow_divergence: bool = False
     push: bool = True  # False for plan
+    init: bool = False  # push a first publication straight to a review branch that is missing
 
 
 def target_remote(config: Config, staging: pygit2.Repository) -> Remote:
@@ -62,11 +65,20 @@ def run(
     cwd: Path,
     options: SyncOptions,
     progress: Callable[[int], None] | None = None,
+    client: httpx.Client | None = None,
 ) -> SyncReport:
-    """Plan or perform one sync and report what happened."""
+    """Plan or perform one sync and report what happened.
+
+    Args:
+        client: the HTTP client for the forge; without one, no pull request is opened.
+    """
     source = open_source(config, cwd)
     staging = staging_repo(source)
     remote = target_remote(config, staging)
+    pushing = options.push and not options.dry_run
+    forge = None
+    if pushing and not options.no_pr and not options.init and client is not None:
+        forge = make_forge(config, client)  # refuses now, before anything is pushed
     review, head_branch = config.review_branch, config.head_branch
     report = SyncReport(source.branch, source.tip, remote.display, review, head_branch)
     report.dry_run = options.dry_run
@@ -74,6 +86,18 @@ def run(
     heads = remote.heads([review, head_branch])
     _fetch_missing(staging, remote, heads)
     report.review_tip = heads.get(review)
+    if options.init and report.review_tip:
+        raise PubgateError(
+            f"refusing --init, since {review} already exists on the target",
+            "--init is only for a first publication; run git pubgate sync without it",
+        )
+    if forge is not None and report.review_tip is None:
+        raise PubgateError(
+            f"refusing to sync, since {review} does not exist on the target and a pull request "
+            "needs a branch to go into",
+            f"review 'git pubgate plan', then 'git pubgate sync --init' pushes it to {review} "
+            "directly, once; or create the repository with an initial commit",
+        )
 
     rules = Rules.compile(config.exclude, config.include)
     cache_file = CacheFile(
@@ -142,11 +166,22 @@ def run(
             "bring those changes into the source first, or pass --allow-divergence to keep "
             "them on the public side (the pull request will merge both)",
         )
-    if heads.get(head_branch) == result.tip:
+    if options.init:
+        if pushing:
+            # The one deliberate exception to the review gate, asked for by name.
+            remote.push(result.tip, review, None)
+            report.pushed_to_review = True
+    elif heads.get(head_branch) == result.tip:
         report.already_pushed = True
-    elif options.push and not options.dry_run:
+    elif pushing:
         remote.push(result.tip, head_branch, heads.get(head_branch))
         report.pushed = True
+    if forge is not None:
+        # Also when the branch was already pushed: a run stopped between push and pull
+        # request is completed by the next one.
+        title, body = pull_request_text(report)
+        pull = forge.open_or_update(head_branch, review, title, body)
+        report.pull_request = {"number": pull.number, "url": pull.url, "created": pull.created}
     _remember(cache_file, report, state, source.tip, tip_tree)
     return report
 

@@ -1,0 +1,60 @@
+"""What sync needs from a forge, and which forge a target repository lives on."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    url: str  # the page a person opens
+    created: bool  # False: an open one for the same head was updated
+
+
+class Forge(Protocol):
+    def open_or_update(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        """Open a pull request from ``head`` into ``base``, or update the open one."""
+        ...
+
+
+@dataclass(frozen=True)
+class Location:
+    """A repository on a forge: host and ``owner/name``."""
+
+    host: str
+    owner: str
+    name: str
+
+    @property
+    def slug(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+def locate_repository(url: str) -> Location | None:
+    """Host and owner/name from an https, ssh or scp-style git URL (None for a local path)."""
+    match = re.match(r"^(?:https?|ssh|git)://(?:[^@/]+@)?([^/:]+)(?::\d+)?/(.+?)(?:\.git)?/?$", url)
+    if match is None:
+        match = re.match(r"^(?:[^@/]+@)?([^/:]+):(?!/)(.+?)(?:\.git)?/?$", url)
+    if match is None:
+        return None
+    host, path = match.groups()
+    owner, _, name = path.rpartition("/")
+    if not owner or not name:
+        return None
+    return Location(host.lower(), owner, name)
+
+
+def default_api_url(forge: str, host: str) -> str:
+    if forge == "github":
+        return "https://api.github.com" if host == "github.com" else f"https://{host}/api/v3"
+    raise ValueError(forge)
+
+
+def detect(host: str) -> str:
+    """The forge a host runs, as far as its name tells ("none" when it does not)."""
+    if host == "github.com" or host.startswith("github."):
+        return "github"
+    return "none"

@@ -1,0 +1,281 @@
+"""A local GitHub REST API for pull requests, on 127.0.0.1, checked against GitHub's contract.
+
+Backed by the bare repositories the smart-HTTP git server serves (``root/OWNER/NAME.git``), so
+it knows which branches exist. Every request and every response is validated against
+``../shared/contracts/github-openapi-subset.json`` with openapi-core; request bodies also
+against a strict copy that forbids unknown keys (GitHub's own schemas allow them, so a typo
+such as ``mantainer_can_modify`` would otherwise pass). What the contract cannot describe is
+checked directly: the media type and API version headers, Bearer auth, and ``head=owner:branch``.
+Any violation is recorded in ``errors`` and fails the test that owns the server.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pygit2
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_core.templating.responses.exceptions import ResponseNotFound
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+CONTRACT = (
+    Path(__file__).resolve().parents[2] / "shared" / "contracts" / "github-openapi-subset.json"
+)
+PREFIX = "/api/v3"
+
+
+def _strict(spec: dict[str, Any]) -> dict[str, Any]:
+    strict = copy.deepcopy(spec)
+    for item in strict["paths"].values():
+        for operation in item.values():
+            body = operation.get("requestBody", {}) if isinstance(operation, dict) else {}
+            schema = body.get("content", {}).get("application/json", {}).get("schema", {})
+            if schema.get("type") == "object":
+                schema["additionalProperties"] = False
+    return strict
+
+
+@dataclass
+class _Request:
+    host_url: str
+    path: str
+    method: str
+    body: bytes | None
+    content_type: str
+    parameters: RequestParameters
+
+
+@dataclass
+class _Response:
+    status_code: int
+    data: bytes
+    headers: Mapping[str, str]
+    content_type: str = "application/json"
+
+
+@dataclass
+class Fault:
+    method: str
+    path_suffix: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+class GitHubApiServer:
+    def __init__(self, root: Path, token: str):
+        self.root = root
+        self.token = token
+        spec = json.loads(CONTRACT.read_text())
+        self._api = OpenAPI.from_dict(spec)
+        self._strict = OpenAPI.from_dict(_strict(spec))
+        self._example = spec["components"]["examples"]["pull-request"]["value"]
+        self.errors: list[str] = []
+        self.log: list[tuple[str, str, int]] = []
+        self.pulls: dict[str, list[dict[str, Any]]] = {}
+        self.faults: list[Fault] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def do_POST(self) -> None:
+                server._handle(self)
+
+            def do_PATCH(self) -> None:
+                server._handle(self)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}{PREFIX}"
+
+    def __enter__(self) -> GitHubApiServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else None
+        split = urlsplit(handler.path)
+        request = _Request(
+            host_url=f"http://127.0.0.1:{self._httpd.server_address[1]}",
+            path=split.path,
+            method=handler.command.lower(),
+            body=body,
+            content_type=(handler.headers.get("Content-Type") or "").lower(),
+            parameters=RequestParameters(
+                query=ImmutableMultiDict(
+                    [(k, v) for k, vs in parse_qs(split.query).items() for v in vs]
+                ),
+                header=Headers(list(handler.headers.items())),
+            ),
+        )
+        with self._lock:
+            faults_before = len(self.faults)
+            status, payload, headers = self._respond(request, handler)
+            injected = len(self.faults) < faults_before
+        data = json.dumps(payload).encode()
+        self.log.append((handler.command, split.path, status))
+        # GitHub's description has no 401 responses and no 404 for listing pulls, and documents
+        # rate limits and 5xx only for some operations, though GitHub sends all of these on
+        # every one: those, and an injected fault of a status the operation does not describe,
+        # cannot be checked. Everything else must match.
+        if status not in (401, 404):
+            try:
+                self._api.validate_response(request, _Response(status, data, headers))
+            except ResponseNotFound:
+                if not injected:
+                    self.errors.append(f"{handler.command} {split.path}: undescribed {status}")
+            except Exception as e:  # any contract violation fails the owning test
+                self.errors.append(f"response to {handler.command} {split.path}: {e!r}")
+        handler.send_response(status)
+        for name, value in {**headers, "Content-Type": "application/json"}.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _respond(
+        self, request: _Request, handler: BaseHTTPRequestHandler
+    ) -> tuple[int, Any, dict[str, str]]:
+        h = handler.headers
+        if h.get("Authorization") != f"Bearer {self.token}":
+            return 401, {"message": "Bad credentials", "status": "401"}, {}
+        if h.get("Accept") != "application/vnd.github+json":
+            self.errors.append(f"Accept header was {h.get('Accept')!r}")
+        if h.get("X-GitHub-Api-Version") != "2022-11-28":
+            self.errors.append(f"X-GitHub-Api-Version was {h.get('X-GitHub-Api-Version')!r}")
+        for validator, name in ((self._api, "contract"), (self._strict, "strict contract")):
+            try:
+                validator.validate_request(request)
+            except Exception as e:  # any contract violation fails the owning test
+                reason = e.__cause__ or e
+                self.errors.append(f"{name}: {request.method} {request.path}: {reason}")
+                return (
+                    422,
+                    {
+                        "message": "Invalid request.",
+                        "documentation_url": "https://docs.github.com/rest",
+                    },
+                    {},
+                )
+        for fault in self.faults:
+            if fault.method == request.method.upper() and request.path.endswith(fault.path_suffix):
+                self.faults.remove(fault)
+                body = fault.body if fault.body is not None else {"message": "fault"}
+                return fault.status, body, fault.headers
+        parts = request.path.removeprefix(PREFIX).strip("/").split("/")
+        if len(parts) < 4 or parts[0] != "repos" or parts[3] != "pulls":
+            return 404, {"message": "Not Found"}, {}
+        owner, name = parts[1], parts[2]
+        repo_path = self.root / owner / f"{name}.git"
+        if not repo_path.is_dir():
+            return 404, {"message": "Not Found"}, {}
+        repo = pygit2.Repository(str(repo_path))
+        pulls = self.pulls.setdefault(f"{owner}/{name}", [])
+        body = json.loads(request.body) if request.body else {}
+        if request.method == "get" and len(parts) == 4:
+            query = request.parameters.query
+            head = query.get("head", "")
+            if ":" not in head:
+                self.errors.append(f"list with head={head!r}: GitHub would ignore it")
+            branch = head.split(":", 1)[-1]
+            found = [
+                p
+                for p in pulls
+                if p["state"] == query.get("state", "open")
+                and p["head"] == branch
+                and p["base"] == query.get("base", p["base"])
+            ]
+            return 200, [self._pull(owner, name, repo, p) for p in found], {}
+        if request.method == "post" and len(parts) == 4:
+            for key in ("head", "base"):
+                if f"refs/heads/{body[key]}" not in repo.references:
+                    return 422, self._invalid(key, "invalid"), {}
+            if any(p["head"] == body["head"] and p["state"] == "open" for p in pulls):
+                return (
+                    422,
+                    {
+                        "message": "Validation Failed",
+                        "errors": [
+                            {
+                                "resource": "PullRequest",
+                                "code": "custom",
+                                "message": f"A pull request already exists for "
+                                f"{owner}:{body['head']}.",
+                            }
+                        ],
+                        "documentation_url": "https://docs.github.com/rest",
+                    },
+                    {},
+                )
+            pull = {
+                "number": len(pulls) + 1,
+                "state": "open",
+                "head": body["head"],
+                "base": body["base"],
+                "title": body["title"],
+                "body": body.get("body", ""),
+            }
+            pulls.append(pull)
+            return 201, self._pull(owner, name, repo, pull), {}
+        if request.method == "patch" and len(parts) == 5:
+            pull = next((p for p in pulls if p["number"] == int(parts[4])), None)
+            if pull is None:
+                return 404, {"message": "Not Found"}, {}
+            pull.update({k: body[k] for k in ("title", "body", "state") if k in body})
+            return 200, self._pull(owner, name, repo, pull), {}
+        return 404, {"message": "Not Found"}, {}
+
+    def _invalid(self, field_name: str, code: str) -> dict[str, Any]:
+        return {
+            "message": "Validation Failed",
+            "documentation_url": "https://docs.github.com/rest",
+            "errors": [{"resource": "PullRequest", "field": field_name, "code": code}],
+        }
+
+    def _pull(self, owner: str, name: str, repo: pygit2.Repository, pull: dict[str, Any]) -> Any:
+        out = copy.deepcopy(self._example)
+        base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        out.update(
+            {
+                "number": pull["number"],
+                "state": pull["state"],
+                "title": pull["title"],
+                "body": pull["body"],
+                "draft": False,
+                "requested_teams": [],
+                "html_url": f"{base_url}/{owner}/{name}/pull/{pull['number']}",
+                "url": f"{self.api_url}/repos/{owner}/{name}/pulls/{pull['number']}",
+            }
+        )
+        for side in ("head", "base"):
+            ref = repo.references.get(f"refs/heads/{pull[side]}")
+            out[side]["ref"] = pull[side]
+            out[side]["label"] = f"{owner}:{pull[side]}"
+            out[side]["sha"] = str(ref.target) if ref is not None else "0" * 40
+            out[side]["repo"]["language"] = None  # the example omits a required field
+        return out

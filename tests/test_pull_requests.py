@@ -1,0 +1,211 @@
+"""Sync opens or updates the review pull request on a local GitHub API that checks every
+request and response against GitHub's own OpenAPI description."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import pubgate
+from .factory import C, build, git
+from .githubserver import Fault, GitHubApiServer
+from .gitserver import GitHttpServer
+
+TOKEN = "ghp_pr_test_token_never_printed_7c1"
+
+
+class Site:
+    """A public repository on a forge: git over smart HTTP plus the REST API, one token."""
+
+    def __init__(self, tmp: Path, git_server: GitHttpServer, api: GitHubApiServer):
+        self.tmp, self.git, self.api = tmp, git_server, api
+        self.bare = tmp / "forge" / "org" / "public.git"
+        git("init", "-q", "--bare", "-b", "main", str(self.bare))
+        self.src = tmp / "src"
+        self.ids: dict[str, str] = {}
+        self.config = tmp / "pubgate.yaml"
+        self.configure()
+
+    def configure(self, **extra: str) -> None:
+        settings = {
+            "target_repo": self.git.url("org/public.git"),
+            "forge": "github",
+            "api_url": self.api.api_url,
+            "github_token_env": "GH_TOKEN",
+            "exclude": ["internal/"],
+            **extra,
+        }
+        self.config.write_text(json.dumps(settings))
+
+    def commit(self, *commits: C) -> None:
+        self.ids = build(self.src, commits, known=self.ids)
+
+    def sync(self, *args: str) -> tuple[int, dict[str, object], str]:
+        result = pubgate("--config", str(self.config), "--json", "sync", *args, cwd=self.src)
+        assert TOKEN not in result.out + result.err
+        return result.code, json.loads(result.out) if result.out else {}, result.err
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    (tmp_path / "forge").mkdir()
+    with (
+        GitHttpServer(tmp_path / "forge", TOKEN) as git_server,
+        GitHubApiServer(tmp_path / "forge", TOKEN) as api,
+    ):
+        world = Site(tmp_path, git_server, api)
+        yield world
+        assert api.errors == [], "requests or responses broke GitHub's contract"
+    git("fsck", "--strict", "--no-progress", cwd=world.bare)
+
+
+def initial_readme(site: Site) -> None:
+    build(site.bare, [C("init", (), {"README.md": "Public\n"})], bare=True)
+
+
+def test_first_pull_request_then_update_not_duplicate(site: Site) -> None:
+    initial_readme(site)
+    site.commit(C("a", (), {"src/a.py": "a\n", "internal/x": "s\n"}), C("b", ["a"], {"b": "b\n"}))
+    code, report, err = site.sync()
+    assert code == 0, err
+    pull = report["pull_request"]
+    assert isinstance(pull, dict) and pull["created"] is True and pull["number"] == 1
+    opened = site.api.pulls["org/public"][0]
+    assert opened["head"] == "pubgate/sync" and opened["base"] == "main"
+    assert opened["title"] == "Sync 2 commits from main"
+    assert "`internal/`" in opened["body"] and report["head"] in opened["body"]
+    # The first publication is rooted on the forge's initial commit, so it can merge.
+    main = git("rev-parse", "main", cwd=site.bare).strip()
+    assert git("merge-base", "main", "pubgate/sync", cwd=site.bare).strip() == main
+
+    site.commit(C("c", ["b"], {"c": "c\n"}))
+    code, report, err = site.sync()
+    assert code == 0, err
+    assert report["pull_request"] == {"number": 1, "url": pull["url"], "created": False}
+    assert len(site.api.pulls["org/public"]) == 1
+    assert site.api.pulls["org/public"][0]["title"] == "Sync 3 commits from main"
+
+
+def test_missing_review_branch_is_refused_then_init(site: Site) -> None:
+    site.commit(C("a", (), {"src/a.py": "a\n"}))
+    code, _, err = site.sync()
+    assert code == 1
+    assert "main does not exist on the target" in err and "--init" in err
+    assert git("for-each-ref", cwd=site.bare) == ""  # nothing pushed
+
+    result = pubgate("--config", str(site.config), "sync", "--init", cwd=site.src)
+    assert result.code == 0, result.err
+    assert "sync would push" in result.err  # the plan is shown before the push
+    assert git("for-each-ref", "--format=%(refname)", cwd=site.bare).split() == ["refs/heads/main"]
+    assert "org/public" not in site.api.pulls  # no pull request for the deliberate exception
+    again = pubgate("--config", str(site.config), "sync", "--init", cwd=site.src)
+    assert again.code == 1 and "refusing --init" in again.err
+
+
+def test_already_exists_falls_back_to_update(site: Site) -> None:
+    initial_readme(site)
+    site.commit(C("a", (), {"src/a.py": "a\n"}))
+    assert site.sync("--no-pr")[0] == 0
+    site.api.pulls["org/public"] = [
+        {
+            "number": 7,
+            "state": "open",
+            "head": "pubgate/sync",
+            "base": "main",
+            "title": "old",
+            "body": "old",
+        }
+    ]
+    # The listing lags behind (a pull request opened a moment ago): the create gets a 422.
+    site.api.faults.append(Fault("GET", "/pulls", 200, body=[]))
+    code, report, err = site.sync()
+    assert code == 0, err
+    assert report["pull_request"]["number"] == 7 and report["pull_request"]["created"] is False
+    assert [m for m, _, s in site.api.log if m == "POST" and s == 422]
+    assert site.api.pulls["org/public"][0]["title"] == "Sync 1 commit from main"
+
+
+def test_rate_limits_and_server_errors_are_waited_out(site: Site) -> None:
+    initial_readme(site)
+    site.commit(C("a", (), {"src/a.py": "a\n"}))
+    site.api.faults += [
+        Fault(
+            "GET",
+            "/pulls",
+            403,
+            {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)},
+            {"message": "API rate limit exceeded"},
+        ),
+        Fault(
+            "POST",
+            "/pulls",
+            403,
+            {"retry-after": "1"},
+            {"message": "You have exceeded a secondary rate limit."},
+        ),
+        Fault("POST", "/pulls", 502, body={"message": "Server Error"}),
+    ]
+    started = time.monotonic()
+    code, report, err = site.sync()
+    assert code == 0, err
+    assert time.monotonic() - started >= 2  # it did wait: reset, retry-after, backoff
+    assert report["pull_request"]["created"] is True
+    assert [s for m, _, s in site.api.log if m == "POST"] == [403, 502, 201]
+
+
+def test_bad_token_is_a_clean_error_and_a_rerun_completes(site: Site) -> None:
+    initial_readme(site)
+    site.commit(C("a", (), {"src/a.py": "a\n"}))
+    site.api.token = "a-different-token"
+    code, _, err = site.sync()
+    assert code == 1
+    assert err.startswith("error: GitHub rejected the token") and "\nhint: " in err
+    assert git("rev-parse", "--verify", "pubgate/sync", cwd=site.bare)  # the push happened
+    site.api.token = TOKEN
+    code, report, err = site.sync()  # the rerun opens the pull request it missed
+    assert code == 0, err
+    assert report["already_pushed"] is True and report["pull_request"]["created"] is True
+
+
+def test_missing_repository_and_missing_token(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    initial_readme(site)
+    site.commit(C("a", (), {"src/a.py": "a\n"}))
+    site.api.root = tmp_path / "elsewhere"  # the API knows no such repository
+    code, _, err = site.sync()
+    assert code == 1 and "GitHub has no repository org/public" in err
+    site.api.root = tmp_path / "forge"
+    monkeypatch.delenv("GH_TOKEN")
+    code, _, err = site.sync()
+    assert code == 1 and "$GH_TOKEN is not set" in err and "--no-pr" in err
+
+
+def test_the_contract_check_catches_what_github_would_not_accept(tmp_path: Path) -> None:
+    git("init", "-q", "--bare", "-b", "main", str(tmp_path / "org" / "public.git"))
+    headers = {
+        "Authorization": "Bearer t",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+    with GitHubApiServer(tmp_path, "t") as api:
+        pulls = f"{api.api_url}/repos/org/public/pulls"
+        httpx.post(
+            pulls,
+            headers=headers,
+            json={"head": "x", "base": "main", "title": "t", "mantainer_can_modify": False},
+        )
+        httpx.get(pulls, headers=headers, params={"head": "pubgate/sync"})
+        httpx.get(
+            pulls, headers={**headers, "Accept": "application/json"}, params={"head": "org:x"}
+        )
+    assert len(api.errors) == 3
+    assert "strict contract" in api.errors[0] and "mantainer_can_modify" in api.errors[0]
+    assert "GitHub would ignore it" in api.errors[1]
+    assert "Accept header" in api.errors[2]
