@@ -45,6 +45,13 @@ class Config:
     pre_publish_commands: tuple[str, ...] = field(default=())
     forge: str | None = None  # None: detect from target_repo
     api_url: str | None = None
+    gitlab_token_env: str | None = None
+    gitea_token_env: str | None = None
+    pr_title: str | None = None
+    pr_body: str | None = None
+    pr_labels: tuple[str, ...] = ()
+    pr_reviewers: tuple[str, ...] = ()
+    pr_draft: bool = False
 
     @property
     def head_branch(self) -> str:
@@ -215,11 +222,36 @@ def _trailer(value: Any, key: str, src: _Source) -> str | None:
 
 def _forge(value: Any, key: str, src: _Source) -> str:
     name = _string(value, key, src)
-    if name in ("gitlab", "gitea"):
-        raise src.error(key, f"{name} is not supported yet", "use 'github' or 'none' for now")
-    if name not in ("github", "none"):
-        raise src.error(key, f"expected github or none, got {name!r}")
+    if name not in FORGES:
+        raise src.error(key, f"expected one of {', '.join(FORGES)}, got {name!r}")
     return name
+
+
+# The fields pr.title and pr.body may use, e.g. "Sync {count} commits from {source_branch}".
+PR_FIELDS = ("count", "plural", "source_branch", "source_tip", "head", "commits", "held_back", "reproduce")
+
+
+def _template(value: Any, key: str, src: _Source) -> str:
+    text = _string(value, key, src)
+    try:
+        text.format_map(dict.fromkeys(PR_FIELDS, ""))
+    except KeyError as e:
+        raise src.error(
+            key,
+            f"unknown field {{{e.args[0]}}}",
+            "fields: " + ", ".join(f"{{{f}}}" for f in PR_FIELDS),
+        ) from e
+    except (ValueError, IndexError) as e:
+        raise src.error(
+            key, f"not a valid template: {e}", "write a literal brace as {{ or }}"
+        ) from e
+    return text
+
+
+def _boolean(value: Any, key: str, src: _Source) -> bool:
+    if not isinstance(value, bool):
+        raise src.error(key, f"expected true or false, got {_kind(value)}")
+    return value
 
 
 def _url(value: Any, key: str, src: _Source) -> str:
@@ -247,8 +279,18 @@ _TOP: dict[str, _Check] = {
     "pre_publish_commands": _strings,
     "forge": _forge,
     "api_url": _url,
+    "gitlab_token_env": _env_name,
+    "gitea_token_env": _env_name,
 }
 _MESSAGE: dict[str, _Check] = {"trailer": _trailer}
+_PR: dict[str, _Check] = {
+    "title": _template,
+    "body": _template,
+    "labels": _strings,
+    "reviewers": _strings,
+    "draft": _boolean,
+}
+FORGES = ("github", "gitlab", "gitea", "none")
 
 
 def _kind(value: Any) -> str:
@@ -277,20 +319,22 @@ def parse(data: Any, src: _Source) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{src.path}: expected a mapping of settings, got {_kind(data)}")
     values: dict[str, Any] = {}
+    sections = {"message": (_MESSAGE, ""), "pr": (_PR, "pr_")}
     for raw_key, value in data.items():
         key = str(raw_key)
-        if key == "message":
+        if key in sections:
+            table, field_prefix = sections[key]
             if not isinstance(value, dict):
                 raise src.error(key, f"expected a mapping, got {_kind(value)}")
             for sub, sub_value in value.items():
-                check = _MESSAGE.get(str(sub))
+                check = table.get(str(sub))
                 if check is None:
-                    raise _unknown(str(sub), _MESSAGE, src, "message.")
-                values[str(sub)] = check(sub_value, f"message.{sub}", src)
+                    raise _unknown(str(sub), table, src, f"{key}.")
+                values[field_prefix + str(sub)] = check(sub_value, f"{key}.{sub}", src)
             continue
         check = _TOP.get(key)
         if check is None:
-            raise _unknown(key, {**_TOP, "message": None}, src)
+            raise _unknown(key, {**_TOP, **dict.fromkeys(sections)}, src)
         if value is None:
             continue  # an empty key means "the default", as YAML users expect
         values[key] = check(value, key, src)

@@ -138,32 +138,51 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     return lines
 
 
-def pull_request_text(report: SyncReport) -> tuple[str, str]:
-    """Title and body of the review pull request. Both are public: only public facts go in."""
+DEFAULT_TITLE = "Sync {count} commit{plural} from {source_branch}"
+DEFAULT_BODY = """\
+This pull request was opened by git-pubgate. It brings {count} commit{plural} from the internal \
+`{source_branch}` branch.
+
+{commits}
+{held_back}
+To reproduce this branch locally from the internal repository:
+
+{reproduce}
+"""
+
+
+def pull_request_text(
+    report: SyncReport, title: str | None = None, body: str | None = None
+) -> tuple[str, str]:
+    """Title and body of the review pull request from the ``pr.title``/``pr.body`` templates.
+
+    Both are public: only public facts go in (public commit ids, subjects, authors, and the
+    held-back paths at the level where the rules cut).
+    """
     count = len(report.commits)
-    title = f"Sync {count} commit{'s' if count != 1 else ''} from {report.source_branch}"
-    lines = [
-        f"This pull request was opened by git-pubgate. It brings {count} commit"
-        f"{'s' if count != 1 else ''} from the internal `{report.source_branch}` branch.",
-        "",
-        "| commit | subject | author |",
-        "|---|---|---|",
-    ]
+    rows = ["| commit | subject | author |", "|---|---|---|"]
     for commit in report.commits[:250]:
         subject = commit.subject.replace("|", "\\|")
-        lines.append(f"| {commit.public[:12]} | {subject} | {commit.author} |")
+        rows.append(f"| {commit.public[:12]} | {subject} | {commit.author} |")
     if count > 250:
-        lines.append(f"| ... | {count - 250} more | |")
+        rows.append(f"| ... | {count - 250} more | |")
+    held = ""
     if report.excluded_paths:
-        lines += ["", f"Held back by the exclude rules ({len(report.excluded_paths)}):", ""]
-        lines += [f"- `{path}`" for path in report.excluded_paths[:100]]
-    lines += [
-        "",
-        "To reproduce this branch locally from the internal repository:",
-        "",
-        "```",
-        f"git pubgate sync --dry-run   # {report.source_branch} at {report.source_tip[:12]}",
-        "```",
-        f"It yields head {report.head}.",
-    ]
-    return title, "\n".join(lines) + "\n"
+        held = f"Held back by the exclude rules ({len(report.excluded_paths)}):\n\n" + "".join(
+            f"- `{path}`\n" for path in report.excluded_paths[:100]
+        )
+    reproduce = (
+        f"```\ngit pubgate sync --dry-run   # {report.source_branch} at "
+        f"{report.source_tip[:12]}, gives head {report.head}\n```"
+    )
+    fields = {
+        "count": count,
+        "plural": "" if count == 1 else "s",
+        "source_branch": report.source_branch,
+        "source_tip": report.source_tip,
+        "head": report.head or "",
+        "commits": "\n".join(rows) + "\n",
+        "held_back": held,
+        "reproduce": reproduce,
+    }
+    return (title or DEFAULT_TITLE).format_map(fields), (body or DEFAULT_BODY).format_map(fields)

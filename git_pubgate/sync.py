@@ -19,7 +19,7 @@ from pygit2.enums import SortMode
 from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
-from .forge import make_forge
+from .forge import PullRequestOptions, make_forge, token_variable
 from .gitio import Remote
 from .objects import PackWriter
 from .report import PublicCommit, SyncReport, pull_request_text
@@ -55,8 +55,9 @@ def target_remote(config: Config, staging: pygit2.Repository) -> Remote:
             "create it first (git init --bare), or fix target_repo",
         )
     token = None
-    if url.startswith(("https://", "http://")) and config.github_token_env:
-        token = os.environ.get(config.github_token_env) or None
+    variable = token_variable(config)
+    if url.startswith(("https://", "http://")) and variable:
+        token = os.environ.get(variable) or None
     return Remote(url=url, git_dir=Path(staging.path), token=token)
 
 
@@ -179,8 +180,9 @@ def run(
     if forge is not None:
         # Also when the branch was already pushed: a run stopped between push and pull
         # request is completed by the next one.
-        title, body = pull_request_text(report)
-        pull = forge.open_or_update(head_branch, review, title, body)
+        title, body = pull_request_text(report, config.pr_title, config.pr_body)
+        extras = PullRequestOptions(config.pr_labels, config.pr_reviewers, config.pr_draft)
+        pull = forge.open_or_update(head_branch, review, title, body, extras)
         report.pull_request = {"number": pull.number, "url": pull.url, "created": pull.created}
     _remember(cache_file, report, state, source.tip, tip_tree)
     return report

@@ -14,9 +14,20 @@ class PullRequest:
     created: bool  # False: an open one for the same head was updated
 
 
+@dataclass(frozen=True)
+class PullRequestOptions:
+    """What a new pull request gets besides title and body (``pr:`` in the config)."""
+
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    draft: bool = False
+
+
 class Forge(Protocol):
-    def open_or_update(self, head: str, base: str, title: str, body: str) -> PullRequest:
-        """Open a pull request from ``head`` into ``base``, or update the open one."""
+    def open_or_update(
+        self, head: str, base: str, title: str, body: str, options: PullRequestOptions
+    ) -> PullRequest:
+        """Open a pull request from ``head`` into ``base``, or update the open one's text."""
         ...
 
 
@@ -50,11 +61,18 @@ def locate_repository(url: str) -> Location | None:
 def default_api_url(forge: str, host: str) -> str:
     if forge == "github":
         return "https://api.github.com" if host == "github.com" else f"https://{host}/api/v3"
+    if forge == "gitlab":
+        return f"https://{host}/api/v4"
+    if forge == "gitea":
+        return f"https://{host}/api/v1"
     raise ValueError(forge)
 
 
 def detect(host: str) -> str:
     """The forge a host runs, as far as its name tells ("none" when it does not)."""
-    if host == "github.com" or host.startswith("github."):
-        return "github"
+    for forge in ("github", "gitlab", "gitea"):
+        if host == f"{forge}.com" or host.startswith(f"{forge}."):
+            return forge
+    if host == "codeberg.org":
+        return "gitea"
     return "none"

@@ -1,0 +1,91 @@
+"""Gitea and Forgejo pull requests (``/api/v1``), e.g. Codeberg.
+
+An open pull request is found by base and head directly; a duplicate create is answered
+with 409, which falls back to finding and updating. Gitea answers an edit with 201.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import httpx
+
+from ..errors import PubgateError
+from .base import Location, PullRequest, PullRequestOptions
+from .http import Api, explain
+
+
+class Gitea:
+    def __init__(self, api: Api, repo: Location):
+        self._api = api
+        self._repo = f"/repos/{repo.slug}"
+
+    @classmethod
+    def connect(cls, client: httpx.Client, api_url: str, repo: Location, token: str) -> Gitea:
+        return cls(
+            Api(
+                client, api_url, {"Authorization": f"token {token}"}, forge="Gitea", repo=repo.slug
+            ),
+            repo,
+        )
+
+    def open_or_update(
+        self, head: str, base: str, title: str, body: str, options: PullRequestOptions
+    ) -> PullRequest:
+        if options.labels:
+            raise PubgateError(
+                "pr.labels is not supported on Gitea, which needs numeric label ids",
+                "remove pr.labels",
+            )
+        existing = self._find_open(head, base)
+        if existing is not None:
+            return self._update(existing, title, body)
+        response = self._api.request(
+            "POST",
+            f"{self._repo}/pulls",
+            json={
+                "head": head,
+                "base": base,
+                "body": body,
+                "title": f"WIP: {title}" if options.draft else title,
+            },
+            allow=(201, 409),
+        )
+        if response.status_code == 409:
+            existing = self._find_open(head, base)
+            if existing is None:
+                raise PubgateError(
+                    f"Gitea refused the pull request: {explain(response)}",
+                    "close the conflicting pull request, then rerun",
+                )
+            return self._update(existing, title, body)
+        data = response.json()
+        number = int(data["number"])
+        if options.reviewers:
+            self._api.request(
+                "POST",
+                f"{self._repo}/pulls/{number}/requested_reviewers",
+                json={"reviewers": list(options.reviewers)},
+                allow=(201,),
+            )
+        return PullRequest(number, str(data["html_url"]), created=True)
+
+    def _find_open(self, head: str, base: str) -> int | None:
+        response = self._api.request(
+            "GET",
+            f"{self._repo}/pulls/{quote(base, safe='')}/{quote(head, safe='')}",
+            allow=(200, 404),
+        )
+        if response.status_code == 404:
+            return None
+        data = response.json()
+        return int(data["number"]) if data.get("state") == "open" else None
+
+    def _update(self, number: int, title: str, body: str) -> PullRequest:
+        response = self._api.request(
+            "PATCH",
+            f"{self._repo}/pulls/{number}",
+            json={"title": title, "body": body},
+            allow=(200, 201),
+        )
+        return PullRequest(number, str(response.json()["html_url"]), created=False)
