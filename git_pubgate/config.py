@@ -228,7 +228,16 @@ def _forge(value: Any, key: str, src: _Source) -> str:
 
 
 # The fields pr.title and pr.body may use, e.g. "Sync {count} commits from {source_branch}".
-PR_FIELDS = ("count", "plural", "source_branch", "source_tip", "head", "commits", "held_back", "reproduce")
+PR_FIELDS = (
+    "count",
+    "plural",
+    "source_branch",
+    "source_tip",
+    "head",
+    "commits",
+    "held_back",
+    "reproduce",
+)
 
 
 def _template(value: Any, key: str, src: _Source) -> str:

@@ -78,7 +78,10 @@ class GitHubApiServer:
         spec = json.loads(CONTRACT.read_text())
         self._api = OpenAPI.from_dict(spec)
         self._strict = OpenAPI.from_dict(_strict(spec))
-        self._example = spec["components"]["examples"]["pull-request"]["value"]
+        examples = spec["components"]["examples"]
+        self._example = examples["pull-request"]["value"]
+        self._label_example = examples["label-items"]["value"][0]
+        self._review_example = examples["pull-request-review-request"]["value"]
         self.errors: list[str] = []
         self.log: list[tuple[str, str, int]] = []
         self.pulls: dict[str, list[dict[str, Any]]] = {}
@@ -150,7 +153,8 @@ class GitHubApiServer:
                 if not injected:
                     self.errors.append(f"{handler.command} {split.path}: undescribed {status}")
             except Exception as e:  # any contract violation fails the owning test
-                self.errors.append(f"response to {handler.command} {split.path}: {e!r}")
+                reason = e.__cause__ or e
+                self.errors.append(f"response to {handler.command} {split.path}: {reason!r}")
         handler.send_response(status)
         for name, value in {**headers, "Content-Type": "application/json"}.items():
             handler.send_header(name, value)
@@ -188,7 +192,7 @@ class GitHubApiServer:
                 body = fault.body if fault.body is not None else {"message": "fault"}
                 return fault.status, body, fault.headers
         parts = request.path.removeprefix(PREFIX).strip("/").split("/")
-        if len(parts) < 4 or parts[0] != "repos" or parts[3] != "pulls":
+        if len(parts) < 4 or parts[0] != "repos" or parts[3] not in ("pulls", "issues"):
             return 404, {"message": "Not Found"}, {}
         owner, name = parts[1], parts[2]
         repo_path = self.root / owner / f"{name}.git"
@@ -239,9 +243,34 @@ class GitHubApiServer:
                 "base": body["base"],
                 "title": body["title"],
                 "body": body.get("body", ""),
+                "draft": body.get("draft", False),
             }
             pulls.append(pull)
             return 201, self._pull(owner, name, repo, pull), {}
+        if request.method == "post" and parts[3] == "issues" and parts[-1] == "labels":
+            pull = next((p for p in pulls if p["number"] == int(parts[4])), None)
+            if pull is None:
+                return 404, {"message": "Not Found"}, {}
+            pull["labels"] = list(body["labels"])
+            return 200, [{**self._label_example, "name": n} for n in pull["labels"]], {}
+        if request.method == "post" and parts[-1] == "requested_reviewers":
+            pull = next((p for p in pulls if p["number"] == int(parts[4])), None)
+            if pull is None:
+                return 404, {"message": "Not Found"}, {}
+            pull["reviewers"] = list(body.get("reviewers", []))
+            simple = copy.deepcopy(self._review_example)
+            # GitHub's example has requested_teams entries without the required "type".
+            simple.update(
+                {
+                    "number": pull["number"],
+                    "title": pull["title"],
+                    "draft": False,
+                    "requested_teams": [],
+                }
+            )
+            for side in ("head", "base"):
+                simple[side]["repo"]["language"] = None
+            return 201, simple, {}
         if request.method == "patch" and len(parts) == 5:
             pull = next((p for p in pulls if p["number"] == int(parts[4])), None)
             if pull is None:

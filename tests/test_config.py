@@ -160,3 +160,17 @@ def test_missing_config_is_a_usage_error(tmp_path: Path) -> None:
 )
 def test_local_paths_and_urls_are_told_apart_as_git_does(location: str, local: bool) -> None:
     assert is_local(location) is local
+
+
+def test_pr_templates_are_checked_when_the_config_loads(tmp_path: Path) -> None:
+    path = write(tmp_path, "pr:\n  title: 'Sync {cont} commits'\n")
+    with pytest.raises(ConfigError) as e:
+        load(path)
+    assert e.value.message == f"{path}:2: pr.title: unknown field {{cont}}"
+    assert e.value.hint and "{count}" in e.value.hint
+    path = write(tmp_path, "pr:\n  draft: 'yes'\n")
+    with pytest.raises(ConfigError, match=r"pr.draft: expected true or false, got a string"):
+        load(path)
+    path = write(tmp_path, "forge: bitbucket\n")
+    with pytest.raises(ConfigError, match="expected one of github, gitlab, gitea, none"):
+        load(path)

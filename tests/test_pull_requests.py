@@ -209,3 +209,26 @@ def test_the_contract_check_catches_what_github_would_not_accept(tmp_path: Path)
     assert "strict contract" in api.errors[0] and "mantainer_can_modify" in api.errors[0]
     assert "GitHub would ignore it" in api.errors[1]
     assert "Accept header" in api.errors[2]
+
+
+def test_pr_options_templates_labels_reviewers_draft(site: Site) -> None:
+    initial_readme(site)
+    site.commit(C("a", (), {"src/a.py": "a\n", "internal/x": "s\n"}))
+    settings = json.loads(site.config.read_text())
+    settings["pr"] = {
+        "title": "Release candidate: {count} change{plural}",
+        "body": "From {source_branch}.\n\n{held_back}",
+        "labels": ["sync", "internal"],
+        "reviewers": ["octocat"],
+        "draft": True,
+    }
+    site.config.write_text(json.dumps(settings))
+    code, _, err = site.sync()
+    assert code == 0, err
+    (opened,) = site.api.pulls["org/public"]
+    assert opened["title"] == "Release candidate: 1 change"
+    assert opened["body"] == "From main.\n\nHeld back by the exclude rules (1):\n\n- `internal/`\n"
+    assert opened["draft"] is True and opened["labels"] == ["sync", "internal"]
+    assert opened["reviewers"] == ["octocat"]
+    calls = [p.rsplit("/", 1)[-1] for m, p, s in site.api.log if m == "POST"]
+    assert calls == ["pulls", "labels", "requested_reviewers"]
