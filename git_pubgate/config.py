@@ -52,6 +52,8 @@ class Config:
     pr_labels: tuple[str, ...] = ()
     pr_reviewers: tuple[str, ...] = ()
     pr_draft: bool = False
+    github_app_id: str | None = None
+    github_app_key_env: str | None = None
 
     @property
     def head_branch(self) -> str:
@@ -257,6 +259,12 @@ def _template(value: Any, key: str, src: _Source) -> str:
     return text
 
 
+def _app_id(value: Any, key: str, src: _Source) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip():
+        raise src.error(key, f"expected the app's id or client id, got {_kind(value)}")
+    return str(value).strip()
+
+
 def _boolean(value: Any, key: str, src: _Source) -> bool:
     if not isinstance(value, bool):
         raise src.error(key, f"expected true or false, got {_kind(value)}")
@@ -299,6 +307,7 @@ _PR: dict[str, _Check] = {
     "reviewers": _strings,
     "draft": _boolean,
 }
+_GITHUB_APP: dict[str, _Check] = {"app_id": _app_id, "private_key_env": _env_name}
 FORGES = ("github", "gitlab", "gitea", "none")
 
 
@@ -328,7 +337,11 @@ def parse(data: Any, src: _Source) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{src.path}: expected a mapping of settings, got {_kind(data)}")
     values: dict[str, Any] = {}
-    sections = {"message": (_MESSAGE, ""), "pr": (_PR, "pr_")}
+    sections = {
+        "message": (_MESSAGE, ""),
+        "pr": (_PR, "pr_"),
+        "github_app": (_GITHUB_APP, "github_app_"),
+    }
     for raw_key, value in data.items():
         key = str(raw_key)
         if key in sections:
@@ -347,6 +360,14 @@ def parse(data: Any, src: _Source) -> Config:
         if value is None:
             continue  # an empty key means "the default", as YAML users expect
         values[key] = check(value, key, src)
+    for section_key, field_name in (
+        ("github_app_app_id", "github_app_id"),
+        ("github_app_private_key_env", "github_app_key_env"),
+    ):
+        if section_key in values:
+            values[field_name] = values.pop(section_key)
+    if ("github_app_id" in values) != ("github_app_key_env" in values):
+        raise src.error("github_app", "needs both app_id and private_key_env")
     return Config(path=src.path, **values)
 
 

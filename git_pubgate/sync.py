@@ -6,7 +6,6 @@ private staging repository, where they make the next run cheaper and are invisib
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from pygit2.enums import SortMode
 from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
-from .forge import PullRequestOptions, make_forge, token_variable
+from .forge import PullRequestOptions, make_forge, resolve_token
 from .gitio import Remote
 from .objects import PackWriter
 from .report import PublicCommit, SyncReport, pull_request_text
@@ -40,7 +39,7 @@ class SyncOptions:
     init: bool = False  # push a first publication straight to a review branch that is missing
 
 
-def target_remote(config: Config, staging: pygit2.Repository) -> Remote:
+def target_remote(config: Config, staging: pygit2.Repository, token: str | None) -> Remote:
     if not config.target_repo:
         raise ConfigError(
             f"{config.path}: target_repo is not set",
@@ -54,11 +53,8 @@ def target_remote(config: Config, staging: pygit2.Repository) -> Remote:
             f"target_repo {url} is not a git repository",
             "create it first (git init --bare), or fix target_repo",
         )
-    token = None
-    variable = token_variable(config)
-    if url.startswith(("https://", "http://")) and variable:
-        token = os.environ.get(variable) or None
-    return Remote(url=url, git_dir=Path(staging.path), token=token)
+    https = url.startswith(("https://", "http://"))
+    return Remote(url=url, git_dir=Path(staging.path), token=token if https else None)
 
 
 def run(
@@ -75,11 +71,12 @@ def run(
     """
     source = open_source(config, cwd)
     staging = staging_repo(source)
-    remote = target_remote(config, staging)
+    token = resolve_token(config, client)
+    remote = target_remote(config, staging, token)
     pushing = options.push and not options.dry_run
     forge = None
     if pushing and not options.no_pr and not options.init and client is not None:
-        forge = make_forge(config, client)  # refuses now, before anything is pushed
+        forge = make_forge(config, client, token)  # refuses now, before anything is pushed
     review, head_branch = config.review_branch, config.head_branch
     report = SyncReport(source.branch, source.tip, remote.display, review, head_branch)
     report.dry_run = options.dry_run

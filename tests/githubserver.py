@@ -11,9 +11,11 @@ Any violation is recorded in ``errors`` and fails the test that owns the server.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +24,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pygit2
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.responses.exceptions import ResponseNotFound
@@ -31,6 +35,14 @@ CONTRACT = (
     Path(__file__).resolve().parents[2] / "shared" / "contracts" / "github-openapi-subset.json"
 )
 PREFIX = "/api/v3"
+
+
+def examples_of(spec: dict[str, Any], name: str) -> Any:
+    return copy.deepcopy(spec["components"]["examples"][name]["value"])
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _strict(spec: dict[str, Any]) -> dict[str, Any]:
@@ -86,6 +98,12 @@ class GitHubApiServer:
         self.log: list[tuple[str, str, int]] = []
         self.pulls: dict[str, list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
+        # A GitHub App: its id, public key, and the installation token it hands out.
+        self.app_id: str | None = None
+        self.app_public_key: Any = None
+        self.installation_token: str | None = None
+        self._installation_example = examples_of(spec, "installation")
+        self._token_example = examples_of(spec, "installation-token")
         self._lock = threading.Lock()
         server = self
 
@@ -166,7 +184,11 @@ class GitHubApiServer:
         self, request: _Request, handler: BaseHTTPRequestHandler
     ) -> tuple[int, Any, dict[str, str]]:
         h = handler.headers
-        if h.get("Authorization") != f"Bearer {self.token}":
+        app_call = request.path.endswith("/installation") or "/app/installations/" in request.path
+        if app_call:
+            if not self._valid_app_jwt(h.get("Authorization", "")):
+                return 401, {"message": "A JSON web token could not be decoded"}, {}
+        elif h.get("Authorization") != f"Bearer {self.token}":
             return 401, {"message": "Bad credentials", "status": "401"}, {}
         if h.get("Accept") != "application/vnd.github+json":
             self.errors.append(f"Accept header was {h.get('Accept')!r}")
@@ -192,6 +214,8 @@ class GitHubApiServer:
                 body = fault.body if fault.body is not None else {"message": "fault"}
                 return fault.status, body, fault.headers
         parts = request.path.removeprefix(PREFIX).strip("/").split("/")
+        if app_call:
+            return self._app(request, parts)
         if len(parts) < 4 or parts[0] != "repos" or parts[3] not in ("pulls", "issues"):
             return 404, {"message": "Not Found"}, {}
         owner, name = parts[1], parts[2]
@@ -277,6 +301,41 @@ class GitHubApiServer:
                 return 404, {"message": "Not Found"}, {}
             pull.update({k: body[k] for k in ("title", "body", "state") if k in body})
             return 200, self._pull(owner, name, repo, pull), {}
+        return 404, {"message": "Not Found"}, {}
+
+    def _valid_app_jwt(self, authorization: str) -> bool:
+        """RS256 signature by the app's key, iss the app id, iat past, lifetime <= 10 min."""
+        if self.app_public_key is None or not authorization.startswith("Bearer "):
+            return False
+        try:
+            header, payload, signature = authorization[7:].split(".")
+            self.app_public_key.verify(
+                _unb64(signature),
+                f"{header}.{payload}".encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+            claims = json.loads(_unb64(payload))
+        except Exception:  # any malformed or forged JWT is a 401, as on GitHub
+            return False
+        now = time.time()
+        return (
+            json.loads(_unb64(header)) == {"alg": "RS256", "typ": "JWT"}
+            and str(claims["iss"]) == self.app_id
+            and claims["iat"] <= now < claims["exp"] <= claims["iat"] + 600
+        )
+
+    def _app(self, request: _Request, parts: list[str]) -> tuple[int, Any, dict[str, str]]:
+        if request.method == "get" and parts[-1] == "installation":
+            if not (self.root / parts[1] / f"{parts[2]}.git").is_dir():
+                return 404, {"message": "Not Found"}, {}
+            return 200, {**self._installation_example, "id": 77}, {}
+        if request.method == "post" and parts[:2] == ["app", "installations"]:
+            if parts[2] != "77":
+                return 404, {"message": "Not Found"}, {}
+            assert self.installation_token is not None
+            self.token = self.installation_token  # from now on the API accepts it
+            return 201, {**self._token_example, "token": self.installation_token}, {}
         return 404, {"message": "Not Found"}, {}
 
     def _invalid(self, field_name: str, code: str) -> dict[str, Any]:

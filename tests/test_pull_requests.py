@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .conftest import pubgate
 from .factory import C, build, git
@@ -232,3 +234,42 @@ def test_pr_options_templates_labels_reviewers_draft(site: Site) -> None:
     assert opened["reviewers"] == ["octocat"]
     calls = [p.rsplit("/", 1)[-1] for m, p, s in site.api.log if m == "POST"]
     assert calls == ["pulls", "labels", "requested_reviewers"]
+
+
+def test_github_app_installation_token(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    site.api.app_id = "4242"
+    site.api.app_public_key = key.public_key()
+    site.api.installation_token = TOKEN  # what the git server accepts for the push, too
+    site.api.token = "no personal token here"
+    monkeypatch.delenv("GH_TOKEN")
+    monkeypatch.setenv("APP_KEY", pem)
+    initial_readme(site)
+    site.commit(C("a", (), {"src/a.py": "a\n"}))
+    settings = json.loads(site.config.read_text())
+    del settings["github_token_env"]
+    settings["github_app"] = {"app_id": 4242, "private_key_env": "APP_KEY"}
+    site.config.write_text(json.dumps(settings))
+    code, report, err = site.sync()
+    assert code == 0, err
+    assert report["pull_request"]["created"] is True  # type: ignore[index]
+    calls = [(m, p.removeprefix("/api/v3")) for m, p, _ in site.api.log][:2]
+    assert calls == [
+        ("GET", "/repos/org/public/installation"),
+        ("POST", "/app/installations/77/access_tokens"),
+    ]
+    secret_line = pem.splitlines()[1].encode()
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert secret_line not in path.read_bytes()
+
+    monkeypatch.setenv("APP_KEY", "not a key")
+    result = pubgate("--config", str(site.config), "sync", cwd=site.src)
+    assert result.code == 2 and "not a PEM private key" in result.err

@@ -19,9 +19,17 @@ from .base import (
 )
 from .gitea import Gitea
 from .github import GitHub
+from .github_app import installation_token
 from .gitlab import GitLab
 
-__all__ = ["Forge", "PullRequestOptions", "forge_kind", "make_forge", "token_variable"]
+__all__ = [
+    "Forge",
+    "PullRequestOptions",
+    "forge_kind",
+    "make_forge",
+    "resolve_token",
+    "token_variable",
+]
 
 _Connect = Callable[[httpx.Client, str, Location, str], Forge]
 _CLIENTS: dict[str, _Connect] = {
@@ -46,7 +54,31 @@ def token_variable(config: Config) -> str | None:
     return specific or config.github_token_env
 
 
-def make_forge(config: Config, client: httpx.Client) -> Forge | None:
+def resolve_token(config: Config, client: httpx.Client | None) -> str | None:
+    """The token for this target: a GitHub App installation token when ``github_app`` is
+    set (exchanged once per run), else the value of the configured variable, if set."""
+    if config.github_app_id and config.github_app_key_env:
+        location = locate_repository(config.target_repo or "")
+        key = os.environ.get(config.github_app_key_env)
+        if location is None or forge_kind(config) != "github":
+            raise ConfigError(
+                "github_app needs target_repo to be a GitHub repository URL",
+                "remove github_app, or point target_repo at GitHub",
+            )
+        if not key:
+            raise PubgateError(
+                f"${config.github_app_key_env} is not set, so the GitHub App cannot sign in",
+                f"export {config.github_app_key_env} with the app's private key (PEM)",
+            )
+        if client is None:
+            return None
+        api_url = config.api_url or default_api_url("github", location.host)
+        return installation_token(client, api_url, location, config.github_app_id, key)
+    variable = token_variable(config)
+    return (os.environ.get(variable) or None) if variable else None
+
+
+def make_forge(config: Config, client: httpx.Client, token: str | None) -> Forge | None:
     """The forge that pull requests for ``config.target_repo`` go to; None for plain git."""
     kind = forge_kind(config)
     if kind == "none":
@@ -59,7 +91,6 @@ def make_forge(config: Config, client: httpx.Client) -> Forge | None:
             "use https://HOST/OWNER/REPO.git or git@HOST:OWNER/REPO.git, or set forge: none",
         )
     variable = token_variable(config)
-    token = os.environ.get(variable) if variable else None
     if not token:
         raise PubgateError(
             "refusing to push, since no pull request could be opened: "
