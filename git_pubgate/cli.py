@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import traceback
 from collections.abc import Sequence
@@ -117,10 +118,23 @@ def _say(stream: TextIO, text: str) -> None:
 
 
 def _config(args: _Args, cwd: Path) -> config_mod.Config:
-    if args.config:
-        path = Path(args.config)
+    named = args.config or _git_setting(cwd, "pubgate.config")
+    if named:
+        path = Path(named).expanduser()
         return config_mod.load(path if path.is_absolute() else cwd / path)
     return config_mod.load(config_mod.find(cwd, toplevel(cwd)))
+
+
+def _git_setting(cwd: Path, key: str) -> str | None:
+    """A git config value, as ``git config`` sees it here (``git -c key=value pubgate``
+    reaches it through GIT_CONFIG_PARAMETERS)."""
+    try:
+        done = subprocess.run(
+            ["git", "config", "--get", key], cwd=cwd, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def cmd_init(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:

@@ -310,6 +310,46 @@ _PR: dict[str, _Check] = {
 _GITHUB_APP: dict[str, _Check] = {"app_id": _app_id, "private_key_env": _env_name}
 FORGES = ("github", "gitlab", "gitea", "none")
 
+# What each key means: the man page is generated from this table, and a test checks that every
+# key the validator accepts is here.
+DESCRIPTIONS: dict[str, str] = {
+    "source_repo": "The internal repository: a local path, or a URL that is a remote of the "
+    "repository git pubgate runs in. Default: the repository it runs in.",
+    "source_branch": "The branch to publish. Default: the source's HEAD branch.",
+    "target_repo": "The public repository: a path, file://, https:// or ssh URL. Required.",
+    "review_branch": "The public branch pull requests go into. Default: main.",
+    "branch_prefix": "Prefix of the head branch sync pushes. Default: pubgate/.",
+    "exclude": "Paths that never leave, in gitignore syntax.",
+    "include": "If given, only these paths (gitignore syntax) are published, before exclude.",
+    "message.trailer": "Trailer that records each public commit's source commit. Default: "
+    "Pubgate-Source; false turns it off, at the cost of a full rewrite every run.",
+    "github_token_env": "Name of the environment variable holding the token for https pushes "
+    "and the forge's API.",
+    "gitlab_token_env": "A GitLab target's own token variable (else github_token_env).",
+    "gitea_token_env": "A Gitea target's own token variable (else github_token_env).",
+    "forge": "github, gitlab, gitea or none. Default: from target_repo's host.",
+    "api_url": "The forge's REST API, for self-hosted instances (GitHub Enterprise Server: "
+    "https://HOST/api/v3).",
+    "github_app.app_id": "Sign in as this GitHub App instead of with a token.",
+    "github_app.private_key_env": "Name of the variable holding the app's private key (PEM).",
+    "pr.title": "Template of the pull request title.",
+    "pr.body": "Template of the pull request body.",
+    "pr.labels": "Labels for a new pull request.",
+    "pr.reviewers": "Reviewers requested on a new pull request.",
+    "pr.draft": "Open new pull requests as drafts. Default: false.",
+    "pypi_package_name": "The package's name on PyPI (for publish).",
+    "pypi_token_env": "Name of the variable holding the PyPI token (for publish).",
+    "pre_publish_commands": "Commands run before building (for publish).",
+}
+
+
+def known_keys() -> list[str]:
+    """Every key path the validator accepts, in the order of the tables."""
+    keys = list(_TOP)
+    for name, table in (("message", _MESSAGE), ("pr", _PR), ("github_app", _GITHUB_APP)):
+        keys += [f"{name}.{key}" for key in table]
+    return keys
+
 
 def _kind(value: Any) -> str:
     if value is None:

@@ -1,0 +1,33 @@
+# bash completion for git pubgate. git's own completion calls _git_pubgate for "git pubgate ...";
+# "pubgate ..." is completed too. Installed as share/bash-completion/completions/git-pubgate.
+
+_git_pubgate ()
+{
+	local subcommands="init plan sync demo"
+	local global="--config --json --verbose --quiet --version -C"
+	local subcommand
+	subcommand="$(__git_find_on_cmdline "$subcommands")"
+	if [ -z "$subcommand" ]; then
+		case "$cur" in
+		-*) __gitcomp "$global" ;;
+		*) __gitcomp "$subcommands" ;;
+		esac
+		return
+	fi
+	case "$subcommand,$cur" in
+	init,-*) __gitcomp "--force --config --json --quiet --verbose" ;;
+	plan,-*) __gitcomp "--config --json --quiet --verbose" ;;
+	sync,-*) __gitcomp "--dry-run --no-pr --allow-divergence --init --config --json --quiet --verbose" ;;
+	demo,-*) __gitcomp "--keep --json" ;;
+	esac
+}
+
+_pubgate ()
+{
+	local cur prev words cword
+	_get_comp_words_by_ref -n =: cur prev words cword 2>/dev/null || return
+	if [ "$cword" -eq 1 ]; then
+		COMPREPLY=($(compgen -W "init plan sync demo --config --json --verbose --quiet --version -C" -- "$cur"))
+	fi
+}
+complete -F _pubgate pubgate

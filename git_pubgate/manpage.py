@@ -1,0 +1,116 @@
+"""Generate ``man/git-pubgate.1`` from the code: the argument parser and the config keys.
+
+``python -m git_pubgate.manpage > man/git-pubgate.1``; a test fails when the committed page
+and the generated one differ, so the page cannot drift from what the code accepts.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import __version__
+from .cli import build_parser
+from .config import DESCRIPTIONS, known_keys
+
+
+def _escape(text: str) -> str:
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    return "\n".join(
+        ("\\&" + line) if line.startswith((".", "'")) else line for line in text.splitlines()
+    )
+
+
+def _options(parser: argparse.ArgumentParser) -> list[str]:
+    lines = []
+    for action in parser._actions:
+        if not action.option_strings or action.help == argparse.SUPPRESS or action.dest == "help":
+            continue
+        names = ", ".join(f"\\fB{_escape(o)}\\fR" for o in action.option_strings)
+        if action.metavar:
+            names += f" \\fI{_escape(str(action.metavar))}\\fR"
+        lines += [".TP", names, _escape(action.help or "")]
+    return lines
+
+
+def render() -> str:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {choice.dest: choice.help for choice in subparsers._choices_actions}
+    out = [
+        f'.TH GIT\\-PUBGATE 1 "" "git-pubgate {__version__}" "Git Manual"',
+        ".SH NAME",
+        "git\\-pubgate \\- publish an internal git repository through a review gate",
+        ".SH SYNOPSIS",
+        ".B git pubgate",
+        "[\\fB\\-C\\fR \\fIDIR\\fR] [\\fB\\-\\-config\\fR \\fIFILE\\fR] "
+        "[\\fB\\-v\\fR|\\fB\\-q\\fR] [\\fB\\-\\-json\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR]",
+        ".SH DESCRIPTION",
+        _escape(
+            "git pubgate rewrites the history of an internal branch straight from the object "
+            "database, leaving out every path that matches the exclude rules, keeping authors, "
+            "dates and messages, and pruning commits that become empty. It pushes the result "
+            "to a head branch of the public repository and opens (or updates) a pull request "
+            "into the review branch: nothing reaches the public branch without review. Each "
+            "public commit names its source in a trailer, so each run rewrites only what is new."
+        ),
+        ".SH GLOBAL OPTIONS",
+        *_options(parser),
+        ".SH COMMANDS",
+    ]
+    for name, sub in subparsers.choices.items():
+        out += [".SS " + name, _escape(helps.get(name) or "")]
+        out += _options(sub)
+    out += [
+        ".SH CONFIGURATION",
+        _escape(
+            "pubgate.yaml (or pubgate.yml) in the directory git pubgate runs in or at "
+            "the repository root, else a [tool.pubgate] table in pyproject.toml; "
+            "--config FILE, or the git setting pubgate.config, names another. Unknown "
+            "keys are errors."
+        ),
+    ]
+    for key in known_keys():
+        out += [".TP", f"\\fB{_escape(key)}\\fR", _escape(DESCRIPTIONS[key])]
+    out += [
+        ".SH EXIT STATUS",
+        ".TP",
+        "0",
+        "Done.",
+        ".TP",
+        "1",
+        "Refused or failed (a rejected push, divergence, an API error).",
+        ".TP",
+        "2",
+        "Usage or configuration error.",
+        ".TP",
+        "3",
+        "Internal error: a bug; the traceback is printed.",
+        ".TP",
+        "130",
+        "Interrupted. Every step is safe to rerun.",
+        ".SH FILES",
+        ".TP",
+        ".git/pubgate/public.git",
+        _escape(
+            "Private staging repository holding the rewritten objects; it borrows the "
+            "source's objects and never changes the source's refs or work tree."
+        ),
+        ".TP",
+        ".git/pubgate/cache/",
+        _escape("Where the last run stopped, so the next pays only for what is new."),
+        ".SH EXAMPLES",
+        ".nf",
+        "git pubgate init",
+        "git pubgate plan",
+        "git pubgate sync",
+        "git pubgate \\-\\-json sync \\-\\-no\\-pr",
+        "pubgate \\-\\-config pubgate.yaml sync",
+        ".fi",
+        ".SH SEE ALSO",
+        "\\fBgit\\-filter\\-repo\\fR(1), \\fBgit\\-push\\fR(1)",
+    ]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
