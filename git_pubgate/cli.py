@@ -159,14 +159,15 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
         init=bool(getattr(args, "init", False)),
     )
     progress = Progress("rewriting", err, enabled=None if not args.quiet else False)
+    shown = progress if progress.enabled else None
     try:
         with httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False) as client:
             if options.init and not args.json:
                 # --init skips the review gate: show exactly what goes public first.
-                preview = run(cfg, cwd, SyncOptions(push=False, allow_divergence=True), progress)
+                preview = run(cfg, cwd, SyncOptions(push=False, allow_divergence=True), shown)
                 for line in describe(preview, plan=True, verbose=args.verbose):
                     _say(err, line)
-            report = run(cfg, cwd, options, progress, client)
+            report = run(cfg, cwd, options, shown, client)
     finally:
         progress.close()
     if args.json:

@@ -1,5 +1,5 @@
 """One self-rewriting status line on a terminal, at most ten times a second (git-filter-repo's
-ProgressWriter); nothing at all when stderr is not a terminal."""
+ProgressWriter); nothing at all when stderr is not a terminal or under -q."""
 
 from __future__ import annotations
 
@@ -12,20 +12,26 @@ class Progress:
     def __init__(self, label: str, stream: TextIO | None = None, enabled: bool | None = None):
         self._stream = stream or sys.stderr
         self._label = label
-        self._enabled = self._stream.isatty() if enabled is None else enabled
+        self.enabled = self._stream.isatty() if enabled is None else enabled
         self._start = time.monotonic()
         self._last = 0.0
         self._shown = False
 
-    def __call__(self, done: int) -> None:
-        if not self._enabled:
+    def __call__(self, done: int, total: int | None = None) -> None:
+        if not self.enabled:
             return
         now = time.monotonic()
-        if now - self._last < 0.1:
+        if now - self._last < 0.1 and done != total:
             return
         self._last = now
         rate = done / max(now - self._start, 1e-9)
-        self._stream.write(f"\r{self._label}: {done} commits ({rate:.0f}/s)\x1b[K")
+        line = f"{self._label}: {done}"
+        if total:
+            left = (total - done) / rate if rate else 0.0
+            line += f"/{total} commits ({rate:.0f}/s, {int(left) // 60}:{int(left) % 60:02d} left)"
+        else:
+            line += f" commits ({rate:.0f}/s)"
+        self._stream.write(f"\r{line}\x1b[K")
         self._stream.flush()
         self._shown = True
 

@@ -6,6 +6,7 @@ private staging repository, where they make the next run cheaper and are invisib
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +62,7 @@ def run(
     config: Config,
     cwd: Path,
     options: SyncOptions,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
     client: httpx.Client | None = None,
 ) -> SyncReport:
     """Plan or perform one sync and report what happened.
@@ -125,12 +126,16 @@ def run(
         # filter reports as held back is what they changed.
         base_tree = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
         rewriter.trees.dropped.clear()
+        on_commit = None
+        if progress is not None:
+            total = _count_new(staging, source.tip, index.known)
+            on_commit = lambda done: progress(done, total)  # noqa: E731
         result = rewriter.rewrite(
             source.tip,
             index.known,
             index.image_of_ancestor,
             root_parent=root_parent,
-            on_commit=progress,
+            on_commit=on_commit,
         )
         tip_tree = rewriter.filtered_tree_of(source.tip)
         writer.commit()
@@ -183,6 +188,19 @@ def run(
         report.pull_request = {"number": pull.number, "url": pull.url, "created": pull.created}
     _remember(cache_file, report, state, source.tip, tip_tree)
     return report
+
+
+def _count_new(staging: pygit2.Repository, tip: str, synced: dict[str, str]) -> int | None:
+    """How many source commits a rewrite will walk, for the progress line (git counts fast)."""
+    lines = [tip] + [f"^{s}" for s in synced if s in staging]
+    done = subprocess.run(
+        ["git", "--git-dir", staging.path, "rev-list", "--count", "--stdin"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return int(done.stdout) if done.returncode == 0 and done.stdout.strip().isdigit() else None
 
 
 def _fetch_missing(staging: pygit2.Repository, remote: Remote, heads: dict[str, str]) -> None:

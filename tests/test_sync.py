@@ -3,12 +3,17 @@ can, and sync again."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
 
 import pathspec
 import pytest
+
+from git_pubgate.config import load
+from git_pubgate.progress import Progress
+from git_pubgate.sync import SyncOptions, run
 
 from .conftest import PublicRepos, pubgate
 from .factory import C, build, git
@@ -333,3 +338,18 @@ def test_held_back_paths_are_those_the_new_commits_touch(
     assert json.loads(out)["excluded_paths"] == ["keys/new.pem"]
     shutil.rmtree(world.src / ".git" / "pubgate")  # the same answer without any cache
     assert json.loads(world.sync("--json", "plan")[1])["excluded_paths"] == ["keys/new.pem"]
+
+
+def test_progress_line_counts_done_and_total(tmp_path: Path, public: PublicRepos) -> None:
+    world = World(tmp_path, public, with_readme=False)
+    world.commit(*ROUND_1, *ROUND_2_MERGES)
+    stream = io.StringIO()
+    progress = Progress("rewriting", stream, enabled=True)
+    run(load(world.config), world.src, SyncOptions(push=False), progress)
+    progress.close()
+    shown = stream.getvalue().split("\r")
+    total = len(ROUND_1) + len(ROUND_2_MERGES)
+    assert any(f"rewriting: {total}/{total} commits (" in part for part in shown)
+    assert shown[-1] == "\x1b[K"  # the line is cleared at the end
+    quiet = Progress("rewriting", io.StringIO(), enabled=False)
+    assert quiet.enabled is False
