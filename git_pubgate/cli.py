@@ -17,11 +17,12 @@ from typing import Any, TextIO
 import httpx
 import pygit2
 
-from . import __version__
+from . import __version__, publish
 from . import config as config_mod
 from .demo import run_demo
 from .errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, PubgateError
 from .progress import Progress
+from .publish import PublishOptions
 from .report import describe, outcome
 from .sync import SyncOptions, run
 from .workspace import toplevel
@@ -47,6 +48,8 @@ class _Args(argparse.Namespace):
     force: bool
     init: bool
     keep: str | None
+    repository_url: str | None
+    no_isolation: bool
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -106,6 +109,20 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
         help="sync although the public branch has changes of its own",
     )
     _common(sync, top=False)
+
+    publish = sub.add_parser(
+        "publish", help="after the merge: run pre-publish commands, build, check, upload, tag"
+    )
+    publish.add_argument(
+        "--dry-run", action="store_true", help="run the commands, build and check; upload nothing"
+    )
+    publish.add_argument(
+        "--repository-url", metavar="URL", help="upload there instead of pypi_repository_url"
+    )
+    publish.add_argument(
+        "--no-isolation", action="store_true", help="build in this environment, not a fresh one"
+    )
+    _common(publish, top=False)
 
     demo = sub.add_parser("demo", help="a self-contained run on throwaway local repositories")
     demo.add_argument("--keep", metavar="DIR", help="build the demo in DIR and keep it")
@@ -181,6 +198,40 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
     return EXIT_OK
 
 
+def cmd_publish(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    cfg = _config(args, cwd)
+    options = PublishOptions(
+        dry_run=args.dry_run, repository_url=args.repository_url, isolation=not args.no_isolation
+    )
+    with httpx.Client(timeout=httpx.Timeout(60.0)) as client:
+        report = publish.run(cfg, cwd, options, client)
+    if args.json:
+        _say(out, json.dumps(report.to_json(), indent=2, sort_keys=True))
+        return EXIT_OK
+    where = report.repository_url
+    if report.dry_run:
+        state = "already on the index" if report.already_published else "not on the index yet"
+        _say(
+            err,
+            f"dry run: built and checked {report.package} {report.version} ({state}); "
+            "nothing uploaded or tagged",
+        )
+    elif report.already_published:
+        _say(
+            err,
+            f"already published: {report.package} {report.version} is on {where} "
+            "with the same files",
+        )
+    else:
+        _say(
+            err,
+            f"uploaded {report.package} {report.version} to {where}: " + ", ".join(report.uploaded),
+        )
+    if report.tagged:
+        _say(err, f"tagged {report.commit[:12]} {report.tag} and pushed the tag")
+    return EXIT_OK
+
+
 def cmd_demo(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     keep = Path(args.keep) if args.keep else None
     return run_demo(out, err, as_json=args.json, keep=cwd / keep if keep else None)
@@ -211,6 +262,8 @@ def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
             return EXIT_USAGE
         if args.command == "init":
             return cmd_init(args, cwd, out, err)
+        if args.command == "publish":
+            return cmd_publish(args, cwd, out, err)
         if args.command in ("plan", "sync"):
             return cmd_sync(args, cwd, out, err, plan=args.command == "plan")
         return cmd_demo(args, cwd, out, err)

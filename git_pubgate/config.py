@@ -52,6 +52,7 @@ class Config:
     pr_labels: tuple[str, ...] = ()
     pr_reviewers: tuple[str, ...] = ()
     pr_draft: bool = False
+    pypi_repository_url: str | None = None
     github_app_id: str | None = None
     github_app_key_env: str | None = None
 
@@ -272,7 +273,7 @@ def _boolean(value: Any, key: str, src: _Source) -> bool:
 
 
 def _url(value: Any, key: str, src: _Source) -> str:
-    url = _string(value, key, src).strip().rstrip("/")
+    url = _string(value, key, src).strip()
     if not re.match(r"^https?://[^/\s]+", url):
         raise src.error(
             key,
@@ -298,6 +299,7 @@ _TOP: dict[str, _Check] = {
     "api_url": _url,
     "gitlab_token_env": _env_name,
     "gitea_token_env": _env_name,
+    "pypi_repository_url": _url,
 }
 _MESSAGE: dict[str, _Check] = {"trailer": _trailer}
 _PR: dict[str, _Check] = {
@@ -339,7 +341,10 @@ DESCRIPTIONS: dict[str, str] = {
     "pr.draft": "Open new pull requests as drafts. Default: false.",
     "pypi_package_name": "The package's name on PyPI (for publish).",
     "pypi_token_env": "Name of the variable holding the PyPI token (for publish).",
-    "pre_publish_commands": "Commands run before building (for publish).",
+    "pre_publish_commands": "Commands run, in order, before publish builds; the first failure "
+    "stops everything.",
+    "pypi_repository_url": "Where publish uploads. Default: PyPI (https://upload.pypi.org/legacy/"
+    "); TestPyPI and private indexes work too.",
 }
 
 

@@ -138,3 +138,31 @@ class Remote:
             "if the branch moved meanwhile, rerun git pubgate sync; otherwise check that the "
             "token may push (contents: write) and that the branch is not protected",
         )
+
+    def tag_commit(self, tag: str) -> str | None:
+        """The commit a tag on the remote marks, or None when it has no such tag."""
+        out = self._run(
+            [
+                "ls-remote",
+                "--tags",
+                "--end-of-options",
+                self.url,
+                f"refs/tags/{tag}",
+                f"refs/tags/{tag}^{{}}",
+            ],
+            "reading tags from",
+            "check that target_repo is right and that your credentials can read it",
+        )
+        found: dict[str, str] = {}
+        for line in out.splitlines():
+            oid, _, ref = line.partition("\t")
+            found[ref] = oid
+        return found.get(f"refs/tags/{tag}^{{}}") or found.get(f"refs/tags/{tag}")
+
+    def push_ref(self, ref: str) -> None:
+        """Push one ref that must not exist on the remote yet (a release tag)."""
+        self._run(
+            ["push", "--quiet", "--no-verify", "--end-of-options", self.url, f"{ref}:{ref}"],
+            f"pushing {ref} to",
+            "the upload is done; push the tag by hand, or rerun once the cause is fixed",
+        )

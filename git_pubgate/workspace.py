@@ -73,7 +73,7 @@ def open_source(config: Config, cwd: Path) -> Source:
     return Source(repo, _common_dir(repo), branch, tip)
 
 
-def _normalise_url(url: str) -> str:
+def normalise_url(url: str) -> str:
     url = url.strip().removesuffix("/").removesuffix(".git")
     match = re.match(r"^(?:ssh://)?(?:[^@/]+@)?([^:/]+)[:/](.+)$", url.split("://", 1)[-1])
     return f"{match.group(1)}/{match.group(2)}".lower() if match else url.lower()
@@ -89,7 +89,7 @@ def _repo_with_remote(cwd: Path, url: str, config: Config) -> tuple[pygit2.Repos
     if found is not None:
         repo = pygit2.Repository(found)
         for remote in repo.remotes:
-            if remote.name and remote.url and _normalise_url(remote.url) == _normalise_url(url):
+            if remote.name and remote.url and normalise_url(remote.url) == normalise_url(url):
                 return repo, remote.name
     raise ConfigError(
         f"source_repo {url} is not a remote of the repository git pubgate runs in",

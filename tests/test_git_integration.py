@@ -29,7 +29,7 @@ def test_man_page_is_generated_and_covers_every_command_and_key() -> None:
     plain = page.replace("\\-", "-")
     for key in known_keys():
         assert f"\\fB{key}\\fR" in plain
-    for command in ("init", "plan", "sync", "demo"):
+    for command in ("init", "plan", "sync", "publish", "demo"):
         assert f".SS {command}\n" in plain
 
 
@@ -92,6 +92,8 @@ def test_completion_completes_subcommands_and_options(installed: Path) -> None:
         return sorted(w.strip() for w in out.stdout.splitlines() if w.strip())
 
     assert complete("git pubgate sy") == ["sync"]
+    assert complete("git pubgate pu") == ["publish"]
+    assert complete("git pubgate publish --no-") == ["--no-isolation"]
     assert complete("git pubgate sync --no") == ["--no-pr"]
     assert "--keep" in complete("git pubgate demo --")
 

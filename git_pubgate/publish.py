@@ -1,0 +1,399 @@
+"""``git pubgate publish``: pre-publish commands, a reproducible build, checks, upload, tag.
+
+Runs in a checkout of the target (the usual CI case), on ``review_branch``. Nothing is uploaded
+before every check has passed, and the tag is pushed only after the upload: a rerun after any
+failure converges (files already on the index with the same bytes count as published; a tag
+already on the same commit is left alone).
+"""
+
+from __future__ import annotations
+
+import email.parser
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+import pygit2
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .config import Config, is_local
+from .errors import ConfigError, PubgateError
+from .forge import resolve_token
+from .gitio import Remote
+from .workspace import normalise_url
+
+PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
+TESTPYPI_UPLOAD = "https://test.pypi.org/legacy/"
+TAG_PREFIX = "v"  # becomes version.tag_prefix with releases
+_JSON_API = {PYPI_UPLOAD: "https://pypi.org/pypi/", TESTPYPI_UPLOAD: "https://test.pypi.org/pypi/"}
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+# Runs one command in a directory with extra environment, streaming its output; returns the
+# exit code. The seam tests and callers use: publish never calls subprocess for commands itself.
+Runner = Callable[[str, Path, Mapping[str, str]], int]
+
+
+def shell_runner(command: str, cwd: Path, env: Mapping[str, str]) -> int:
+    return subprocess.run(
+        command, shell=True, cwd=cwd, env={**os.environ, **env}, check=False
+    ).returncode
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    dry_run: bool = False
+    repository_url: str | None = None
+    isolation: bool = True
+
+
+@dataclass
+class PublishReport:
+    package: str = ""
+    version: str = ""
+    commit: str = ""
+    repository_url: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+    uploaded: list[str] = field(default_factory=list)
+    already_published: bool = False
+    tag: str = ""
+    tagged: bool = False
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "version": self.version,
+            "commit": self.commit,
+            "repository_url": self.repository_url,
+            "files": self.files,
+            "uploaded": self.uploaded,
+            "already_published": self.already_published,
+            "tag": self.tag,
+            "tagged": self.tagged,
+            "dry_run": self.dry_run,
+        }
+
+
+def run(
+    config: Config,
+    cwd: Path,
+    options: PublishOptions,
+    client: httpx.Client,
+    runner: Runner = shell_runner,
+) -> PublishReport:
+    if not config.pypi_package_name:
+        raise ConfigError(
+            f"{config.path}: pypi_package_name is not set",
+            "set it to the package's name on the index",
+        )
+    report = PublishReport(dry_run=options.dry_run)
+    url = options.repository_url or config.pypi_repository_url or PYPI_UPLOAD
+    report.repository_url = url.rstrip("/") + "/"
+    checkout = _checkout(config, cwd)
+    repo = pygit2.Repository(str(checkout))
+    head = repo.head.peel(pygit2.Commit)
+    report.commit = str(head.id)
+
+    for command in config.pre_publish_commands:
+        code = runner(command, checkout, {})
+        if code != 0:
+            raise PubgateError(
+                f"pre-publish command failed with exit code {code}: {command}",
+                "fix what it reports and rerun; nothing was built or uploaded",
+            )
+
+    with tempfile.TemporaryDirectory(prefix="pubgate-dist-") as dist_dir:
+        dist = Path(dist_dir)
+        _build(checkout, dist, head.commit_time, options.isolation)
+        files = sorted(dist.iterdir())
+        _twine(["check", "--strict", *map(str, files)], {}, "twine check")
+        name, version = _metadata(files)
+        report.version = str(version)
+        report.package = name
+        report.files = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+        if canonicalize_name(name) != canonicalize_name(config.pypi_package_name):
+            raise PubgateError(
+                f"refusing to upload {name}, since pypi_package_name is {config.pypi_package_name}",
+                "fix [project].name in pyproject.toml or pypi_package_name in the config",
+            )
+        report.tag = f"{TAG_PREFIX}{version}"
+        remote = _target(config, checkout, client)
+        tag_at = _tag_target(repo, remote, report.tag)
+        if tag_at is not None and tag_at != report.commit:
+            raise PubgateError(
+                f"refusing to publish {version}, since tag {report.tag} already marks "
+                f"{tag_at[:12]}, not {report.commit[:12]}",
+                "bump the version: a published version never moves to another commit",
+            )
+        _tags_agree(repo, head, version)
+        published = _published(client, report.repository_url, name, str(version))
+        missing = _compare(report.files, published, str(version))
+        report.already_published = not missing
+        if options.dry_run:
+            return report
+        if missing:
+            _upload(config, report.repository_url, [dist / f for f in missing])
+            report.uploaded = missing
+    if tag_at is None:
+        _tag(checkout, remote, report.tag, str(version), report.commit)
+        report.tagged = True
+    return report
+
+
+def _checkout(config: Config, cwd: Path) -> Path:
+    """The target's work tree to publish from: clean, on review_branch."""
+    found = pygit2.discover_repository(str(cwd))
+    if found is None or pygit2.Repository(found).workdir is None:
+        raise PubgateError(
+            f"{cwd} is not a checkout of the public repository",
+            "run git pubgate publish in a clone of target_repo (in CI: after actions/checkout)",
+        )
+    repo = pygit2.Repository(found)
+    workdir = Path(repo.workdir).resolve()
+    if config.target_repo and not _is_target(repo, workdir, config.target_repo):
+        raise PubgateError(
+            f"{workdir} is not a checkout of {config.target_repo}",
+            "run git pubgate publish in a clone of target_repo",
+        )
+    if repo.head_is_detached:
+        raise PubgateError(
+            "refusing to publish from a detached HEAD, since it is not clear what is released",
+            f"git checkout {config.review_branch}",
+        )
+    status = _git(workdir, "status", "--porcelain", "--untracked-files=normal")
+    if status.strip():
+        raise PubgateError(
+            "refusing to publish from a work tree with changes, since the build would not be "
+            "the reviewed commit",
+            "commit, stash or remove them (git status), then rerun",
+        )
+    if repo.head.shorthand != config.review_branch:
+        _git(workdir, "checkout", "--quiet", config.review_branch, "--")
+    return workdir
+
+
+def _is_target(repo: pygit2.Repository, workdir: Path, target: str) -> bool:
+    if is_local(target):
+        target_path = Path(target.removeprefix("file://")).resolve()
+        urls = [r.url for r in repo.remotes if r.url]
+        return target_path == workdir or any(
+            Path(u.removeprefix("file://")).resolve() == target_path for u in urls if is_local(u)
+        )
+    return any(r.url and normalise_url(r.url) == normalise_url(target) for r in repo.remotes)
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise PubgateError(f"git {args[0]} failed: {done.stderr.strip()}", "see git's message")
+    return done.stdout
+
+
+def _build(checkout: Path, dist: Path, commit_time: int, isolation: bool) -> None:
+    """sdist, then the wheel from the sdist; dates pinned to the commit, so rebuilding the same
+    commit gives the same bytes."""
+    command = [sys.executable, "-m", "build", "--outdir", str(dist)]
+    if not isolation:
+        command.append("--no-isolation")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(commit_time), "PYTHONHASHSEED": "0"}
+    done = subprocess.run(
+        [*command, str(checkout)], capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-1:] or ["(no output)"]
+        raise PubgateError(
+            f"building the package failed: {tail[0]}",
+            "run 'python -m build' in the checkout to see the whole output; nothing was uploaded",
+        )
+
+
+def _twine(args: list[str], env: Mapping[str, str], what: str, secret: str | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "twine", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+    )
+    output = (done.stdout + done.stderr).strip()
+    if secret:
+        output = output.replace(secret, "***")
+    if done.returncode != 0:
+        lines = [line for line in output.splitlines() if line.strip()]
+        reason = next(
+            (line for line in reversed(lines) if "ERROR" in line or "Error" in line),
+            lines[-1] if lines else f"exit {done.returncode}",
+        )
+        raise PubgateError(
+            f"{what} failed: {reason.strip()}", "see the index's message; nothing was tagged"
+        )
+    return output
+
+
+def _metadata(files: list[Path]) -> tuple[str, Version]:
+    wheel = next((f for f in files if f.suffix == ".whl"), None)
+    if wheel is None:
+        raise PubgateError("the build made no wheel", "check the build backend's configuration")
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = email.parser.HeaderParser().parsestr(archive.read(name).decode())
+    try:
+        version = Version(metadata["Version"])
+    except InvalidVersion as e:
+        raise PubgateError(
+            f"the built version {metadata['Version']!r} is not PEP 440", "fix the version"
+        ) from e
+    if version.local:
+        raise PubgateError(
+            f"refusing to upload {version}: indexes refuse local versions",
+            "drop the +local part of the version",
+        )
+    return str(metadata["Name"]), version
+
+
+def _tags_agree(repo: pygit2.Repository, head: pygit2.Commit, version: Version) -> None:
+    """A release tag on the commit must name the version that was built."""
+    for ref in repo.references:
+        if not ref.startswith(f"refs/tags/{TAG_PREFIX}"):
+            continue
+        if repo.references[ref].peel(pygit2.Commit).id != head.id:
+            continue
+        try:
+            tagged = Version(ref.removeprefix(f"refs/tags/{TAG_PREFIX}"))
+        except InvalidVersion:
+            continue
+        if tagged != version:
+            raise PubgateError(
+                f"refusing to upload {version}, since this commit is tagged {ref[10:]}",
+                "make the version files and the release tag agree",
+            )
+
+
+def _target(config: Config, checkout: Path, client: httpx.Client) -> Remote:
+    url = config.target_repo or "origin"
+    return Remote(
+        url=url,
+        git_dir=checkout / ".git",
+        token=resolve_token(config, client) if url.startswith(("https://", "http://")) else None,
+    )
+
+
+def _tag_target(repo: pygit2.Repository, remote: Remote, tag: str) -> str | None:
+    """The commit ``tag`` marks, locally or on the target; None when it exists nowhere."""
+    local = repo.references.get(f"refs/tags/{tag}")
+    if local is not None:
+        return str(local.peel(pygit2.Commit).id)
+    return remote.tag_commit(tag)
+
+
+def _published(client: httpx.Client, upload_url: str, name: str, version: str) -> dict[str, str]:
+    """Files of ``name`` ``version`` already on the index: file name -> sha256."""
+    json_api = _JSON_API.get(upload_url)
+    try:
+        if json_api is not None:
+            response = client.get(f"{json_api}{canonicalize_name(name)}/{version}/json")
+            if response.status_code == 404:
+                return {}
+            response.raise_for_status()
+            return {u["filename"]: u["digests"]["sha256"] for u in response.json()["urls"]}
+        index = urljoin(upload_url.rstrip("/") + "/", f"simple/{canonicalize_name(name)}/")
+        response = client.get(index)
+        if response.status_code == 404:
+            return {}
+        response.raise_for_status()
+    except httpx.HTTPError as e:
+        raise PubgateError(
+            f"cannot read the index at {upload_url}: {e}",
+            "check pypi_repository_url and the network; nothing was uploaded",
+        ) from e
+    found = {}
+    for href, filename in re.findall(r'<a[^>]*href="([^"]+)"[^>]*>([^<]+)</a>', response.text):
+        digest = re.search(r"#sha256=([0-9a-f]{64})", href)
+        if digest and f"-{version}" in filename:
+            found[filename.strip()] = digest.group(1)
+    return found
+
+
+def _compare(built: dict[str, str], published: dict[str, str], version: str) -> list[str]:
+    """The built files the index lacks; refuses when it holds any with other bytes."""
+    changed = [n for n, digest in built.items() if n in published and published[n] != digest]
+    if changed:
+        raise PubgateError(
+            f"refusing to upload, since version {version} is already on the index with "
+            f"different files: {', '.join(changed)}",
+            "bump the version: an index never takes new bytes for a published file",
+        )
+    return [n for n in built if n not in published]
+
+
+def _upload(config: Config, url: str, files: list[Path]) -> None:
+    variable = config.pypi_token_env
+    token = os.environ.get(variable) if variable else None
+    env = {"TWINE_NON_INTERACTIVE": "1"}
+    if token:
+        env |= {"TWINE_USERNAME": "__token__", "TWINE_PASSWORD": token}
+    elif (
+        url in (PYPI_UPLOAD, TESTPYPI_UPLOAD)
+        and os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
+        and os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    ):
+        pass  # trusted publishing: twine exchanges the GitHub OIDC token itself
+    else:
+        missing = f"${variable} is not set" if variable else "pypi_token_env is not set"
+        raise PubgateError(
+            f"no credentials to upload with: {missing}",
+            "set the token variable, or for PyPI trusted publishing run in GitHub Actions with "
+            "'permissions: id-token: write'",
+        )
+    _twine(
+        [
+            "upload",
+            "--non-interactive",
+            "--disable-progress-bar",
+            "--repository-url",
+            url,
+            *map(str, files),
+        ],
+        env,
+        f"uploading to {url}",
+        secret=token,
+    )
+
+
+def _tag(checkout: Path, remote: Remote, tag: str, version: str, commit: str) -> None:
+    env = dict(os.environ)
+    if not _config_value(checkout, "user.email"):
+        env |= {"GIT_COMMITTER_NAME": "git-pubgate", "GIT_COMMITTER_EMAIL": "git-pubgate@localhost"}
+    done = subprocess.run(
+        ["git", "tag", "-a", "-m", f"Release {version}", "--", tag, commit],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise PubgateError(
+            f"could not create tag {tag}: {done.stderr.strip()}",
+            "the upload is done; create and push the tag by hand",
+        )
+    remote.push_ref(f"refs/tags/{tag}")
+
+
+def _config_value(checkout: Path, key: str) -> str:
+    done = subprocess.run(
+        ["git", "config", "--get", key], cwd=checkout, capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip()

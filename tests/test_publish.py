@@ -1,0 +1,269 @@
+"""git pubgate publish against a real pypiserver on 127.0.0.1 (htpasswd auth)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import pubgate
+from .factory import git
+
+PYPI_TOKEN = "pypi-AgEIcHlwaS5vcmc-test-token-never-printed"
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Index:
+    url: str
+    packages: Path
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[Index]:
+    packages = tmp_path / "index-packages"
+    packages.mkdir()
+    htpasswd = tmp_path / "htpasswd"
+    # passlib imports the deprecated crypt module: keep its warning out of this process.
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from passlib.apache import HtpasswdFile; "
+                "f = HtpasswdFile(sys.argv[1], new=True); "
+                "f.set_password('__token__', sys.argv[2]); f.save()"
+            ),
+            str(htpasswd),
+            PYPI_TOKEN,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "pypiserver.log").open("w")
+    server = subprocess.Popen(
+        [
+            str(BIN / "pypi-server"),
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-a",
+            "update",
+            "-P",
+            str(htpasswd),
+            "--disable-fallback",
+            str(packages),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline and server.poll() is None, "pypiserver did not start"
+            time.sleep(0.1)
+    yield Index(url, packages)
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+
+
+def make_project(tmp_path: Path, index: Index, version: str = "0.1.0", **extra: object) -> Path:
+    """A public repository holding a small package, and a clean checkout of it."""
+    origin = tmp_path / "public.git"
+    git("init", "-q", "--bare", "-b", "main", str(origin))
+    checkout = tmp_path / "checkout"
+    git("clone", "-q", str(origin), str(checkout))
+    (checkout / "pubgate_sample").mkdir()
+    (checkout / "pubgate_sample" / "__init__.py").write_text(f'__version__ = "{version}"\n')
+    (checkout / "README.md").write_text("# pubgate-sample\n\nA package published by a test.\n")
+    (checkout / "pyproject.toml").write_text(f"""\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "pubgate-sample"
+version = "{version}"
+description = "A package published by git-pubgate's tests"
+readme = "README.md"
+requires-python = ">=3.8"
+""")
+    settings = {
+        "target_repo": str(origin),
+        "review_branch": "main",
+        "pypi_package_name": "pubgate_sample",  # PEP 503: the same name as pubgate-sample
+        "pypi_token_env": "PYPI_TOKEN",
+        "pypi_repository_url": index.url,
+        "pre_publish_commands": [f"{sys.executable} -c \"print('checks pass')\""],
+        **extra,
+    }
+    (checkout / "pubgate.yaml").write_text(json.dumps(settings))
+    git("add", "-A", cwd=checkout)
+    git("commit", "-qm", "Release 0.1.0", cwd=checkout)
+    git("push", "-q", "origin", "main", cwd=checkout)
+    return checkout
+
+
+def publish(checkout: Path, *args: str) -> tuple[int, dict[str, object], str]:
+    result = pubgate("--json", "publish", *args, cwd=checkout)
+    assert PYPI_TOKEN not in result.out + result.err
+    return result.code, json.loads(result.out) if result.out else {}, result.err
+
+
+def on_index(index: Index) -> list[str]:
+    return sorted(p.name for p in index.packages.iterdir())
+
+
+@pytest.fixture
+def token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYPI_TOKEN", PYPI_TOKEN)
+
+
+@pytest.fixture(autouse=True)
+def build_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build tools publish runs (pip, the backend) cache under HOME, as they would for a
+    user; here that HOME is this test's, so the suite's guard on the real one still holds."""
+    monkeypatch.setenv("HOME", str(tmp_path / "build-home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "build-home" / "cache"))
+
+
+@pytest.mark.usefixtures("token")
+def test_publish_then_install_from_the_index(tmp_path: Path, index: Index) -> None:
+    checkout = make_project(tmp_path, index)
+    code, report, err = publish(checkout)  # isolated build: the normal package index serves it
+    assert code == 0, err
+    assert on_index(index) == [
+        "pubgate_sample-0.1.0-py3-none-any.whl",
+        "pubgate_sample-0.1.0.tar.gz",
+    ]
+    assert report["tagged"] is True and report["tag"] == "v0.1.0"
+    origin = tmp_path / "public.git"
+    assert git("cat-file", "-t", "v0.1.0", cwd=origin).strip() == "tag"  # annotated
+    assert git("rev-parse", "v0.1.0^{commit}", cwd=origin) == git("rev-parse", "main", cwd=origin)
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    scratch = tmp_path / "pip-home"
+    env = {**os.environ, "HOME": str(scratch), "XDG_CACHE_HOME": str(scratch / "cache")}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-deps",
+            "--index-url",
+            index.url + "simple/",
+            "pubgate-sample==0.1.0",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    imported = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import pubgate_sample; print(pubgate_sample.__version__)",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert imported.stdout.strip() == "0.1.0"
+
+
+@pytest.mark.usefixtures("token")
+def test_republish_is_a_no_op_and_new_bytes_are_refused(tmp_path: Path, index: Index) -> None:
+    checkout = make_project(tmp_path, index)
+    assert publish(checkout, "--no-isolation")[0] == 0
+    files = on_index(index)
+    code, report, err = publish(checkout, "--no-isolation")
+    assert code == 0 and report["already_published"] is True and report["uploaded"] == []
+    assert report["tagged"] is False and on_index(index) == files
+    plain = pubgate("publish", "--no-isolation", cwd=checkout)
+    assert plain.code == 0 and "already published" in plain.err
+
+    # Same version, different bytes (and no tag in the way): the index's files win.
+    git("tag", "-d", "v0.1.0", cwd=checkout)
+    git("push", "-q", "origin", ":refs/tags/v0.1.0", cwd=checkout)
+    (checkout / "README.md").write_text("# pubgate-sample\n\nChanged after the release.\n")
+    git("commit", "-qam", "Change the readme", cwd=checkout)
+    git("push", "-q", "origin", "main", cwd=checkout)
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1 and "already on the index with different files" in err
+    assert on_index(index) == files
+
+
+@pytest.mark.usefixtures("token")
+def test_dry_run_builds_reproducibly_and_uploads_nothing(tmp_path: Path, index: Index) -> None:
+    checkout = make_project(tmp_path, index)
+    code, first, err = publish(checkout, "--dry-run", "--no-isolation")
+    assert code == 0, err
+    code, second, _ = publish(checkout, "--dry-run", "--no-isolation")
+    assert first["files"] == second["files"]  # byte-identical builds of one commit
+    assert on_index(index) == [] and first["tagged"] is False
+    assert git("tag", cwd=checkout) == ""
+
+
+def test_wrong_password_uploads_and_tags_nothing(
+    tmp_path: Path, index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = make_project(tmp_path, index)
+    monkeypatch.setenv("PYPI_TOKEN", "pypi-wrong-token")
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1 and err.startswith(f"error: uploading to {index.url} failed")
+    assert "pypi-wrong-token" not in err
+    assert on_index(index) == [] and git("tag", cwd=checkout) == ""
+    assert git("ls-remote", "--tags", str(tmp_path / "public.git")) == ""
+    monkeypatch.delenv("PYPI_TOKEN")
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1 and "$PYPI_TOKEN is not set" in err and "id-token: write" in err
+
+
+@pytest.mark.usefixtures("token")
+def test_failing_pre_publish_command_stops_everything(tmp_path: Path, index: Index) -> None:
+    checkout = make_project(tmp_path, index, pre_publish_commands=["true", "exit 3"])
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1
+    assert err.splitlines()[0] == "error: pre-publish command failed with exit code 3: exit 3"
+    assert on_index(index) == []
+
+
+@pytest.mark.usefixtures("token")
+def test_refusals_before_anything_is_uploaded(tmp_path: Path, index: Index) -> None:
+    checkout = make_project(tmp_path, index, pypi_package_name="another-name")
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1 and "refusing to upload pubgate-sample" in err
+    settings = json.loads((checkout / "pubgate.yaml").read_text())
+    settings["pypi_package_name"] = "pubgate-sample"
+    (checkout / "pubgate.yaml").write_text(json.dumps(settings))
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1 and "work tree with changes" in err
+    git("commit", "-qam", "Fix the name", cwd=checkout)
+    git("checkout", "-q", "--detach", cwd=checkout)
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1 and "detached HEAD" in err
+    assert on_index(index) == []
