@@ -61,14 +61,15 @@ class Remote:
     def display(self) -> str:
         return _display_url(self.url)
 
-    def _run(self, args: Sequence[str], what: str, hint: str) -> str:
+    def _run(self, args: Sequence[str], what: str, hint: str, *, in_repo: bool = True) -> str:
         env = credential_env(self.token, os.environ)
         # Variables a hook may have exported would point git at the wrong repository.
         for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
             env.pop(var, None)
         try:
+            repo = ["--git-dir", str(self.git_dir)] if in_repo else []
             done = subprocess.run(
-                ["git", "--git-dir", str(self.git_dir), *args],
+                ["git", *repo, *args],
                 env=env,
                 capture_output=True,
                 stdin=subprocess.DEVNULL,
@@ -165,4 +166,13 @@ class Remote:
             ["push", "--quiet", "--no-verify", "--end-of-options", self.url, f"{ref}:{ref}"],
             f"pushing {ref} to",
             "the upload is done; push the tag by hand, or rerun once the cause is fixed",
+        )
+
+    def clone(self, dest: Path, branch: str) -> None:
+        """Clone ``branch`` of the remote into the new directory ``dest``."""
+        self._run(
+            ["clone", "--quiet", "--branch", branch, "--end-of-options", self.url, str(dest)],
+            "cloning",
+            "check target_repo, review_branch and that your credentials can read it",
+            in_repo=False,
         )

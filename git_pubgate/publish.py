@@ -8,6 +8,7 @@ already on the same commit is left alone).
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import hashlib
 import os
@@ -98,10 +99,17 @@ def run(
             f"{config.path}: pypi_package_name is not set",
             "set it to the package's name on the index",
         )
+    with contextlib.ExitStack() as stack:
+        checkout = _checkout(config, cwd, client, stack)
+        return _publish(config, checkout, options, client, runner)
+
+
+def _publish(
+    config: Config, checkout: Path, options: PublishOptions, client: httpx.Client, runner: Runner
+) -> PublishReport:
     report = PublishReport(dry_run=options.dry_run)
     url = options.repository_url or config.pypi_repository_url or PYPI_UPLOAD
     report.repository_url = url.rstrip("/") + "/"
-    checkout = _checkout(config, cwd)
     repo = pygit2.Repository(str(checkout))
     head = repo.head.peel(pygit2.Commit)
     report.commit = str(head.id)
@@ -123,7 +131,7 @@ def run(
         report.version = str(version)
         report.package = name
         report.files = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
-        if canonicalize_name(name) != canonicalize_name(config.pypi_package_name):
+        if canonicalize_name(name) != canonicalize_name(config.pypi_package_name or ""):
             raise PubgateError(
                 f"refusing to upload {name}, since pypi_package_name is {config.pypi_package_name}",
                 "fix [project].name in pyproject.toml or pypi_package_name in the config",
@@ -152,21 +160,36 @@ def run(
     return report
 
 
-def _checkout(config: Config, cwd: Path) -> Path:
-    """The target's work tree to publish from: clean, on review_branch."""
+def _checkout(config: Config, cwd: Path, client: httpx.Client, stack: contextlib.ExitStack) -> Path:
+    """The target's work tree to publish from, clean and on review_branch: the one git pubgate
+    runs in (the usual CI case), else a fresh clone of target_repo, removed afterwards."""
     found = pygit2.discover_repository(str(cwd))
-    if found is None or pygit2.Repository(found).workdir is None:
-        raise PubgateError(
-            f"{cwd} is not a checkout of the public repository",
-            "run git pubgate publish in a clone of target_repo (in CI: after actions/checkout)",
+    repo = pygit2.Repository(found) if found is not None else None
+    here = (
+        repo is not None
+        and repo.workdir is not None
+        and (
+            not config.target_repo
+            or _is_target(repo, Path(repo.workdir).resolve(), config.target_repo)
         )
-    repo = pygit2.Repository(found)
+    )
+    if repo is None or not here:
+        if not config.target_repo:
+            raise PubgateError(
+                f"{cwd} is not a checkout of the public repository and target_repo is not set",
+                "run git pubgate publish in a clone of the public repository, or set target_repo",
+            )
+        clone = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pubgate-publish-")))
+        remote = Remote(
+            url=config.target_repo,
+            git_dir=clone,
+            token=resolve_token(config, client)
+            if config.target_repo.startswith(("https://", "http://"))
+            else None,
+        )
+        remote.clone(clone / "public", config.review_branch)
+        repo = pygit2.Repository(str(clone / "public"))
     workdir = Path(repo.workdir).resolve()
-    if config.target_repo and not _is_target(repo, workdir, config.target_repo):
-        raise PubgateError(
-            f"{workdir} is not a checkout of {config.target_repo}",
-            "run git pubgate publish in a clone of target_repo",
-        )
     if repo.head_is_detached:
         raise PubgateError(
             "refusing to publish from a detached HEAD, since it is not clear what is released",

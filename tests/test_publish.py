@@ -267,3 +267,17 @@ def test_refusals_before_anything_is_uploaded(tmp_path: Path, index: Index) -> N
     code, _, err = publish(checkout, "--no-isolation")
     assert code == 1 and "detached HEAD" in err
     assert on_index(index) == []
+
+
+@pytest.mark.usefixtures("token")
+def test_outside_a_checkout_publish_clones_the_target(tmp_path: Path, index: Index) -> None:
+    checkout = make_project(tmp_path, index)
+    elsewhere = tmp_path / "ci-workspace"
+    elsewhere.mkdir()
+    (elsewhere / "pubgate.yaml").write_text((checkout / "pubgate.yaml").read_text())
+    code, report, err = publish(elsewhere, "--no-isolation")
+    assert code == 0, err
+    assert report["tagged"] is True and len(on_index(index)) == 2
+    origin = tmp_path / "public.git"
+    assert git("rev-parse", "v0.1.0^{commit}", cwd=origin) == git("rev-parse", "main", cwd=origin)
+    assert list(elsewhere.iterdir()) == [elsewhere / "pubgate.yaml"]  # the clone is gone
