@@ -53,6 +53,14 @@ class Config:
     pr_reviewers: tuple[str, ...] = ()
     pr_draft: bool = False
     pypi_repository_url: str | None = None
+    scrub: tuple[str, ...] = ()
+    keep_only: tuple[str, ...] = ()
+    forbid: tuple[str, ...] = ()
+    default_scrub: bool = True
+    fallback: str = "Internal change"
+    authors_map: tuple[tuple[str, str], ...] = ()
+    authors_fail_on: tuple[str, ...] = ()
+    authors_mailmap: bool = False
     github_app_id: str | None = None
     github_app_key_env: str | None = None
 
@@ -301,7 +309,50 @@ _TOP: dict[str, _Check] = {
     "gitea_token_env": _env_name,
     "pypi_repository_url": _url,
 }
-_MESSAGE: dict[str, _Check] = {"trailer": _trailer}
+
+
+def _regexes(value: Any, key: str, src: _Source) -> tuple[str, ...]:
+    patterns = _strings(value, key, src)
+    for index, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern.encode("utf-8"), re.MULTILINE)
+        except re.error as e:
+            raise src.error(
+                f"{key}[{index}]", f"{pattern!r} is not a regular expression: {e}"
+            ) from e
+    return patterns
+
+
+def _identity_map(value: Any, key: str, src: _Source) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise src.error(key, f"expected a mapping of addresses to identities, got {_kind(value)}")
+    pairs = []
+    for who, target in value.items():
+        path = f"{key}.{who}"
+        if not isinstance(who, str) or "@" not in who:
+            raise src.error(
+                path, "expected an address (a@corp.example) or a domain (@corp.example)"
+            )
+        text = _string(target, path, src)
+        try:
+            formatted = text.format(name="N", local="l")
+        except (KeyError, IndexError, ValueError) as e:
+            raise src.error(path, f"not a valid target: {e}", "fields: {name}, {local}") from e
+        if not re.match(r"^[^<>]*<[^<>@]+@[^<>]+>$", formatted.strip()):
+            raise src.error(path, f"expected 'Name <address>', got {text!r}")
+        pairs.append((who, text.strip()))
+    return tuple(pairs)
+
+
+_MESSAGE: dict[str, _Check] = {
+    "trailer": _trailer,
+    "scrub": _regexes,
+    "keep_only": _regexes,
+    "forbid": _regexes,
+    "default_scrub": _boolean,
+    "fallback": _string,
+}
+_AUTHORS: dict[str, _Check] = {"map": _identity_map, "fail_on": _strings, "mailmap": _boolean}
 _PR: dict[str, _Check] = {
     "title": _template,
     "body": _template,
@@ -332,6 +383,19 @@ DESCRIPTIONS: dict[str, str] = {
     "forge": "github, gitlab, gitea or none. Default: from target_repo's host.",
     "api_url": "The forge's REST API, for self-hosted instances (GitHub Enterprise Server: "
     "https://HOST/api/v3).",
+    "message.scrub": "Regular expressions (multiline) removed from every public message.",
+    "message.keep_only": "Allow-list: keep only what the first matching expression matches (its "
+    "'public' or first group); other messages become message.fallback.",
+    "message.forbid": "Expressions a public message must not match after scrubbing: sync "
+    "refuses, naming the commit and the rule.",
+    "message.default_scrub": "Remove Gerrit and Phabricator trailers (Change-Id, Reviewed-on, "
+    "Differential Revision, ...). Default: true.",
+    "message.fallback": "The message of a commit keep_only finds nothing in. Default: Internal "
+    "change.",
+    "authors.map": "Internal address or @domain to 'Name <address>' ({name} and {local} may be "
+    "used), for authors, committers and Co-authored-by trailers.",
+    "authors.fail_on": "Domains no published identity may have: sync refuses.",
+    "authors.mailmap": "Apply the source's .mailmap first. Default: false.",
     "github_app.app_id": "Sign in as this GitHub App instead of with a token.",
     "github_app.private_key_env": "Name of the variable holding the app's private key (PEM).",
     "pr.title": "Template of the pull request title.",
@@ -351,7 +415,13 @@ DESCRIPTIONS: dict[str, str] = {
 def known_keys() -> list[str]:
     """Every key path the validator accepts, in the order of the tables."""
     keys = list(_TOP)
-    for name, table in (("message", _MESSAGE), ("pr", _PR), ("github_app", _GITHUB_APP)):
+    tables = (
+        ("message", _MESSAGE),
+        ("authors", _AUTHORS),
+        ("pr", _PR),
+        ("github_app", _GITHUB_APP),
+    )
+    for name, table in tables:
         keys += [f"{name}.{key}" for key in table]
     return keys
 
@@ -384,6 +454,7 @@ def parse(data: Any, src: _Source) -> Config:
     values: dict[str, Any] = {}
     sections = {
         "message": (_MESSAGE, ""),
+        "authors": (_AUTHORS, "authors_"),
         "pr": (_PR, "pr_"),
         "github_app": (_GITHUB_APP, "github_app_"),
     }

@@ -148,10 +148,12 @@ class RawCommit:
                 kept.append(line)
         return cls(tree, tuple(parents), b"".join(kept), message)
 
-    def serialise(self, tree: str, parents: list[str], message: bytes) -> bytes:
+    def serialise(
+        self, tree: str, parents: list[str], message: bytes, headers: bytes | None = None
+    ) -> bytes:
         lines = [b"tree " + tree.encode() + b"\n"]
         lines += [b"parent " + p.encode() + b"\n" for p in parents]
-        lines.append(self.other_headers)
+        lines.append(self.other_headers if headers is None else headers)
         return b"".join(lines) + b"\n" + message
 
 

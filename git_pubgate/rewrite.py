@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import pygit2
 from pygit2.enums import SortMode
 
+from .authors import IdentityError, People
 from .errors import PubgateError
+from .messages import MessagePolicy
 from .objects import (
     EMPTY_TREE,
     OBJ_COMMIT,
@@ -336,10 +338,19 @@ class Rewriter:
     """
 
     def __init__(
-        self, repo: pygit2.Repository, rules: Rules, sink: PackWriter, trailer: str | None
+        self,
+        repo: pygit2.Repository,
+        rules: Rules,
+        sink: PackWriter,
+        trailer: str | None,
+        *,
+        messages: MessagePolicy | None = None,
+        people: People | None = None,
     ):
         self._repo = repo
         self._trailer = trailer
+        self._messages = messages
+        self._people = people if people is not None and not people.is_empty else None
         self._sink = sink
         self.trees = TreeFilter(repo, rules, sink)
         self._image: dict[str, str | None] = {}
@@ -446,15 +457,38 @@ class Rewriter:
 
         if not parents and root_parent is not None:
             parents = [root_parent]
-        message = commit.message
+        message, headers = self._public_text(source, commit)
         if self._trailer:
             message = add_trailer(message, self._trailer, source)
-        data = commit.serialise(new_tree.hex(), parents, message)
+        data = commit.serialise(new_tree.hex(), parents, message, headers)
         public = self._sink.add(OBJ_COMMIT, data).hex()
         self._public_tree[public] = new_tree
         self._graph.add(public, parents)
         self._image[source] = public
         return public
+
+    def _public_text(self, source: str, commit: RawCommit) -> tuple[bytes, bytes | None]:
+        """The message and headers a public commit carries; refuses what must not go out."""
+        message = commit.message
+        if self._messages is not None:
+            message = self._messages.apply(message)
+            rule = self._messages.violation(message)
+            if rule is not None:
+                raise PubgateError(
+                    f"refusing to publish {source[:12]}, since its message still matches the "
+                    f"forbid rule {rule!r} after scrubbing",
+                    "reword the commit, or add a message.scrub rule for that text",
+                )
+        if self._people is None:
+            return message, None
+        try:
+            return self._people.message(message), self._people.headers(commit.other_headers)
+        except IdentityError as e:
+            raise PubgateError(
+                f"refusing to publish {source[:12]}, since it would publish {e.who} "
+                f"from the internal domain {e.domain}",
+                "map that address, or its whole domain, under authors.map",
+            ) from e
 
     def _trim_parents(
         self, orig: list[str], mapped: list[str | None]

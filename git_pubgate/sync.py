@@ -16,11 +16,13 @@ import httpx
 import pygit2
 from pygit2.enums import SortMode
 
+from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .forge import PullRequestOptions, make_forge, resolve_token
 from .gitio import Remote
+from .messages import MessagePolicy
 from .objects import PackWriter
 from .report import PublicCommit, SyncReport, pull_request_text
 from .rewrite import Rewriter
@@ -118,7 +120,14 @@ def run(
 
     writer = PackWriter(Path(staging.path))
     try:
-        rewriter = Rewriter(staging, rules, writer, config.trailer)
+        rewriter = Rewriter(
+            staging,
+            rules,
+            writer,
+            config.trailer,
+            messages=_message_policy(config),
+            people=_people(config, source.repo),
+        )
         seed_source, seed_tree = cache.source_tip, cache.public_tree
         if seed_source and seed_tree and seed_source in staging and seed_tree in staging:
             rewriter.seed_from(seed_source, seed_tree)
@@ -201,6 +210,20 @@ def _count_new(staging: pygit2.Repository, tip: str, synced: dict[str, str]) -> 
         check=False,
     )
     return int(done.stdout) if done.returncode == 0 and done.stdout.strip().isdigit() else None
+
+
+def _message_policy(config: Config) -> MessagePolicy:
+    return MessagePolicy.compile(
+        config.scrub, config.keep_only, config.forbid, config.default_scrub, config.fallback
+    )
+
+
+def _people(config: Config, source: pygit2.Repository) -> People:
+    mailmap = None
+    if config.authors_mailmap:
+        resolved = pygit2.Mailmap.from_repository(source)
+        mailmap = resolved.resolve
+    return People.compile(dict(config.authors_map), config.authors_fail_on, mailmap)
 
 
 def _fetch_missing(staging: pygit2.Repository, remote: Remote, heads: dict[str, str]) -> None:
