@@ -17,10 +17,18 @@ from typing import Any, TextIO
 import httpx
 import pygit2
 
-from . import __version__, publish
+from . import __version__, hooks, publish
 from . import config as config_mod
 from .demo import run_demo
-from .errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, PubgateError
+from .errors import (
+    EXIT_BUG,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigError,
+    PubgateError,
+)
 from .progress import Progress
 from .publish import PublishOptions
 from .report import describe, outcome
@@ -49,6 +57,8 @@ class _Args(argparse.Namespace):
     init: bool
     keep: str | None
     repository_url: str | None
+    action: str
+    hook_args: list[str]
     no_isolation: bool
 
 
@@ -123,6 +133,16 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
         "--no-isolation", action="store_true", help="build in this environment, not a fresh one"
     )
     _common(publish, top=False)
+
+    hook = sub.add_parser("hook", help="install, uninstall or run the pre-push hook")
+    hook.add_argument("action", choices=["install", "uninstall", "pre-push"])
+    hook.add_argument(
+        "hook_args",
+        nargs="*",
+        metavar="ARG",
+        help="for pre-push: the remote's name and URL, as git passes them",
+    )
+    _common(hook, top=False)
 
     demo = sub.add_parser("demo", help="a self-contained run on throwaway local repositories")
     demo.add_argument("--keep", metavar="DIR", help="build the demo in DIR and keep it")
@@ -232,6 +252,32 @@ def cmd_publish(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    top = toplevel(cwd) or cwd
+    if args.action == "install":
+        _say(err, f"installed {hooks.install(top)}")
+        return EXIT_OK
+    if args.action == "uninstall":
+        _say(err, f"removed the git-pubgate hook; {hooks.uninstall(top)} is as it was")
+        return EXIT_OK
+    if len(args.hook_args) != 2:
+        raise ConfigError("hook pre-push takes the remote's name and URL", "git passes them")
+    remote, url = args.hook_args
+    findings = hooks.check_push(
+        top, remote, url, hooks.parse_pre_push(stdin.read()), _config(args, cwd)
+    )
+    for finding in findings:
+        _say(err, f"pubgate: refusing to push {finding.commit[:12]}: {finding.what}")
+    if findings:
+        _say(
+            err,
+            f"pubgate: {url} is the public repository and these must not reach it; "
+            "use git pubgate sync, or 'git push --no-verify' for a deliberate exception",
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_demo(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     keep = Path(args.keep) if args.keep else None
     return run_demo(out, err, as_json=args.json, keep=cwd / keep if keep else None)
@@ -262,6 +308,8 @@ def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
             return EXIT_USAGE
         if args.command == "init":
             return cmd_init(args, cwd, out, err)
+        if args.command == "hook":
+            return cmd_hook(args, cwd, out, err, sys.stdin)
         if args.command == "publish":
             return cmd_publish(args, cwd, out, err)
         if args.command in ("plan", "sync"):

@@ -1,0 +1,242 @@
+"""The pre-push hook: refuse pushes to the public remote that carry what must not leave.
+
+Protects against what bypasses sync: someone pushing the internal branch, or a hand-made
+commit, straight to the public remote. Parsing git's protocol is pure; the checks read the
+commits the remote lacks, each one's whole tree (a merge can bring in a path that no diff
+against its first parent shows), its message and its people.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .authors import IdentityError, People
+from .config import Config, is_local
+from .errors import ConfigError, PubgateError
+from .messages import MessagePolicy
+from .rules import Rules
+from .workspace import normalise_url
+
+MARKER = "# installed by git-pubgate"
+
+
+@dataclass(frozen=True)
+class PushedRef:
+    local_ref: str
+    local_oid: str
+    remote_ref: str
+    remote_oid: str
+
+    @property
+    def deletes(self) -> bool:
+        return _is_zero(self.local_oid)
+
+
+def _is_zero(oid: str) -> bool:
+    return bool(oid) and set(oid) == {"0"}
+
+
+def parse_pre_push(stdin: str) -> list[PushedRef]:
+    """git's pre-push stdin: ``<local ref> SP <local oid> SP <remote ref> SP <remote oid>``.
+
+    Split from the right (refs may hold spaces; ids never do); ``(delete)`` and all-zeros ids
+    (40 or 64 characters) mark deletions and new refs.
+    """
+    refs = []
+    for number, line in enumerate(stdin.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.rsplit(" ", 3)
+        if len(parts) != 4 or not all(
+            re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", p) for p in (parts[1], parts[3])
+        ):
+            raise ConfigError(
+                f"pre-push input line {number} is not '<ref> <id> <ref> <id>'",
+                "this hook is meant to be run by git push",
+            )
+        refs.append(PushedRef(*parts))
+    return refs
+
+
+def is_target(url: str, target: str) -> bool:
+    """Whether a push URL is the configured public repository (ssh/https/.git forms alike)."""
+    if is_local(url) or is_local(target):
+        if not (is_local(url) and is_local(target)):
+            return False
+        return (
+            Path(url.removeprefix("file://")).resolve()
+            == Path(target.removeprefix("file://")).resolve()
+        )
+    return normalise_url(url) == normalise_url(target)
+
+
+@dataclass(frozen=True)
+class Finding:
+    commit: str
+    what: str
+
+
+def check_push(
+    repo_dir: Path, remote: str, url: str, refs: Iterable[PushedRef], config: Config
+) -> list[Finding]:
+    """What the pushed commits would publish that the rules forbid (empty: the push may go)."""
+    if not config.target_repo or not is_target(url, config.target_repo):
+        return []
+    rules = Rules.compile(config.exclude, config.include)
+    messages = MessagePolicy.compile(forbid=config.forbid, defaults=False)
+    people = People.compile({}, config.authors_fail_on)
+    findings: list[Finding] = []
+    seen_trees: set[str] = set()
+    for ref in refs:
+        if ref.deletes:
+            continue
+        excluded = (
+            [f"^{ref.remote_oid}"]
+            if not _is_zero(ref.remote_oid) and _exists(repo_dir, ref.remote_oid)
+            else []
+        )
+        if remote != url:  # a named remote: what it already has is not checked again
+            excluded.append(f"--remotes={remote}")
+        for commit, tree, who, message in _commits(repo_dir, ref.local_oid, excluded):
+            rule = messages.violation(message)
+            if rule is not None:
+                findings.append(Finding(commit, f"message matches forbid rule {rule!r}"))
+            for identity in who:
+                name, _, email = identity.rpartition(" <")
+                try:
+                    people.identity(name, email.rstrip(">"))
+                except IdentityError as e:
+                    findings.append(
+                        Finding(commit, f"{e.who} is in the internal domain {e.domain}")
+                    )
+            if tree in seen_trees:
+                continue
+            seen_trees.add(tree)
+            for path in _paths(repo_dir, commit):
+                if not rules.is_public(path):
+                    shown = path.decode("utf-8", "backslashreplace")
+                    findings.append(Finding(commit, f"excluded path {shown!r}"))
+    return findings
+
+
+def _exists(repo_dir: Path, oid: str) -> bool:
+    return (
+        subprocess.run(
+            ["git", "cat-file", "-e", f"{oid}^{{commit}}"],
+            cwd=repo_dir,
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+
+
+def _commits(
+    repo_dir: Path, tip: str, excluded: list[str]
+) -> Iterable[tuple[str, str, list[str], bytes]]:
+    fmt = "%H%x00%T%x00%an <%ae>%x00%cn <%ce>%x00%B%x00%x01"
+    done = subprocess.run(
+        ["git", "log", "-z", f"--format={fmt}", tip, *excluded, "--"],
+        cwd=repo_dir,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise PubgateError(
+            f"cannot list the commits being pushed: {done.stderr.decode().strip()}",
+            "is the repository intact? (git fsck)",
+        )
+    for record in done.stdout.split(b"\x00\x01"):
+        fields = record.lstrip(b"\x00\n").split(b"\x00")
+        if len(fields) < 5:
+            continue
+        commit, tree, author, committer, message = fields[:5]
+        who = [author.decode("utf-8", "replace"), committer.decode("utf-8", "replace")]
+        for match in re.finditer(rb"^Co-authored-by:[ \t]*(.*<[^<>]*>)", message, re.M | re.I):
+            who.append(match.group(1).decode("utf-8", "replace"))
+        yield commit.decode(), tree.decode(), who, message
+
+
+def _paths(repo_dir: Path, commit: str) -> list[bytes]:
+    done = subprocess.run(
+        ["git", "ls-tree", "-r", "-z", "--name-only", commit],
+        cwd=repo_dir,
+        capture_output=True,
+        check=True,
+    )
+    return [p for p in done.stdout.split(b"\x00") if p]
+
+
+def hooks_dir(repo_dir: Path) -> Path:
+    hooks_path = subprocess.run(
+        ["git", "config", "core.hooksPath"],
+        cwd=repo_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if hooks_path:
+        raise PubgateError(
+            f"refusing to install, since core.hooksPath points at {hooks_path}, which other "
+            "tools manage",
+            f"add this line to {hooks_path}/pre-push: "
+            f'"{sys.executable}" -m git_pubgate hook pre-push "$@"',
+        )
+    out = subprocess.run(
+        ["git", "rev-parse", "--git-path", "hooks"],
+        cwd=repo_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return (repo_dir / out).resolve()
+
+
+def _script() -> str:
+    return f"""#!/bin/sh
+{MARKER}: checks pushes to the public repository (git push --no-verify skips it).
+# A hook that was here before is kept as pre-push.legacy and runs first, with the same input.
+input=$(mktemp) || exit 1
+trap 'rm -f "$input"' EXIT
+cat > "$input"
+legacy="$(dirname "$0")/pre-push.legacy"
+if [ -x "$legacy" ]; then
+    "$legacy" "$@" < "$input" || exit $?
+fi
+"{sys.executable}" -m git_pubgate hook pre-push "$@" < "$input"
+"""
+
+
+def install(repo_dir: Path) -> str:
+    directory = hooks_dir(repo_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    hook = directory / "pre-push"
+    if hook.exists() and MARKER not in hook.read_text(errors="replace"):
+        legacy = directory / "pre-push.legacy"
+        if legacy.exists():
+            raise PubgateError(
+                f"refusing to install, since {legacy} already exists",
+                "merge the two hooks by hand, then rerun",
+            )
+        hook.rename(legacy)
+    hook.write_text(_script())
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return str(hook)
+
+
+def uninstall(repo_dir: Path) -> str:
+    directory = hooks_dir(repo_dir)
+    hook = directory / "pre-push"
+    if not hook.exists() or MARKER not in hook.read_text(errors="replace"):
+        raise PubgateError(f"no git-pubgate hook at {hook}", "nothing to uninstall")
+    hook.unlink()
+    legacy = directory / "pre-push.legacy"
+    if legacy.exists():
+        legacy.rename(hook)
+    return str(hook)
