@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import httpx
 import pygit2
 
-from . import __version__, hooks, publish
+from . import __version__, audit, hooks, publish
 from . import config as config_mod
 from .demo import run_demo
 from .errors import (
@@ -29,11 +29,12 @@ from .errors import (
     ConfigError,
     PubgateError,
 )
+from .forge import resolve_token
 from .progress import Progress
 from .publish import PublishOptions
 from .report import describe, outcome
-from .sync import SyncOptions, run
-from .workspace import toplevel
+from .sync import SyncOptions, run, target_remote
+from .workspace import open_source, staging_repo, toplevel
 
 
 class _Parser(argparse.ArgumentParser):
@@ -133,6 +134,11 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
         "--no-isolation", action="store_true", help="build in this environment, not a fresh one"
     )
     _common(publish, top=False)
+
+    audit_cmd = sub.add_parser(
+        "audit", help="check the target's history against the rules and against the source"
+    )
+    _common(audit_cmd, top=False)
 
     hook = sub.add_parser("hook", help="install, uninstall or run the pre-push hook")
     hook.add_argument("action", choices=["install", "uninstall", "pre-push"])
@@ -252,6 +258,32 @@ def cmd_publish(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_audit(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    cfg = _config(args, cwd)
+    source = open_source(cfg, cwd)
+    staging = staging_repo(source)
+    with httpx.Client(timeout=httpx.Timeout(30.0)) as client:
+        remote = target_remote(cfg, staging, resolve_token(cfg, client))
+        report = audit.run(cfg, source, staging, remote)
+    if args.json:
+        _say(out, json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        for commit, what in report.findings:
+            _say(err, f"{commit[:12]}: {what}")
+        for path in report.source_differences:
+            _say(err, f"differs from the source's public tree: {path}")
+        verdict = (
+            "clean"
+            if report.clean
+            else (f"{len(report.findings)} findings, {len(report.source_differences)} differences")
+        )
+        checked = (
+            f"; source checked at {report.source_checked[:12]}" if report.source_checked else ""
+        )
+        _say(err, f"audit of {len(report.refs)} refs, {report.commits} commits: {verdict}{checked}")
+    return EXIT_OK if report.clean else EXIT_FAILED
+
+
 def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     top = toplevel(cwd) or cwd
     if args.action == "install":
@@ -308,6 +340,8 @@ def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
             return EXIT_USAGE
         if args.command == "init":
             return cmd_init(args, cwd, out, err)
+        if args.command == "audit":
+            return cmd_audit(args, cwd, out, err)
         if args.command == "hook":
             return cmd_hook(args, cwd, out, err, sys.stdin)
         if args.command == "publish":

@@ -176,3 +176,31 @@ class Remote:
             "check target_repo, review_branch and that your credentials can read it",
             in_repo=False,
         )
+
+    def branches(self, prefix: str) -> dict[str, str]:
+        """Every branch whose name starts with ``prefix``: name -> id."""
+        out = self._run(
+            ["ls-remote", "--heads", "--end-of-options", self.url],
+            "reading",
+            "check that target_repo is right and that your credentials can read it",
+        )
+        found = {}
+        for line in out.splitlines():
+            oid, _, ref = line.partition("\t")
+            name = ref.removeprefix("refs/heads/")
+            if name.startswith(prefix):
+                found[name] = oid
+        return found
+
+    def tags(self) -> dict[str, str]:
+        """Every tag: name -> the id of the tag (or of what it points at when lightweight)."""
+        out = self._run(
+            ["ls-remote", "--tags", "--end-of-options", self.url],
+            "reading",
+            "check that target_repo is right and that your credentials can read it",
+        )
+        return {
+            ref.removeprefix("refs/tags/"): oid
+            for oid, _, ref in (line.partition("\t") for line in out.splitlines())
+            if not ref.endswith("^{}")
+        }

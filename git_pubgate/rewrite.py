@@ -457,6 +457,9 @@ class Rewriter:
 
         if not parents and root_parent is not None:
             parents = [root_parent]
+        if new_tree == EMPTY_TREE:
+            # git synthesises the empty tree locally; a remote must be sent it to have it.
+            self._sink.add(OBJ_TREE, b"")
         message, headers = self._public_text(source, commit)
         if self._trailer:
             message = add_trailer(message, self._trailer, source)

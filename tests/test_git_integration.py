@@ -29,7 +29,7 @@ def test_man_page_is_generated_and_covers_every_command_and_key() -> None:
     plain = page.replace("\\-", "-")
     for key in known_keys():
         assert f"\\fB{key}\\fR" in plain
-    for command in ("init", "plan", "sync", "publish", "hook", "demo"):
+    for command in ("init", "plan", "sync", "publish", "audit", "hook", "demo"):
         assert f".SS {command}\n" in plain
 
 

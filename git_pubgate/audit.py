@@ -1,0 +1,173 @@
+"""``git pubgate audit``: check what the public repository holds against the rules and the source.
+
+Walks every commit of the target's review branch, its ``branch_prefix`` branches and its tags,
+and reports each commit that holds an excluded path, a gitlink, a symlink into an excluded path
+or out of the repository, a message a ``forbid`` rule matches, or an identity of a ``fail_on``
+domain. Then rebuilds the public tree of the last synced source commit and compares it with the
+public commit that holds it (ShipIt's "verify"). Subtrees are checked once per id and place.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pygit2
+from pygit2.enums import SortMode
+
+from .authors import IdentityError, People
+from .config import Config
+from .gitio import Remote
+from .messages import MessagePolicy
+from .objects import EMPTY_TREE, PackWriter, parse_tree
+from .rewrite import Rewriter
+from .rules import Rules
+from .state import locate, read_synced
+from .workspace import Source
+
+AUDIT_NS = "refs/pubgate/audit/"
+GITLINK = b"160000"
+SYMLINK = b"120000"
+
+
+@dataclass
+class AuditReport:
+    refs: list[str] = field(default_factory=list)
+    commits: int = 0
+    findings: list[tuple[str, str]] = field(default_factory=list)  # (commit, what)
+    source_checked: str | None = None
+    source_differences: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings and not self.source_differences
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "refs": self.refs,
+            "commits": self.commits,
+            "clean": self.clean,
+            "findings": [{"commit": c, "finding": w} for c, w in self.findings],
+            "source_checked": self.source_checked,
+            "source_differences": self.source_differences,
+        }
+
+
+def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remote) -> AuditReport:
+    report = AuditReport()
+    tips = _fetch_all(config, staging, remote)
+    report.refs = sorted(tips)
+    rules = Rules.compile(config.exclude, config.include)
+    messages = MessagePolicy.compile(forbid=config.forbid, defaults=False)
+    people = People.compile({}, config.authors_fail_on)
+    trees = _TreeAudit(staging, rules)
+    walker = staging.walk(None, SortMode.TOPOLOGICAL)
+    for tip in set(tips.values()):
+        walker.push(tip)
+    for commit in walker:
+        report.commits += 1
+        oid = str(commit.id)
+        rule = messages.violation(commit.raw_message)
+        if rule is not None:
+            report.findings.append((oid, f"message matches forbid rule {rule!r}"))
+        for who in (commit.author, commit.committer):
+            try:
+                people.identity(who.name, who.email)
+            except IdentityError as e:
+                report.findings.append((oid, f"{e.who} is in the internal domain {e.domain}"))
+        report.findings += [(oid, what) for what in trees.check(commit.tree_id.raw)]
+    review_tip = tips.get(f"heads/{config.review_branch}")
+    if review_tip and config.trailer:
+        checked, differences = _compare_with_source(config, source, staging, review_tip, rules)
+        report.source_checked, report.source_differences = checked, differences
+    return report
+
+
+def _fetch_all(config: Config, staging: pygit2.Repository, remote: Remote) -> dict[str, str]:
+    heads = remote.heads([config.review_branch])
+    refs = {f"heads/{b}": oid for b, oid in heads.items()}
+    refs |= {f"heads/{b}": oid for b, oid in remote.branches(config.branch_prefix).items()}
+    refs |= {f"tags/{t}": oid for t, oid in remote.tags().items()}
+    remote.fetch([f"+refs/{name}:{AUDIT_NS}{name}" for name in refs if refs[name] not in staging])
+    return {
+        name: str(staging.get(oid).peel(pygit2.Commit).id)  # type: ignore[union-attr]
+        for name, oid in refs.items()
+    }
+
+
+class _TreeAudit:
+    def __init__(self, repo: pygit2.Repository, rules: Rules):
+        self._odb = repo.odb
+        self._rules = rules
+        self._memo: dict[tuple[bytes, bytes], list[str]] = {}
+
+    def check(self, root: bytes) -> list[str]:
+        """Findings for a whole tree; a subtree already seen at the same place costs nothing."""
+        found: list[str] = []
+        stack = [(root, b"")]
+        while stack:
+            oid, prefix = stack.pop()
+            key = (oid, prefix)
+            if key in self._memo:
+                found += self._memo[key]
+                continue
+            here: list[str] = []
+            # git synthesises the empty tree: it need not be stored to be referenced.
+            data = b"" if oid == EMPTY_TREE else self._odb.read(pygit2.Oid(raw=oid))[1]
+            for mode, name, child, _, is_tree in parse_tree(data, 0, len(data)) or []:
+                path = prefix + name
+                shown = path.decode("utf-8", "backslashreplace")
+                if is_tree:
+                    stack.append((child, path + b"/"))
+                    continue
+                if not self._rules.is_public(path):
+                    here.append(f"excluded path {shown!r}")
+                if mode == GITLINK:
+                    here.append(f"gitlink (submodule) at {shown!r}")
+                elif mode == SYMLINK:
+                    here += self._symlink(path, child, shown)
+            self._memo[key] = here
+            found += here
+        return found
+
+    def _symlink(self, path: bytes, blob: bytes, shown: str) -> list[str]:
+        target = self._odb.read(pygit2.Oid(raw=blob))[1]
+        if target.startswith(b"/"):
+            return [f"symlink {shown!r} points out of the repository"]
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        if resolved == b".." or resolved.startswith(b"../"):
+            return [f"symlink {shown!r} points out of the repository"]
+        if not self._rules.is_public(resolved) or not self._rules.is_public(resolved + b"/x"):
+            return [
+                f"symlink {shown!r} points into excluded path "
+                f"{resolved.decode('utf-8', 'backslashreplace')!r}"
+            ]
+        return []
+
+
+def _compare_with_source(
+    config: Config,
+    source: Source,
+    staging: pygit2.Repository,
+    review_tip: str,
+    rules: Rules,
+) -> tuple[str | None, list[str]]:
+    """The public tree of the last synced source commit against the commit that holds it."""
+    state = locate(staging, source.tip, read_synced(staging, review_tip, config.trailer or ""))
+    if state.last_source is None or state.last_public is None:
+        return None, []
+    writer = PackWriter(Path(staging.path))
+    try:
+        expected = Rewriter(staging, rules, writer, None).filtered_tree_of(state.last_source)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    held = staging[state.last_public].peel(pygit2.Commit).tree
+    if held.id.raw == expected:
+        return state.last_source, []
+    diff = staging[pygit2.Oid(raw=expected)].peel(pygit2.Tree).diff_to_tree(held)
+    paths = {d.new_file.path for d in diff.deltas} | {d.old_file.path for d in diff.deltas}
+    return state.last_source, sorted(paths)
