@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import traceback
@@ -292,12 +293,14 @@ def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) ->
     if args.action == "uninstall":
         _say(err, f"removed the git-pubgate hook; {hooks.uninstall(top)} is as it was")
         return EXIT_OK
-    if len(args.hook_args) != 2:
+    if not args.hook_args and "PRE_COMMIT_REMOTE_URL" in os.environ:
+        remote, url, refs = hooks.from_pre_commit(os.environ)
+    elif len(args.hook_args) == 2:
+        remote, url = args.hook_args
+        refs = hooks.parse_pre_push(stdin.read())
+    else:
         raise ConfigError("hook pre-push takes the remote's name and URL", "git passes them")
-    remote, url = args.hook_args
-    findings = hooks.check_push(
-        top, remote, url, hooks.parse_pre_push(stdin.read()), _config(args, cwd)
-    )
+    findings = hooks.check_push(top, remote, url, refs, _config(args, cwd))
     for finding in findings:
         _say(err, f"pubgate: refusing to push {finding.commit[:12]}: {finding.what}")
     if findings:

@@ -12,7 +12,7 @@ import re
 import stat
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +62,23 @@ def parse_pre_push(stdin: str) -> list[PushedRef]:
             )
         refs.append(PushedRef(*parts))
     return refs
+
+
+def from_pre_commit(env: Mapping[str, str]) -> tuple[str, str, list[PushedRef]]:
+    """The push as pre-commit describes it (``stages: [pre-push]``): its PRE_COMMIT_* variables
+    carry one ref, the first with new commits."""
+    url = env["PRE_COMMIT_REMOTE_URL"]
+    remote = env.get("PRE_COMMIT_REMOTE_NAME") or url
+    to_ref = env.get("PRE_COMMIT_TO_REF", "")
+    from_ref = env.get("PRE_COMMIT_FROM_REF") or "0" * len(to_ref or "0" * 40)
+    if not to_ref:
+        return remote, url, []
+    local = env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
+    return (
+        remote,
+        url,
+        [PushedRef(local, to_ref, env.get("PRE_COMMIT_REMOTE_BRANCH", ""), from_ref)],
+    )
 
 
 def is_target(url: str, target: str) -> bool:

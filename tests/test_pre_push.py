@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from .conftest import PublicRepos, pubgate
 from .factory import C, build, git
 
 ZERO = "0" * 40
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_protocol_lines_split_from_the_right() -> None:
@@ -137,3 +139,51 @@ def test_hooks_path_is_not_clobbered(repo: Path) -> None:
     git("config", "core.hooksPath", ".githooks", cwd=repo)
     result = pubgate("hook", "install", cwd=repo)
     assert result.code == 1 and "core.hooksPath" in result.err and "hook pre-push" in result.err
+
+
+def test_pre_commit_runs_the_hook_from_the_manifest(tmp_path: Path, repo: Path) -> None:
+    clean = head(repo)
+    ids = build(
+        repo, [C("leak", ["main"], {"internal/plan.md": "secret\n"})], known={"main": clean}
+    )
+    url = git("remote", "get-url", "public", cwd=repo).strip()
+    scratch = tmp_path / "pre-commit-home"
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(scratch / "cache"),
+        "HOME": str(scratch),
+        "XDG_CACHE_HOME": str(scratch / "xdg"),
+    }
+
+    def try_repo(to_ref: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                str(Path(sys.executable).parent / "pre-commit"),
+                "try-repo",
+                str(ROOT),
+                "pubgate",
+                "--hook-stage",
+                "pre-push",
+                "--from-ref",
+                clean,
+                "--to-ref",
+                to_ref,
+                "--remote-name",
+                "public",
+                "--remote-url",
+                url,
+                "--verbose",
+            ],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    blocked = try_repo(ids["leak"])
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+    assert f"refusing to push {ids['leak'][:12]}: excluded path 'internal/plan.md'" in (
+        blocked.stdout
+    )
+    assert try_repo(clean).returncode == 0
