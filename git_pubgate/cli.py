@@ -61,6 +61,7 @@ class _Args(argparse.Namespace):
     repository_url: str | None
     action: str
     hook_args: list[str]
+    via_config: bool
     no_isolation: bool
 
 
@@ -143,6 +144,11 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
 
     hook = sub.add_parser("hook", help="install, uninstall or run the pre-push hook")
     hook.add_argument("action", choices=["install", "uninstall", "pre-push"])
+    hook.add_argument(
+        "--via-config",
+        action="store_true",
+        help="install: register as a config hook (git 2.54+) instead of a file",
+    )
     hook.add_argument(
         "hook_args",
         nargs="*",
@@ -288,7 +294,8 @@ def cmd_audit(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
 def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     top = toplevel(cwd) or cwd
     if args.action == "install":
-        _say(err, f"installed {hooks.install(top)}")
+        where = hooks.install_via_config(top) if args.via_config else hooks.install(top)
+        _say(err, f"installed {where}")
         return EXIT_OK
     if args.action == "uninstall":
         _say(err, f"removed the git-pubgate hook; {hooks.uninstall(top)} is as it was")

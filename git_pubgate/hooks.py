@@ -136,9 +136,10 @@ def check_push(
                 continue
             seen_trees.add(tree)
             for path in _paths(repo_dir, commit):
-                if not rules.is_public(path):
+                rule = rules.why_excluded(path)
+                if rule is not None:
                     shown = path.decode("utf-8", "backslashreplace")
-                    findings.append(Finding(commit, f"excluded path {shown!r}"))
+                    findings.append(Finding(commit, f"excluded path {shown!r} ({rule})"))
     return findings
 
 
@@ -228,6 +229,30 @@ if [ -x "$legacy" ]; then
 fi
 "{sys.executable}" -m git_pubgate hook pre-push "$@" < "$input"
 """
+
+
+CONFIG_HOOKS_SINCE = (2, 54)
+
+
+def git_version() -> tuple[int, int]:
+    out = subprocess.run(["git", "version"], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"(\d+)\.(\d+)", out)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def install_via_config(repo_dir: Path) -> str:
+    """Register the check as a config hook (git 2.54+: hook.<name>.command/event), which
+    leaves the hooks directory and core.hooksPath alone."""
+    version = git_version()
+    if version < CONFIG_HOOKS_SINCE:
+        raise PubgateError(
+            f"git {version[0]}.{version[1]} has no config hooks (they came in git 2.54)",
+            "run 'git pubgate hook install' without --via-config",
+        )
+    command = f'"{sys.executable}" -m git_pubgate hook pre-push'
+    for key, value in (("hook.pubgate.command", command), ("hook.pubgate.event", "pre-push")):
+        subprocess.run(["git", "config", key, value], cwd=repo_dir, check=True)
+    return "hook.pubgate in the repository's git config"
 
 
 def install(repo_dir: Path) -> str:

@@ -130,6 +130,18 @@ class Rules:
             return False
         return not self.exclude.matches(text)
 
+    def why_excluded(self, path: bytes) -> str | None:
+        """The pattern that keeps ``path`` out (for messages), or None when it is public."""
+        if self.is_public(path):
+            return None
+        parts = path.split(b"/")
+        for depth in range(1, len(parts) + 1):
+            candidate = _decode(b"/".join(parts[:depth])) + ("/" if depth < len(parts) else "")
+            result = self.exclude.spec.check_file(candidate)
+            if result.include and result.index is not None:
+                return f"exclude {self.exclude.lines[result.index]!r}"
+        return "not matched by include"
+
     def is_public(self, path: bytes) -> bool:
         """Whether a file at ``path`` survives the rules, looking at every parent directory."""
         parts = path.split(b"/")

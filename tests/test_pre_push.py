@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from git_pubgate.errors import ConfigError
-from git_pubgate.hooks import parse_pre_push
+from git_pubgate.hooks import CONFIG_HOOKS_SINCE, git_version, parse_pre_push
 
 from .conftest import PublicRepos, pubgate
 from .factory import C, build, git
@@ -74,7 +74,9 @@ def test_clean_push_passes_and_excluded_paths_are_blocked(repo: Path) -> None:
     )
     blocked = push(repo, "public", "main")
     assert blocked.returncode == 1
-    assert f"refusing to push {ids['b'][:12]}: excluded path 'internal/x y.md'" in blocked.stderr
+    assert (
+        f"refusing to push {ids['b'][:12]}: excluded path 'internal/x y.md' (exclude 'internal/')"
+    ) in blocked.stderr
     assert "--no-verify" in blocked.stderr
     assert push(repo, "mirror", "main").returncode == 0  # another remote is not checked
     assert push(repo, "--no-verify", "public", "main").returncode == 0
@@ -147,6 +149,13 @@ def test_pre_commit_runs_the_hook_from_the_manifest(tmp_path: Path, repo: Path) 
         repo, [C("leak", ["main"], {"internal/plan.md": "secret\n"})], known={"main": clean}
     )
     url = git("remote", "get-url", "public", cwd=repo).strip()
+    # A user's setup: this repository's manifest, pinned to a commit. (pre-commit 4.7's
+    # try-repo did not hand the pre-push remote variables to the hook; run does.)
+    rev = git("rev-parse", "HEAD", cwd=ROOT).strip()
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n- repo: {ROOT}\n  rev: {rev}\n  hooks:\n  - id: pubgate\n"
+    )
+    (repo / ".git" / "info" / "exclude").write_text("pubgate.yaml\n.pre-commit-config.yaml\n")
     scratch = tmp_path / "pre-commit-home"
     env = {
         **os.environ,
@@ -155,13 +164,13 @@ def test_pre_commit_runs_the_hook_from_the_manifest(tmp_path: Path, repo: Path) 
         "XDG_CACHE_HOME": str(scratch / "xdg"),
     }
 
-    def try_repo(to_ref: str) -> subprocess.CompletedProcess[str]:
+    def pre_push(to_ref: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [
                 str(Path(sys.executable).parent / "pre-commit"),
-                "try-repo",
-                str(ROOT),
-                "pubgate",
+                "run",
+                "--config",
+                ".pre-commit-config.yaml",
                 "--hook-stage",
                 "pre-push",
                 "--from-ref",
@@ -172,6 +181,10 @@ def test_pre_commit_runs_the_hook_from_the_manifest(tmp_path: Path, repo: Path) 
                 "public",
                 "--remote-url",
                 url,
+                "--local-branch",
+                "refs/heads/main",
+                "--remote-branch",
+                "refs/heads/main",
                 "--verbose",
             ],
             cwd=repo,
@@ -181,9 +194,20 @@ def test_pre_commit_runs_the_hook_from_the_manifest(tmp_path: Path, repo: Path) 
             check=False,
         )
 
-    blocked = try_repo(ids["leak"])
+    blocked = pre_push(ids["leak"])
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     assert f"refusing to push {ids['leak'][:12]}: excluded path 'internal/plan.md'" in (
         blocked.stdout
     )
-    assert try_repo(clean).returncode == 0
+    passed = pre_push(clean)
+    assert passed.returncode == 0, passed.stdout
+
+
+def test_config_hooks_need_git_2_54(repo: Path) -> None:
+    result = pubgate("hook", "install", "--via-config", cwd=repo)
+    if git_version() < CONFIG_HOOKS_SINCE:
+        assert result.code == 1 and "config hooks (they came in git 2.54)" in result.err
+        assert git("config", "--get-regexp", "^hook\\.", cwd=repo, check=False) == ""
+    else:
+        assert result.code == 0, result.err
+        assert "hook pre-push" in git("config", "hook.pubgate.command", cwd=repo)
