@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from git_pubgate.audit import AuditReport
 from git_pubgate.cli import build_parser
 from git_pubgate.config import DESCRIPTIONS, known_keys
 from git_pubgate.manpage import render
+from git_pubgate.publish import PublishReport
+from git_pubgate.report import SyncReport
 
 from .conftest import pubgate
 from .factory import C, build
@@ -127,3 +130,16 @@ def test_action_names_only_what_the_cli_understands() -> None:
     script = "\n".join(step.get("run", "") for step in action["runs"]["steps"])
     for flag in re.findall(r"(--[a-z-]+)", script):
         assert flag in build_parser().format_help() or flag in ("--upgrade", "--quiet")
+
+
+def test_json_keys_are_the_documented_ones() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### JSON output", 1)[1].split('"Held back"', 1)[0]
+    documented: dict[str, set[str]] = {}
+    for item in section.replace("\n  ", " ").split("\n- ")[1:]:
+        label, _, keys = item.partition(": ")
+        documented[label.strip()] = set(re.findall(r"`([a-z_]+)`", keys))
+    sync = SyncReport("main", "0" * 40, "url", "main", "pubgate/sync").to_json()
+    assert set(sync) <= documented["`plan` and `sync`"]
+    assert set(PublishReport().to_json()) == documented["`publish`"]
+    assert set(AuditReport().to_json()) <= documented["`audit`"]
