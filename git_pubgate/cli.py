@@ -233,8 +233,12 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
 
 def cmd_publish(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     cfg = _config(args, cwd)
+    progress = Progress("publishing", err, enabled=None if not args.quiet else False)
     options = PublishOptions(
-        dry_run=args.dry_run, repository_url=args.repository_url, isolation=not args.no_isolation
+        dry_run=args.dry_run,
+        repository_url=args.repository_url,
+        isolation=not args.no_isolation,
+        live=progress.passthrough if progress.enabled else None,
     )
     with httpx.Client(timeout=httpx.Timeout(60.0)) as client:
         report = publish.run(cfg, cwd, options, client)

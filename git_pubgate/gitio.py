@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PubgateError
+from .procs import run_live
 
 _TOKEN_VAR = "GIT_PUBGATE_TOKEN"
 _HELPER = (
@@ -56,6 +57,8 @@ class Remote:
     url: str
     git_dir: Path
     token: str | None = None
+    # Where git's own progress goes while pushing, fetching or cloning (a terminal), if anywhere.
+    live: Callable[[str], None] | None = None
 
     @property
     def display(self) -> str:
@@ -66,8 +69,15 @@ class Remote:
         # Variables a hook may have exported would point git at the wrong repository.
         for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
             env.pop(var, None)
+        repo = ["--git-dir", str(self.git_dir)] if in_repo else []
+        if self.live is not None and args[0] in ("push", "fetch", "clone"):
+            shown = [args[0], "--progress", *(a for a in args[1:] if a != "--quiet")]
+            code, said = run_live(["git", *repo, *shown], env, self.live, secret=self.token)
+            if code != 0:
+                last = said.strip().splitlines()[-1] if said.strip() else f"git exited with {code}"
+                raise PubgateError(f"{what} {self.display} failed: {last}", hint)
+            return ""
         try:
-            repo = ["--git-dir", str(self.git_dir)] if in_repo else []
             done = subprocess.run(
                 ["git", *repo, *args],
                 env=env,

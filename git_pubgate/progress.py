@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Protocol, TextIO
+
+
+class Reporter(Protocol):
+    """What long work reports to: counts, and a child process's own progress text."""
+
+    def __call__(self, done: int, total: int | None = None) -> None: ...
+
+    def passthrough(self, text: str) -> None: ...
 
 
 class Progress:
@@ -34,6 +42,16 @@ class Progress:
         self._stream.write(f"\r{line}\x1b[K")
         self._stream.flush()
         self._shown = True
+
+    def passthrough(self, text: str) -> None:
+        """Show a child's own progress (git's, twine's) on the same terminal line."""
+        if not self.enabled:
+            return
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._shown = False
+        self._stream.write(text)
+        self._stream.flush()
 
     def close(self) -> None:
         if self._shown:

@@ -57,6 +57,8 @@ class PublishOptions:
     dry_run: bool = False
     repository_url: str | None = None
     isolation: bool = True
+    # Where twine's and git's own progress goes (a terminal), if anywhere.
+    live: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -152,7 +154,7 @@ def _publish(
         if options.dry_run:
             return report
         if missing:
-            _upload(config, report.repository_url, [dist / f for f in missing])
+            _upload(config, report.repository_url, [dist / f for f in missing], options.live)
             report.uploaded = missing
     if tag_at is None:
         _tag(checkout, remote, report.tag, str(version), report.commit)
@@ -361,7 +363,9 @@ def _compare(built: dict[str, str], published: dict[str, str], version: str) -> 
     return [n for n in built if n not in published]
 
 
-def _upload(config: Config, url: str, files: list[Path]) -> None:
+def _upload(
+    config: Config, url: str, files: list[Path], live: Callable[[str], None] | None
+) -> None:
     variable = config.pypi_token_env
     token = os.environ.get(variable) if variable else None
     env = {"TWINE_NON_INTERACTIVE": "1"}

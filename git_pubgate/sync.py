@@ -6,8 +6,8 @@ private staging repository, where they make the next run cheaper and are invisib
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from .forge import PullRequestOptions, make_forge, resolve_token
 from .gitio import Remote
 from .messages import MessagePolicy
 from .objects import PackWriter
+from .progress import Reporter
 from .report import PublicCommit, SyncReport, pull_request_text
 from .rewrite import Rewriter
 from .rules import Rules
@@ -64,7 +65,7 @@ def run(
     config: Config,
     cwd: Path,
     options: SyncOptions,
-    progress: Callable[[int, int | None], None] | None = None,
+    progress: Reporter | None = None,
     client: httpx.Client | None = None,
 ) -> SyncReport:
     """Plan or perform one sync and report what happened.
@@ -76,6 +77,8 @@ def run(
     staging = staging_repo(source)
     token = resolve_token(config, client)
     remote = target_remote(config, staging, token)
+    if progress is not None:
+        remote = dataclasses.replace(remote, live=progress.passthrough)
     pushing = options.push and not options.dry_run
     forge = None
     if pushing and not options.no_pr and not options.init and client is not None:

@@ -353,3 +353,13 @@ def test_progress_line_counts_done_and_total(tmp_path: Path, public: PublicRepos
     assert shown[-1] == "\x1b[K"  # the line is cleared at the end
     quiet = Progress("rewriting", io.StringIO(), enabled=False)
     assert quiet.enabled is False
+
+
+def test_push_progress_reaches_a_terminal(tmp_path: Path, public: PublicRepos) -> None:
+    world = World(tmp_path, public, with_readme=False)
+    world.commit(*ROUND_1)
+    stream = io.StringIO()
+    progress = Progress("rewriting", stream, enabled=True)
+    report = run(load(world.config), world.src, SyncOptions(no_pr=True), progress)
+    assert report.pushed
+    assert "Writing objects" in stream.getvalue() or "Total " in stream.getvalue()
