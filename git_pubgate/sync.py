@@ -22,6 +22,7 @@ from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .forge import PullRequestOptions, make_forge, resolve_token
 from .gitio import Remote
+from .lock import WAIT_SECONDS, exclusive
 from .messages import MessagePolicy
 from .objects import PackWriter
 from .progress import Reporter
@@ -29,7 +30,7 @@ from .report import PublicCommit, SyncReport, pull_request_text
 from .rewrite import Rewriter
 from .rules import Rules
 from .state import PublicIndex, SyncState, locate, read_synced
-from .workspace import open_source, staging_repo
+from .workspace import Source, open_source, staging_repo
 
 TARGET_NS = "refs/pubgate/target/"
 
@@ -67,13 +68,27 @@ def run(
     options: SyncOptions,
     progress: Reporter | None = None,
     client: httpx.Client | None = None,
+    *,
+    lock_wait: float = WAIT_SECONDS,
 ) -> SyncReport:
     """Plan or perform one sync and report what happened.
 
     Args:
         client: the HTTP client for the forge; without one, no pull request is opened.
+        lock_wait: how long to wait for another run on the same source to finish.
     """
     source = open_source(config, cwd)
+    with exclusive(source.git_dir, wait=lock_wait):
+        return _run(config, source, options, progress, client)
+
+
+def _run(
+    config: Config,
+    source: Source,
+    options: SyncOptions,
+    progress: Reporter | None,
+    client: httpx.Client | None,
+) -> SyncReport:
     staging = staging_repo(source)
     token = resolve_token(config, client)
     remote = target_remote(config, staging, token)

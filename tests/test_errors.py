@@ -9,6 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from git_pubgate.config import load
+from git_pubgate.errors import PubgateError
+from git_pubgate.lock import exclusive
+from git_pubgate.sync import SyncOptions
+from git_pubgate.sync import run as sync_run
+
 from .conftest import PublicRepos, pubgate
 from .factory import C, build, git
 
@@ -136,3 +144,34 @@ def test_interrupt_exits_130_and_a_rerun_finishes(tmp_path: Path, public: Public
     code, lines = run(tmp_path, src, "sync", "--no-pr")
     assert code == 0, lines
     assert "pushed" in lines[-2]
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from git_pubgate.lock import exclusive
+with exclusive(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_run_waits_then_refuses_and_a_killed_one_frees_the_lock(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    src = source(tmp_path, f"target_repo: {public.bare()}\nexclude: ['internal/']\n")
+    config = load(tmp_path / "pubgate.yaml")
+    with exclusive(src / ".git"), pytest.raises(PubgateError, match="another git pubgate run"):
+        sync_run(config, src, SyncOptions(no_pr=True), lock_wait=0.3)
+    # A holder killed with SIGKILL leaves nothing behind that blocks the next run.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(src / ".git")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        holder.kill()
+    report = sync_run(config, src, SyncOptions(no_pr=True), lock_wait=5)
+    assert report.pushed
