@@ -156,7 +156,8 @@ def _publish(
         if missing:
             _upload(config, report.repository_url, [dist / f for f in missing], options.live)
             report.uploaded = missing
-    if tag_at is None:
+    if remote.tag_commit(report.tag) is None:
+        # Also when a run stopped after tagging locally: the tag still has to reach the target.
         _tag(checkout, remote, report.tag, str(version), report.commit)
         report.tagged = True
     return report
@@ -316,11 +317,12 @@ def _target(config: Config, checkout: Path, client: httpx.Client) -> Remote:
 
 
 def _tag_target(repo: pygit2.Repository, remote: Remote, tag: str) -> str | None:
-    """The commit ``tag`` marks, locally or on the target; None when it exists nowhere."""
+    """The commit ``tag`` marks on the target, else locally; None when it exists nowhere."""
+    on_target = remote.tag_commit(tag)
+    if on_target is not None:
+        return on_target
     local = repo.references.get(f"refs/tags/{tag}")
-    if local is not None:
-        return str(local.peel(pygit2.Commit).id)
-    return remote.tag_commit(tag)
+    return str(local.peel(pygit2.Commit).id) if local is not None else None
 
 
 def _published(client: httpx.Client, upload_url: str, name: str, version: str) -> dict[str, str]:
@@ -400,22 +402,33 @@ def _upload(
 
 
 def _tag(checkout: Path, remote: Remote, tag: str, version: str, commit: str) -> None:
-    env = dict(os.environ)
-    if not _config_value(checkout, "user.email"):
-        env |= {"GIT_COMMITTER_NAME": "git-pubgate", "GIT_COMMITTER_EMAIL": "git-pubgate@localhost"}
-    done = subprocess.run(
-        ["git", "tag", "-a", "-m", f"Release {version}", "--", tag, commit],
+    """Create the annotated release tag (unless a stopped run already did) and push it."""
+    exists = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}"],
         cwd=checkout,
-        env=env,
         capture_output=True,
-        text=True,
         check=False,
     )
-    if done.returncode != 0:
-        raise PubgateError(
-            f"could not create tag {tag}: {done.stderr.strip()}",
-            "the upload is done; create and push the tag by hand",
+    if exists.returncode != 0:
+        env = dict(os.environ)
+        if not _config_value(checkout, "user.email"):
+            env |= {
+                "GIT_COMMITTER_NAME": "git-pubgate",
+                "GIT_COMMITTER_EMAIL": "git-pubgate@localhost",
+            }
+        done = subprocess.run(
+            ["git", "tag", "-a", "-m", f"Release {version}", "--", tag, commit],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
+        if done.returncode != 0:
+            raise PubgateError(
+                f"could not create tag {tag}: {done.stderr.strip()}",
+                "the upload is done; create and push the tag by hand",
+            )
     remote.push_ref(f"refs/tags/{tag}")
 
 

@@ -281,3 +281,25 @@ def test_outside_a_checkout_publish_clones_the_target(tmp_path: Path, index: Ind
     origin = tmp_path / "public.git"
     assert git("rev-parse", "v0.1.0^{commit}", cwd=origin) == git("rev-parse", "main", cwd=origin)
     assert list(elsewhere.iterdir()) == [elsewhere / "pubgate.yaml"]  # the clone is gone
+
+
+@pytest.mark.usefixtures("token")
+def test_a_run_stopped_between_upload_and_tag_is_completed(tmp_path: Path, index: Index) -> None:
+    checkout = make_project(tmp_path, index)
+    origin = tmp_path / "public.git"
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\ngrep -q refs/tags/ && { echo 'tags frozen' >&2; exit 1; }\nexit 0\n"
+    )
+    hook.chmod(0o755)
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1 and "pushing refs/tags/v0.1.0" in err
+    assert len(on_index(index)) == 2  # the upload happened; the tag did not reach the origin
+    assert git("ls-remote", "--tags", str(origin)) == ""
+    # The local tag is left behind, as a run killed between tagging and pushing would leave it.
+    assert git("tag", cwd=checkout).split() == ["v0.1.0"]
+    hook.unlink()
+    code, report, err = publish(checkout, "--no-isolation")
+    assert code == 0, err
+    assert report["already_published"] is True and report["tagged"] is True
+    assert "refs/tags/v0.1.0^{}" in git("ls-remote", "--tags", str(origin))
