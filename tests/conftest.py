@@ -15,6 +15,23 @@ from git_pubgate.cli import _main
 
 from .factory import git
 
+# Every credential a test hands the tool; none may appear in any file the suite leaves behind.
+SECRETS: set[str] = set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_on_disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole suite: grep everything written under the temporary directories."""
+    yield
+    root = tmp_path_factory.getbasetemp()
+    needles = [s.encode() for s in SECRETS]
+    hits = []
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            hits += [f"{path}: {n[:6].decode()}..." for n in needles if n in data]
+    assert not hits, f"test credentials reached the disk: {hits}"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import pubgate
+from .conftest import SECRETS, pubgate
 from .factory import C, build, git
 from .forgeservers import SERVERS
 from .githubserver import Fault
 from .gitserver import GitHttpServer
 
 TOKEN = "glpat-forge-test-token-never-printed"
+SECRETS.add(TOKEN)
 
 
 class Site:

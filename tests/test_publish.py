@@ -15,10 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import pubgate
+from .conftest import SECRETS, pubgate
 from .factory import git
 
 PYPI_TOKEN = "pypi-AgEIcHlwaS5vcmc-test-token-never-printed"
+SECRETS.add(PYPI_TOKEN)
 BIN = Path(sys.executable).parent
 
 

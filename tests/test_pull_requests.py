@@ -13,12 +13,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .conftest import pubgate
+from .conftest import SECRETS, pubgate
 from .factory import C, build, git
 from .githubserver import Fault, GitHubApiServer
 from .gitserver import GitHttpServer
 
 TOKEN = "ghp_pr_test_token_never_printed_7c1"
+SECRETS.add(TOKEN)
 
 
 class Site:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PublicRepos, pubgate
+from .conftest import SECRETS, PublicRepos, pubgate
 from .factory import C, build, git
 from .gitserver import GitHttpServer
 
 TOKEN = "ghs_T0kenThatMustNeverLeak_5f8a1c"
+SECRETS.add(TOKEN)
 
 
 def setup(tmp_path: Path, public: PublicRepos, url: str) -> Path:
@@ -98,6 +99,7 @@ def test_credentials_in_the_url_are_not_echoed(tmp_path: Path, public: PublicRep
         assert TOKEN not in err
     # The user put it in the config file; nothing of ours may copy it anywhere else.
     assert files_containing(src, TOKEN.encode()) == []
+    (tmp_path / "pubgate.yaml").unlink()  # the test's own copy, for the suite-wide check
 
 
 def test_file_url_and_ssh_targets(
