@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -18,14 +18,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pygit2
 
 from .githubserver import Fault
+from .loopback import LoopbackServer
 
 Reply = tuple[int, Any, dict[str, str]]
 
 
-class _ForgeServer:
+class _ForgeServer(LoopbackServer):
     prefix = ""
 
     def __init__(self, root: Path, token: str):
+        super().__init__()
         self.root = root
         self.token = token
         self.errors: list[str] = []
@@ -33,45 +35,12 @@ class _ForgeServer:
         self.pulls: dict[str, list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-            def do_POST(self) -> None:
-                server._handle(self)
-
-            def do_PUT(self) -> None:
-                server._handle(self)
-
-            def do_PATCH(self) -> None:
-                server._handle(self)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     @property
     def api_url(self) -> str:
         return self.base + self.prefix
 
-    def __enter__(self) -> _ForgeServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
-
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
         split = urlsplit(handler.path)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +30,8 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from .loopback import LoopbackServer
 
 CONTRACT = (
     Path(__file__).resolve().parents[2] / "shared" / "contracts" / "github-openapi-subset.json"
@@ -83,8 +85,9 @@ class Fault:
     body: Any = None
 
 
-class GitHubApiServer:
+class GitHubApiServer(LoopbackServer):
     def __init__(self, root: Path, token: str):
+        super().__init__()
         self.root = root
         self.token = token
         spec = json.loads(CONTRACT.read_text())
@@ -105,44 +108,18 @@ class GitHubApiServer:
         self._installation_example = examples_of(spec, "installation")
         self._token_example = examples_of(spec, "installation-token")
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-            def do_POST(self) -> None:
-                server._handle(self)
-
-            def do_PATCH(self) -> None:
-                server._handle(self)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}{PREFIX}"
-
-    def __enter__(self) -> GitHubApiServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        return f"{self.base}{PREFIX}"
 
     # -- plumbing -------------------------------------------------------------------------
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else None
         split = urlsplit(handler.path)
         request = _Request(
-            host_url=f"http://127.0.0.1:{self._httpd.server_address[1]}",
+            host_url=self.base,
             path=split.path,
             method=handler.command.lower(),
             body=body,
@@ -347,7 +324,7 @@ class GitHubApiServer:
 
     def _pull(self, owner: str, name: str, repo: pygit2.Repository, pull: dict[str, Any]) -> Any:
         out = copy.deepcopy(self._example)
-        base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        base_url = self.base
         out.update(
             {
                 "number": pull["number"],

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from .loopback import LoopbackServer
 
-class GitHttpServer:
+
+class GitHttpServer(LoopbackServer):
     """Serves every repository under ``root`` at ``http://127.0.0.1:PORT/<name>``.
 
     Requests without ``x-access-token:<token>`` get 401, as GitHub answers a push without
@@ -18,40 +19,14 @@ class GitHttpServer:
     """
 
     def __init__(self, root: Path, token: str):
+        super().__init__()
         self.root = root
         self.token = token
         self.seen_auth: list[str] = []
         self.rejected = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-            def do_POST(self) -> None:
-                server._handle(self)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}"
-
-    def __enter__(self) -> GitHttpServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
 
     def _authorised(self, request: BaseHTTPRequestHandler) -> str | None:
         header = request.headers.get("Authorization", "")
@@ -73,7 +48,7 @@ class GitHttpServer:
         length = int(request.headers.get("Content-Length") or 0)
         return request.rfile.read(length) if length else b""
 
-    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
         body = self._body(request)
         user = self._authorised(request)
         if user is None:
