@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -194,13 +195,18 @@ def test_pre_commit_runs_the_hook_from_the_manifest(tmp_path: Path, repo: Path) 
             check=False,
         )
 
-    blocked = pre_push(ids["leak"])
-    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
-    assert f"refusing to push {ids['leak'][:12]}: excluded path 'internal/plan.md'" in (
-        blocked.stdout
-    )
-    passed = pre_push(clean)
-    assert passed.returncode == 0, passed.stdout
+    try:
+        blocked = pre_push(ids["leak"])
+        assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+        assert f"refusing to push {ids['leak'][:12]}: excluded path 'internal/plan.md'" in (
+            blocked.stdout
+        )
+        passed = pre_push(clean)
+        assert passed.returncode == 0, passed.stdout
+    finally:
+        # pre-commit keeps a clone of this repository, test modules (and their fake tokens)
+        # included: it is not the tool's output, and must not trip the suite's secret check.
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def test_config_hooks_need_git_2_54(repo: Path) -> None:
