@@ -1,26 +1,30 @@
 """``git pubgate``: parse arguments, dispatch, and turn every failure into an exit code.
 
+Commands import their modules when they run: every incremental sync pays for start-up.
+
 The only module that prints to the user on behalf of the library, and the only one that exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import httpx
 import pygit2
 
-from . import __version__, audit, hooks, publish
+if TYPE_CHECKING:
+    import httpx
+
+from . import __version__
 from . import config as config_mod
-from .demo import run_demo
 from .errors import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -32,7 +36,6 @@ from .errors import (
 )
 from .forge import resolve_token
 from .progress import Progress
-from .publish import PublishOptions
 from .report import describe, outcome
 from .sync import SyncOptions, run, target_remote
 from .workspace import open_source, staging_repo, toplevel
@@ -211,7 +214,7 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
     progress = Progress("rewriting", err, enabled=None if not args.quiet else False)
     shown = progress if progress.enabled else None
     try:
-        with httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False) as client:
+        with _http_client(cfg, options) as client:
             if options.init and not args.json:
                 # --init skips the review gate: show exactly what goes public first.
                 preview = run(cfg, cwd, SyncOptions(push=False, allow_divergence=True), shown)
@@ -231,7 +234,28 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def _http_client(cfg: config_mod.Config, options: SyncOptions) -> Iterator[httpx.Client | None]:
+    """The run's one HTTP client, only when a forge or a GitHub App will be called: building
+    one (its TLS context) is a noticeable share of an incremental sync's start-up."""
+    from .forge import forge_kind
+
+    wants_pr = options.push and not options.dry_run and not options.no_pr and not options.init
+    if not cfg.github_app_id and not (wants_pr and forge_kind(cfg) != "none"):
+        yield None
+        return
+    import httpx
+
+    with httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False) as client:
+        yield client
+
+
 def cmd_publish(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    import httpx
+
+    from . import publish
+    from .publish import PublishOptions
+
     cfg = _config(args, cwd)
     progress = Progress("publishing", err, enabled=None if not args.quiet else False)
     options = PublishOptions(
@@ -270,6 +294,10 @@ def cmd_publish(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_audit(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    import httpx
+
+    from . import audit
+
     cfg = _config(args, cwd)
     source = open_source(cfg, cwd)
     staging = staging_repo(source)
@@ -296,6 +324,8 @@ def cmd_audit(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    from . import hooks
+
     top = toplevel(cwd) or cwd
     if args.action == "install":
         where = hooks.install_via_config(top) if args.via_config else hooks.install(top)
@@ -325,6 +355,8 @@ def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) ->
 
 
 def cmd_demo(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    from .demo import run_demo
+
     keep = Path(args.keep) if args.keep else None
     return run_demo(out, err, as_json=args.json, keep=cwd / keep if keep else None)
 

@@ -10,11 +10,13 @@ import dataclasses
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pygit2
 from pygit2.enums import SortMode
+
+if TYPE_CHECKING:
+    import httpx
 
 from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint

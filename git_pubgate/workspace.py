@@ -120,6 +120,21 @@ def _resolve_branch(repo: pygit2.Repository, branch: str, remote: str) -> str:
     )
 
 
+def clear_stale_locks(git_dir: Path) -> None:
+    """Remove lock files a killed run left in the staging repository.
+
+    Only called while holding the pubgate lock, so no other run can be using them; without this
+    a SIGKILL between writing ``ref.lock`` and renaming it would block every later run.
+    """
+    for lock in [
+        *(git_dir / "refs").rglob("*.lock"),
+        git_dir / "packed-refs.lock",
+        git_dir / "config.lock",
+        git_dir / "HEAD.lock",
+    ]:
+        lock.unlink(missing_ok=True)
+
+
 def staging_repo(source: Source) -> pygit2.Repository:
     """Open (creating on first use) the staging repository for ``source``."""
     path = source.git_dir / "pubgate" / "public.git"
@@ -132,6 +147,7 @@ def staging_repo(source: Source) -> pygit2.Repository:
                 f"cannot create the staging repository {path}: {e}",
                 "check permissions on the source repository's .git directory",
             ) from e
+    clear_stale_locks(path)
     alternates = path / "objects" / "info" / "alternates"
     if not alternates.is_file() or alternates.read_text().strip() != str(objects):
         alternates.parent.mkdir(parents=True, exist_ok=True)

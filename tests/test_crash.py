@@ -47,6 +47,12 @@ def test_sigkill_anywhere_then_rerun_converges(tmp_path: Path, public: PublicRep
         "sync",
         "--no-pr",
     ]
+    # Kill within the time a cold run takes here, so kills land mid-run on any machine.
+    shutil.rmtree(src / ".git" / "pubgate", ignore_errors=True)
+    started = time.monotonic()
+    subprocess.run(command, cwd=src, env=env, check=True, capture_output=True)
+    window = time.monotonic() - started
+    git("update-ref", "-d", "refs/heads/pubgate/sync", cwd=target)
     rng = random.Random(20261124)
     killed = 0
     for _ in range(RUNS):
@@ -57,7 +63,7 @@ def test_sigkill_anywhere_then_rerun_converges(tmp_path: Path, public: PublicRep
         process = subprocess.Popen(
             command, cwd=src, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(rng.uniform(0.0, 1.2))
+        time.sleep(rng.uniform(0.0, window))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             killed += 1

@@ -175,3 +175,21 @@ def test_a_second_run_waits_then_refuses_and_a_killed_one_frees_the_lock(
         holder.kill()
     report = sync_run(config, src, SyncOptions(no_pr=True), lock_wait=5)
     assert report.pushed
+
+
+def test_lock_files_left_by_a_killed_run_do_not_block_the_next(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    src = source(tmp_path, f"target_repo: {public.bare()}\nexclude: ['internal/']\n")
+    assert run(tmp_path, src, "sync", "--no-pr")[0] == 0
+    staging = src / ".git" / "pubgate" / "public.git"
+    # The lock of the very ref the next run updates, as a kill mid-update leaves it.
+    (staging / "refs" / "pubgate" / "target" / "pubgate").mkdir(parents=True, exist_ok=True)
+    (staging / "refs" / "pubgate" / "target" / "pubgate" / "sync.lock").write_text("")
+    (staging / "packed-refs.lock").write_text("")
+    build(
+        src, [C("c", ["b"], {"z": "z\n"})], known={"b": git("rev-parse", "main", cwd=src).strip()}
+    )
+    code, lines = run(tmp_path, src, "sync", "--no-pr")
+    assert code == 0, lines
+    assert not list(staging.rglob("*.lock"))

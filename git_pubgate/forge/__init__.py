@@ -1,11 +1,17 @@
-"""Forges: where pull requests are opened. Each gets an ``httpx.Client`` passed in."""
+"""Forges: where pull requests are opened. Each gets an ``httpx.Client`` passed in.
+
+The clients (and httpx and cryptography with them) are imported only when one is made: a sync
+into a plain git target never pays for them.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from ..config import Config
 from ..errors import ConfigError, PubgateError
@@ -17,10 +23,6 @@ from .base import (
     detect,
     locate_repository,
 )
-from .gitea import Gitea
-from .github import GitHub
-from .github_app import installation_token
-from .gitlab import GitLab
 
 __all__ = [
     "Forge",
@@ -31,12 +33,21 @@ __all__ = [
     "token_variable",
 ]
 
-_Connect = Callable[[httpx.Client, str, Location, str], Forge]
-_CLIENTS: dict[str, _Connect] = {
-    "github": GitHub.connect,
-    "gitlab": GitLab.connect,
-    "gitea": Gitea.connect,
-}
+_Connect = Callable[["httpx.Client", str, Location, str], Forge]
+
+
+def _connector(kind: str) -> _Connect:
+    if kind == "github":
+        from .github import GitHub
+
+        return GitHub.connect
+    if kind == "gitlab":
+        from .gitlab import GitLab
+
+        return GitLab.connect
+    from .gitea import Gitea
+
+    return Gitea.connect
 
 
 def forge_kind(config: Config) -> str:
@@ -72,6 +83,8 @@ def resolve_token(config: Config, client: httpx.Client | None) -> str | None:
             )
         if client is None:
             return None
+        from .github_app import installation_token
+
         api_url = config.api_url or default_api_url("github", location.host)
         return installation_token(client, api_url, location, config.github_app_id, key)
     variable = token_variable(config)
@@ -99,4 +112,4 @@ def make_forge(config: Config, client: httpx.Client, token: str | None) -> Forge
             "or pass --no-pr",
         )
     api_url = config.api_url or default_api_url(kind, location.host)
-    return _CLIENTS[kind](client, api_url, location, token)
+    return _connector(kind)(client, api_url, location, token)
