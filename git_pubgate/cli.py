@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
@@ -35,6 +34,7 @@ from .errors import (
     PubgateError,
 )
 from .forge import resolve_token
+from .gitio import config_value
 from .progress import Progress
 from .report import describe, outcome
 from .sync import SyncOptions, run, target_remote
@@ -171,23 +171,11 @@ def _say(stream: TextIO, text: str) -> None:
 
 
 def _config(args: _Args, cwd: Path) -> config_mod.Config:
-    named = args.config or _git_setting(cwd, "pubgate.config")
+    named = args.config or config_value(cwd, "pubgate.config")
     if named:
         path = Path(named).expanduser()
         return config_mod.load(path if path.is_absolute() else cwd / path)
     return config_mod.load(config_mod.find(cwd, toplevel(cwd)))
-
-
-def _git_setting(cwd: Path, key: str) -> str | None:
-    """A git config value, as ``git config`` sees it here (``git -c key=value pubgate``
-    reaches it through GIT_CONFIG_PARAMETERS)."""
-    try:
-        done = subprocess.run(
-            ["git", "config", "--get", key], cwd=cwd, capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def cmd_init(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:

@@ -42,6 +42,18 @@ def credential_env(token: str | None, base: Mapping[str, str]) -> dict[str, str]
     return env
 
 
+def config_value(cwd: Path, key: str) -> str | None:
+    """A git config value as ``git config`` sees it in ``cwd`` (so ``git -c key=value pubgate``
+    reaches it through GIT_CONFIG_PARAMETERS); None when unset or git is missing."""
+    try:
+        done = subprocess.run(
+            ["git", "config", "--get", key], cwd=cwd, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        return None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
 def _display_url(url: str) -> str:
     """The URL without any user:password part, for messages."""
     scheme, sep, rest = url.partition("://")

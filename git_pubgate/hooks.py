@@ -19,6 +19,7 @@ from pathlib import Path
 from .authors import IdentityError, People
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
+from .gitio import config_value
 from .messages import MessagePolicy
 from .rules import Rules
 from .workspace import normalise_url
@@ -192,13 +193,7 @@ def _paths(repo_dir: Path, commit: str) -> list[bytes]:
 
 
 def hooks_dir(repo_dir: Path) -> Path:
-    hooks_path = subprocess.run(
-        ["git", "config", "core.hooksPath"],
-        cwd=repo_dir,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    hooks_path = config_value(repo_dir, "core.hooksPath")
     if hooks_path:
         raise PubgateError(
             f"refusing to install, since core.hooksPath points at {hooks_path}, which other "

@@ -31,7 +31,7 @@ from packaging.version import InvalidVersion, Version
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .forge import resolve_token
-from .gitio import Remote
+from .gitio import Remote, config_value
 from .workspace import normalise_url
 
 PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
@@ -140,7 +140,9 @@ def _publish(
             )
         report.tag = f"{TAG_PREFIX}{version}"
         remote = _target(config, checkout, client)
-        tag_at = _tag_target(repo, remote, report.tag)
+        on_target = remote.tag_commit(report.tag)
+        local = repo.references.get(f"refs/tags/{report.tag}")
+        tag_at = on_target or (str(local.peel(pygit2.Commit).id) if local is not None else None)
         if tag_at is not None and tag_at != report.commit:
             raise PubgateError(
                 f"refusing to publish {version}, since tag {report.tag} already marks "
@@ -156,7 +158,7 @@ def _publish(
         if missing:
             _upload(config, report.repository_url, [dist / f for f in missing], options.live)
             report.uploaded = missing
-    if remote.tag_commit(report.tag) is None:
+    if on_target is None:
         # Also when a run stopped after tagging locally: the tag still has to reach the target.
         _tag(checkout, remote, report.tag, str(version), report.commit)
         report.tagged = True
@@ -316,15 +318,6 @@ def _target(config: Config, checkout: Path, client: httpx.Client) -> Remote:
     )
 
 
-def _tag_target(repo: pygit2.Repository, remote: Remote, tag: str) -> str | None:
-    """The commit ``tag`` marks on the target, else locally; None when it exists nowhere."""
-    on_target = remote.tag_commit(tag)
-    if on_target is not None:
-        return on_target
-    local = repo.references.get(f"refs/tags/{tag}")
-    return str(local.peel(pygit2.Commit).id) if local is not None else None
-
-
 def _published(client: httpx.Client, upload_url: str, name: str, version: str) -> dict[str, str]:
     """Files of ``name`` ``version`` already on the index: file name -> sha256."""
     json_api = _JSON_API.get(upload_url)
@@ -411,7 +404,7 @@ def _tag(checkout: Path, remote: Remote, tag: str, version: str, commit: str) ->
     )
     if exists.returncode != 0:
         env = dict(os.environ)
-        if not _config_value(checkout, "user.email"):
+        if not config_value(checkout, "user.email"):
             env |= {
                 "GIT_COMMITTER_NAME": "git-pubgate",
                 "GIT_COMMITTER_EMAIL": "git-pubgate@localhost",
@@ -430,10 +423,3 @@ def _tag(checkout: Path, remote: Remote, tag: str, version: str, commit: str) ->
                 "the upload is done; create and push the tag by hand",
             )
     remote.push_ref(f"refs/tags/{tag}")
-
-
-def _config_value(checkout: Path, key: str) -> str:
-    done = subprocess.run(
-        ["git", "config", "--get", key], cwd=checkout, capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip()
