@@ -22,6 +22,7 @@ from .config import Config
 from .gitio import Remote
 from .messages import MessagePolicy
 from .objects import EMPTY_TREE, PackWriter, parse_tree
+from .release import Owned
 from .rewrite import Rewriter
 from .rules import Rules
 from .state import locate, read_synced
@@ -158,14 +159,20 @@ def _compare_with_source(
     state = locate(staging, source.tip, read_synced(staging, review_tip, config.trailer or ""))
     if state.last_source is None or state.last_public is None:
         return None, []
+    held = staging[state.last_public].peel(pygit2.Commit).tree
+    overlay = None
+    if config.version is not None:
+        # Version files and changelog belong to release commits: take them as public has them.
+        source_tree = bytes(staging[state.last_source].peel(pygit2.Commit).tree_id.raw)
+        overlay = Owned(staging, config.version, source_tree).overlay(held.id.raw)
     writer = PackWriter(Path(staging.path))
     try:
-        expected = Rewriter(staging, rules, writer, None).filtered_tree_of(state.last_source)
+        rewriter = Rewriter(staging, rules, writer, None, overlay=overlay)
+        expected = rewriter.filtered_tree_of(state.last_source)
         writer.commit()
     except BaseException:
         writer.abort()
         raise
-    held = staging[state.last_public].peel(pygit2.Commit).tree
     if held.id.raw == expected:
         return state.last_source, []
     diff = staging[pygit2.Oid(raw=expected)].peel(pygit2.Tree).diff_to_tree(held)

@@ -32,6 +32,7 @@ class SyncCache:
             the review branch has not moved.
         source_tip: the source commit that run published.
         public_tree: the public tree of ``source_tip`` (hex), to seed the next tree filter.
+        overlay: which release's owned files ``public_tree`` was computed with (None: none).
     """
 
     review_tip: str | None = None
@@ -39,6 +40,7 @@ class SyncCache:
     pending: dict[str, str] = field(default_factory=dict)
     source_tip: str | None = None
     public_tree: str | None = None
+    overlay: str | None = None
 
 
 class CacheFile:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 from . import __version__
 from . import config as config_mod
+from .config import BUMPS
 from .errors import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -109,6 +110,7 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
     _common(init, top=False)
 
     plan = sub.add_parser("plan", help="show what sync would do now")
+    _bump_option(plan)
     _common(plan, top=False)
 
     sync = sub.add_parser("sync", help="rewrite new commits and push the head branch")
@@ -124,6 +126,7 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
         action="store_true",
         help="sync although the public branch has changes of its own",
     )
+    _bump_option(sync)
     _common(sync, top=False)
 
     publish = sub.add_parser(
@@ -190,6 +193,14 @@ def cmd_init(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _bump_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bump",
+        choices=BUMPS,
+        help="how the release version moves this time (outranks version.bump and Release-As)",
+    )
+
+
 def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) -> int:
     cfg = _config(args, cwd)
     options = SyncOptions(
@@ -198,7 +209,13 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
         allow_divergence=bool(getattr(args, "allow_divergence", False)) or plan,
         push=not plan,
         init=bool(getattr(args, "init", False)),
+        bump=getattr(args, "bump", None),
     )
+    if options.bump is not None and cfg.version is None:
+        raise ConfigError(
+            "--bump needs releases, and the configuration has no version section",
+            f"add 'version: {{bump: auto}}' to {cfg.path}",
+        )
     progress = Progress("rewriting", err, enabled=None if not args.quiet else False)
     shown = progress if progress.enabled else None
     try:

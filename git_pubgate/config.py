@@ -26,6 +26,23 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRAILER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 
+DEFAULT_COMMITTER = "git-pubgate <release-bot@git-pubgate.invalid>"
+BUMPS = ("auto", "major", "minor", "patch", "none")
+PRERELEASES = {"a": "a", "alpha": "a", "b": "b", "beta": "b", "rc": "rc"}
+
+
+@dataclass(frozen=True)
+class VersionPolicy:
+    """The ``version:`` section: releases are on when it is present."""
+
+    bump: str = "auto"
+    prerelease: str | None = None
+    major_on_zero: bool = False
+    files: tuple[str, ...] | None = None  # None: found from pyproject.toml
+    changelog: str | None = "CHANGELOG.md"
+    tag_prefix: str = "v"
+
+
 @dataclass(frozen=True)
 class Config:
     """Validated settings. Paths in ``source_repo``/``target_repo`` are resolved to absolute."""
@@ -63,6 +80,8 @@ class Config:
     authors_mailmap: bool = False
     github_app_id: str | None = None
     github_app_key_env: str | None = None
+    version: VersionPolicy | None = None
+    committer: str = DEFAULT_COMMITTER
 
     @property
     def head_branch(self) -> str:
@@ -248,6 +267,8 @@ PR_FIELDS = (
     "commits",
     "held_back",
     "reproduce",
+    "version",
+    "release",
 )
 
 
@@ -291,6 +312,59 @@ def _url(value: Any, key: str, src: _Source) -> str:
     return url
 
 
+def _identity(value: Any, key: str, src: _Source) -> str:
+    text = _string(value, key, src).strip()
+    if not re.match(r"^[^<>\n]+ <[^<>\s]+@[^<>\s]+>$", text):
+        raise src.error(key, f"expected 'Name <address>', got {text!r}")
+    return text
+
+
+def _repo_path(value: Any, key: str, src: _Source) -> str:
+    path = _string(value, key, src).strip()
+    parts = path.split("/")
+    if path.startswith("/") or any(p in ("", ".", "..", ".git") for p in parts):
+        raise src.error(
+            key,
+            f"expected a path inside the repository, got {path!r}",
+            "write it relative to the repository root, e.g. src/pkg/__init__.py",
+        )
+    return path
+
+
+def _bump(value: Any, key: str, src: _Source) -> str:
+    name = _string(value, key, src)
+    if name not in BUMPS:
+        raise src.error(key, f"expected one of {', '.join(BUMPS)}, got {name!r}")
+    return name
+
+
+def _prerelease(value: Any, key: str, src: _Source) -> str | None:
+    if value is False:
+        return None
+    name = _string(value, key, src)
+    if name not in PRERELEASES:
+        raise src.error(key, f"expected a, b, rc or false, got {name!r}")
+    return PRERELEASES[name]
+
+
+def _changelog(value: Any, key: str, src: _Source) -> str | None:
+    return None if value is False else _repo_path(value, key, src)
+
+
+def _files(value: Any, key: str, src: _Source) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise src.error(key, f"expected a list of paths, got {_kind(value)}")
+    return tuple(_repo_path(item, f"{key}[{i}]", src) for i, item in enumerate(value))
+
+
+def _tag_prefix(value: Any, key: str, src: _Source) -> str:
+    if not isinstance(value, str):
+        raise src.error(key, f"expected a string (may be empty), got {_kind(value)}")
+    if value.startswith("-") or not pygit2.reference_is_valid_name(f"refs/tags/{value}1.0.0"):
+        raise src.error(key, f"{value!r} does not make valid tag names", "try 'v'")
+    return value
+
+
 _TOP: dict[str, _Check] = {
     "source_repo": _repo_location,
     "target_repo": _repo_location,
@@ -308,6 +382,7 @@ _TOP: dict[str, _Check] = {
     "gitlab_token_env": _env_name,
     "gitea_token_env": _env_name,
     "pypi_repository_url": _url,
+    "committer": _identity,
 }
 
 
@@ -361,6 +436,14 @@ _PR: dict[str, _Check] = {
     "draft": _boolean,
 }
 _GITHUB_APP: dict[str, _Check] = {"app_id": _app_id, "private_key_env": _env_name}
+_VERSION: dict[str, _Check] = {
+    "bump": _bump,
+    "prerelease": _prerelease,
+    "major_on_zero": _boolean,
+    "files": _files,
+    "changelog": _changelog,
+    "tag_prefix": _tag_prefix,
+}
 FORGES = ("github", "gitlab", "gitea", "none")
 
 # What each key means: the man page is generated from this table, and a test checks that every
@@ -407,6 +490,21 @@ DESCRIPTIONS: dict[str, str] = {
     "pypi_token_env": "Name of the variable holding the PyPI token (for publish).",
     "pre_publish_commands": "Commands run, in order, before publish builds; the first failure "
     "stops everything.",
+    "committer": "The identity of release commits: 'Name <address>'. Default: "
+    f"{DEFAULT_COMMITTER}.",
+    "version.bump": "auto (from Conventional Commits: feat minor, fix/perf patch, ! or "
+    "BREAKING CHANGE major), major, minor, patch, or none (the version the source declares). "
+    "Releases are on when the version section is present. Default: auto.",
+    "version.prerelease": "a, b or rc: release 1.2.0rc1, then rc2, ...; false finalises. "
+    "Default: false.",
+    "version.major_on_zero": "A breaking change bumps the major version while it is 0. "
+    "Default: false (it bumps the minor).",
+    "version.files": "Files holding the version: pyproject.toml ([project].version), *.py "
+    "(__version__ = ...), or text files. Default: found from pyproject.toml; a version from "
+    "git tags (setuptools-scm, hatch-vcs) means only the tag carries it.",
+    "version.changelog": "The changelog a release writes a section into, or false. Default: "
+    "CHANGELOG.md.",
+    "version.tag_prefix": "Prefix of release tags (publish writes them). Default: v.",
     "pypi_repository_url": "Where publish uploads. Default: PyPI (https://upload.pypi.org/legacy/"
     "); TestPyPI and private indexes work too.",
 }
@@ -420,6 +518,7 @@ def known_keys() -> list[str]:
         ("authors", _AUTHORS),
         ("pr", _PR),
         ("github_app", _GITHUB_APP),
+        ("version", _VERSION),
     )
     for name, table in tables:
         keys += [f"{name}.{key}" for key in table]
@@ -457,6 +556,7 @@ def parse(data: Any, src: _Source) -> Config:
         "authors": (_AUTHORS, "authors_"),
         "pr": (_PR, "pr_"),
         "github_app": (_GITHUB_APP, "github_app_"),
+        "version": (_VERSION, "version_"),
     }
     for raw_key, value in data.items():
         key = str(raw_key)
@@ -482,6 +582,15 @@ def parse(data: Any, src: _Source) -> Config:
     ):
         if section_key in values:
             values[field_name] = values.pop(section_key)
+    version = {k[8:]: values.pop(k) for k in list(values) if k.startswith("version_")}
+    if "version" in data:
+        if values.get("trailer", DEFAULT_TRAILER) is None:
+            raise src.error(
+                "version",
+                "releases need the message.trailer to know what was released",
+                "remove message.trailer: false, or the version section",
+            )
+        values["version"] = VersionPolicy(**version)
     if ("github_app_id" in values) != ("github_app_key_env" in values):
         raise src.error("github_app", "needs both app_id and private_key_env")
     return Config(path=src.path, **values)
@@ -552,6 +661,17 @@ github_token_env: "GH_TOKEN"
 # knows where to continue. false turns it off, at the cost of a full rewrite every run.
 # message:
 #   trailer: "Pubgate-Source"
+
+# Releases: each sync works out the next version from Conventional Commits (feat: minor,
+# fix: patch, feat!: major), adds a release commit that writes it into pyproject.toml and
+# CHANGELOG.md, and pushes pubgate/release-vX.Y.Z. Without this section sync pushes
+# pubgate/sync and leaves versions alone. The first release: 'git pubgate sync --bump none'
+# publishes the version pyproject.toml declares as it is.
+version:
+  bump: auto
+  # prerelease: rc
+  # changelog: CHANGELOG.md
+  # tag_prefix: v
 
 # For git pubgate publish:
 # pypi_package_name: "your-awesome-package"

@@ -127,6 +127,40 @@ class Remote:
                 found[wanted[ref]] = oid
         return found
 
+    def refs(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Every branch and every tag, in one round trip: (name -> id, tag -> id)."""
+        out = self._run(
+            ["ls-remote", "--heads", "--tags", "--end-of-options", self.url],
+            "reading",
+            "check that target_repo is right and that your credentials can read it",
+        )
+        heads: dict[str, str] = {}
+        tags: dict[str, str] = {}
+        for line in out.splitlines():
+            oid, _, ref = line.partition("\t")
+            if ref.startswith("refs/heads/"):
+                heads[ref[len("refs/heads/") :]] = oid
+            elif ref.startswith("refs/tags/") and not ref.endswith("^{}"):
+                tags[ref[len("refs/tags/") :]] = oid
+        return heads, tags
+
+    def delete(self, branch: str, expected: str) -> None:
+        """Delete ``branch``, only if it still is at ``expected``."""
+        ref = f"refs/heads/{branch}"
+        self._run(
+            [
+                "push",
+                "--quiet",
+                "--no-verify",
+                f"--force-with-lease={ref}:{expected}",
+                "--end-of-options",
+                self.url,
+                f":{ref}",
+            ],
+            f"deleting {branch} from",
+            "rerun git pubgate sync; the branch it replaces stays until then",
+        )
+
     def fetch(self, refspecs: Sequence[str]) -> None:
         if not refspecs:
             return

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .release import ReleasePlan
 
 
 @dataclass
@@ -37,6 +40,8 @@ class SyncReport:
     dry_run: bool = False
     pushed_to_review: bool = False  # --init: the first publication went straight to review
     pull_request: dict[str, Any] | None = None  # number, url, created
+    release: ReleasePlan | None = None
+    superseded: list[str] = field(default_factory=list)  # older release branches retired
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +68,8 @@ class SyncReport:
             "dry_run": self.dry_run,
             "pushed_to_review_branch": self.pushed_to_review,
             "pull_request": self.pull_request,
+            "release": self.release.to_json() if self.release else None,
+            "superseded_branches": self.superseded,
         }
 
 
@@ -118,6 +125,8 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
             lines.append(f"  {path}")
         if len(report.excluded_paths) > 50 and not verbose:
             lines.append(f"  ... and {len(report.excluded_paths) - 50} more (-v lists all)")
+    if report.release is not None:
+        lines.extend(release_lines(report.release))
     if report.divergence:
         lines.append(
             f"divergence: {report.review_branch} differs from the last synced source "
@@ -138,11 +147,24 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     return lines
 
 
+def release_lines(release: ReleasePlan) -> list[str]:
+    previous = (
+        f"{release.previous} ({release.previous_from})"
+        if release.previous
+        else (release.previous_from)
+    )
+    lines = [f"version: {release.version}, after {previous}", f"  why: {release.decision.reason}"]
+    for change in release.decision.drivers[:10]:
+        lines.append(f"    {change.commit[:12]} {change.subject}")
+    return lines
+
+
 DEFAULT_TITLE = "Sync {count} commit{plural} from {source_branch}"
+RELEASE_TITLE = "Release {version}"
 DEFAULT_BODY = """\
 This pull request was opened by git-pubgate. It brings {count} commit{plural} from the internal \
 `{source_branch}` branch.
-
+{release}
 {commits}
 {held_back}
 To reproduce this branch locally from the internal repository:
@@ -175,7 +197,18 @@ def pull_request_text(
         f"```\ngit pubgate sync --dry-run   # {report.source_branch} at "
         f"{report.source_tip[:12]}, gives head {report.head}\n```"
     )
+    release_text = ""
+    if report.release is not None:
+        release = report.release
+        after = f" (after {release.previous})" if release.previous else ""
+        release_text = (
+            f"\nVersion **{release.version}**{after}: {release.decision.reason}. The last "
+            f"commit writes the version files and the changelog; publishing tags it "
+            f"`{release.tag}`.\n"
+        )
     fields = {
+        "version": str(report.release.version) if report.release else "",
+        "release": release_text,
         "count": count,
         "plural": "" if count == 1 else "s",
         "source_branch": report.source_branch,
@@ -185,4 +218,5 @@ def pull_request_text(
         "held_back": held,
         "reproduce": reproduce,
     }
-    return (title or DEFAULT_TITLE).format_map(fields), (body or DEFAULT_BODY).format_map(fields)
+    default_title = RELEASE_TITLE if report.release is not None else DEFAULT_TITLE
+    return (title or default_title).format_map(fields), (body or DEFAULT_BODY).format_map(fields)

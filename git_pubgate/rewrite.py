@@ -346,8 +346,10 @@ class Rewriter:
         *,
         messages: MessagePolicy | None = None,
         people: People | None = None,
+        overlay: Callable[[bytes], bytes] | None = None,
     ):
         self._repo = repo
+        self._overlay = overlay
         self._trailer = trailer
         self._messages = messages
         self._people = people if people is not None and not people.is_empty else None
@@ -361,11 +363,17 @@ class Rewriter:
 
     def seed_from(self, source_commit: str, public_tree: str) -> None:
         """Seed the tree filter with a source commit's known public tree (see TreeFilter.seed)."""
-        self.trees.seed(self._tree_of_source(source_commit), bytes.fromhex(public_tree))
+        self.trees.seed(
+            self._input_tree(self._tree_of_source(source_commit)), bytes.fromhex(public_tree)
+        )
 
     def filtered_tree_of(self, source_commit: str) -> bytes:
         """The raw id of the public tree of a source commit."""
-        return self.trees.filter_root(self._tree_of_source(source_commit))
+        return self.trees.filter_root(self._input_tree(self._tree_of_source(source_commit)))
+
+    def _input_tree(self, tree: bytes) -> bytes:
+        """What the filter sees: the source tree, with release-owned files as released."""
+        return self._overlay(tree) if self._overlay is not None else tree
 
     def _tree_of_source(self, commit: str) -> bytes:
         tree = self._source_tree.get(commit)
@@ -437,7 +445,7 @@ class Rewriter:
         commit = RawCommit.parse(raw)
         tree = bytes.fromhex(commit.tree)
         self._source_tree[source] = tree
-        new_tree = self.trees.filter_root(tree)
+        new_tree = self.trees.filter_root(self._input_tree(tree))
         orig = list(commit.parents)
         mapped = [self._lookup(p, image_of_old) for p in orig]
         parents, new_first = self._trim_parents(orig, mapped)

@@ -22,12 +22,14 @@ from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
-from .forge import PullRequestOptions, make_forge, resolve_token
+from .forge import Forge, PullRequestOptions, make_forge, resolve_token
 from .gitio import Remote
 from .lock import WAIT_SECONDS, exclusive
 from .messages import MessagePolicy
 from .objects import PackWriter
 from .progress import Reporter
+from .release import Owned, ReleasePlan, changes_of, write_commit
+from .release import plan as release_plan
 from .report import PublicCommit, SyncReport, pull_request_text
 from .rewrite import Rewriter
 from .rules import Rules
@@ -43,6 +45,7 @@ class SyncOptions:
     no_pr: bool = False
     allow_divergence: bool = False
     push: bool = True  # False for plan
+    bump: str | None = None  # --bump: outranks version.bump and Release-As footers
     init: bool = False  # push a first publication straight to a review branch that is missing
 
 
@@ -104,8 +107,8 @@ def _run(
     report = SyncReport(source.branch, source.tip, remote.display, review, head_branch)
     report.dry_run = options.dry_run
 
-    heads = remote.heads([review, head_branch])
-    _fetch_missing(staging, remote, heads)
+    heads, tags = remote.refs()
+    _fetch_missing(staging, remote, {b: heads[b] for b in (review, head_branch) if b in heads})
     report.review_tip = heads.get(review)
     if options.init and report.review_tip:
         raise PubgateError(
@@ -121,6 +124,10 @@ def _run(
         )
 
     rules = Rules.compile(config.exclude, config.include)
+    owned = None
+    if config.version is not None:
+        owned = Owned(staging, config.version, _tree(staging, source.tip))
+        owned.check_public(rules)
     cache_file = CacheFile(
         source.git_dir / "pubgate" / "cache",
         fingerprint(remote.display, review, config.trailer, config.exclude, config.include),
@@ -138,6 +145,11 @@ def _run(
     elif not report.review_tip:
         report.first_publication = True
 
+    # Once a release is public, synced commits carry its version files and changelog.
+    overlay = (
+        owned.overlay(_tree(staging, state.last_public)) if owned and state.last_public else None
+    )
+    overlay_key = overlay.key if overlay else None
     writer = PackWriter(Path(staging.path))
     try:
         rewriter = Rewriter(
@@ -147,9 +159,17 @@ def _run(
             config.trailer,
             messages=_message_policy(config),
             people=_people(config, source.repo),
+            overlay=overlay,
         )
         seed_source, seed_tree = cache.source_tip, cache.public_tree
-        if seed_source and seed_tree and seed_source in staging and seed_tree in staging:
+        seedable = cache.overlay == overlay_key
+        if (
+            seedable
+            and seed_source
+            and seed_tree
+            and seed_source in staging
+            and seed_tree in staging
+        ):
             rewriter.seed_from(seed_source, seed_tree)
         # The last synced tree first: the new commits are then compared with it, so what the
         # filter reports as held back is what they changed.
@@ -187,7 +207,7 @@ def _run(
         )
     if _already_public(staging, result.tip, result.created, report.review_tip):
         report.up_to_date = True
-        _remember(cache_file, report, state, source.tip, tip_tree)
+        _remember(cache_file, report, state, source.tip, tip_tree, overlay_key)
         return report
     if report.divergence and not options.allow_divergence:
         shown = ", ".join(report.divergence[:10])
@@ -198,15 +218,21 @@ def _run(
             "bring those changes into the source first, or pass --allow-divergence to keep "
             "them on the public side (the pull request will merge both)",
         )
+    if owned is not None:
+        release = _release(staging, owned, config, options, report, source, tags, result.tip)
+        head_branch = report.head_branch = release.branch
+        report.head = release.commit
     if options.init:
         if pushing:
             # The one deliberate exception to the review gate, asked for by name.
-            remote.push(result.tip, review, None)
+            assert report.head is not None
+            remote.push(report.head, review, None)
             report.pushed_to_review = True
-    elif heads.get(head_branch) == result.tip:
+    elif heads.get(head_branch) == report.head:
         report.already_pushed = True
     elif pushing:
-        remote.push(result.tip, head_branch, heads.get(head_branch))
+        assert report.head is not None
+        remote.push(report.head, head_branch, heads.get(head_branch))
         report.pushed = True
     if forge is not None:
         # Also when the branch was already pushed: a run stopped between push and pull
@@ -215,8 +241,83 @@ def _run(
         extras = PullRequestOptions(config.pr_labels, config.pr_reviewers, config.pr_draft)
         pull = forge.open_or_update(head_branch, review, title, body, extras)
         report.pull_request = {"number": pull.number, "url": pull.url, "created": pull.created}
-    _remember(cache_file, report, state, source.tip, tip_tree)
+    if owned is not None and pushing and not options.init:
+        _retire_superseded(staging, remote, forge, config, heads, report)
+    _remember(cache_file, report, state, source.tip, tip_tree, overlay_key)
     return report
+
+
+def _tree(repo: pygit2.Repository, commit: str) -> bytes:
+    return bytes(repo[commit].peel(pygit2.Commit).tree_id.raw)
+
+
+def _release(  # noqa: PLR0917 (one call site, every argument distinct)
+    staging: pygit2.Repository,
+    owned: Owned,
+    config: Config,
+    options: SyncOptions,
+    report: SyncReport,
+    source: Source,
+    tags: dict[str, str],
+    public_tip: str,
+) -> ReleasePlan:
+    """Decide the version and write the release commit on top of the synced commits."""
+    review_tree = _tree(staging, report.review_tip) if report.review_tip else None
+    plan = release_plan(
+        owned,
+        tags=tags,
+        review_tree=review_tree,
+        source_tree=_tree(staging, source.tip),
+        changes=changes_of(staging, [c.public for c in report.commits]),
+        bump=options.bump,
+        branch_prefix=config.branch_prefix,
+    )
+    assert config.trailer is not None  # the config refuses versions without trailers
+    plan.commit = write_commit(
+        staging,
+        owned,
+        plan,
+        parent=public_tip,
+        when=staging[source.tip].peel(pygit2.Commit).committer.time,
+        committer=config.committer,
+        trailer=config.trailer,
+        source_tip=source.tip,
+    )
+    report.release = plan
+    return plan
+
+
+def _retire_superseded(  # noqa: PLR0917
+    staging: pygit2.Repository,
+    remote: Remote,
+    forge: Forge | None,
+    config: Config,
+    heads: dict[str, str],
+    report: SyncReport,
+) -> None:
+    """Close the pull requests of older release branches this one replaces, and delete them.
+
+    A branch already merged into the review branch is left alone.
+    """
+    prefix = f"{config.branch_prefix}release-v"
+    for branch, tip in sorted(heads.items()):
+        if not branch.startswith(prefix) or branch == report.head_branch:
+            continue
+        closed = None
+        if forge is not None and report.pull_request is not None:
+            note = (
+                f"Superseded by {report.pull_request['url']} "
+                f"({report.head_branch}), opened by git-pubgate."
+            )
+            closed = forge.close_superseded(branch, config.review_branch, note)
+        merged = (
+            tip in staging
+            and report.review_tip is not None
+            and (tip == report.review_tip or staging.descendant_of(report.review_tip, tip))
+        )
+        if closed is not None or (forge is None and tip in staging and not merged):
+            remote.delete(branch, tip)
+            report.superseded.append(branch)
 
 
 def _count_new(staging: pygit2.Repository, tip: str, synced: dict[str, str]) -> int | None:
@@ -274,8 +375,13 @@ def _public_index(
     )
 
 
-def _remember(
-    cache_file: CacheFile, report: SyncReport, state: SyncState, tip: str, tree: bytes
+def _remember(  # noqa: PLR0917
+    cache_file: CacheFile,
+    report: SyncReport,
+    state: SyncState,
+    tip: str,
+    tree: bytes,
+    overlay: str | None,
 ) -> None:
     synced = (
         {state.last_source: state.last_public} if state.last_source and state.last_public else {}
@@ -286,6 +392,7 @@ def _remember(
             synced=synced,
             source_tip=tip,
             public_tree=tree.hex(),
+            overlay=overlay,
         )
     )
 

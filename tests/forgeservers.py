@@ -161,10 +161,13 @@ class GitLabServer(_ForgeServer):
             mrs.append(mr)
             return 201, self._mr(slug, mr), {}
         if method == "PUT" and len(parts) == 4:
-            self._strict(body, {"title", "description"}, set(), "update")
+            self._strict(body, {"title", "description", "state_event"}, set(), "update")
             mr = next((m for m in mrs if m["iid"] == int(parts[3])), None)
             if mr is None:
                 return 404, {"message": "404 Not found"}, {}
+            event = body.pop("state_event", None)
+            if event is not None:
+                mr["state"] = {"close": "closed", "reopen": "opened"}[event]
             mr.update(body)
             return 200, self._mr(slug, mr), {}
         return 404, {"message": "404 Not Found"}, {}
@@ -220,7 +223,7 @@ class GiteaServer(_ForgeServer):
             prs.append(pr)
             return 201, self._pr(slug, pr), {}
         if method == "PATCH" and len(parts) == 5:
-            self._strict(body, {"title", "body"}, set(), "edit")
+            self._strict(body, {"title", "body", "state"}, set(), "edit")
             pr = next((p for p in prs if p["number"] == int(parts[4])), None)
             if pr is None:
                 return 404, {"message": "The target couldn't be found.", "errors": []}, {}

@@ -73,6 +73,11 @@ def test_unknown_nested_key(tmp_path: Path) -> None:
         ("github_token_env: ghp_abc-123\n", 1, "github_token_env", "expected the name of an"),
         ("message:\n  trailer: 'two words'\n", 2, "message.trailer", "is not a trailer name"),
         ("target_repo: '--upload-pack=x'\n", 1, "target_repo", "cannot start with '-'"),
+        ("version:\n  bump: huge\n", 2, "version.bump", "expected one of auto, major, minor"),
+        ("version:\n  prerelease: gamma\n", 2, "version.prerelease", "expected a, b, rc"),
+        ("version:\n  files: [../x.py]\n", 2, "version.files[0]", "a path inside the repo"),
+        ("version:\n  tag_prefix: 'a b'\n", 2, "version.tag_prefix", "valid tag names"),
+        ("committer: bot\n", 1, "committer", "expected 'Name <address>'"),
     ],
 )
 def test_wrong_values_name_line_key_and_expectation(
@@ -130,11 +135,31 @@ def test_cli_reports_config_errors_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.err
 
 
+def test_version_section_defaults_and_its_conflict_with_no_trailer(tmp_path: Path) -> None:
+    assert load(write(tmp_path, "target_repo: x.git\n")).version is None
+    cfg = load(write(tmp_path, "version: {}\n"))
+    assert cfg.version is not None
+    assert (cfg.version.bump, cfg.version.changelog, cfg.version.tag_prefix) == (
+        "auto",
+        "CHANGELOG.md",
+        "v",
+    )
+    cfg = load(write(tmp_path, "version:\n  prerelease: beta\n  changelog: false\n"))
+    assert cfg.version is not None and cfg.version.prerelease == "b"
+    assert cfg.version.changelog is None
+    with pytest.raises(ConfigError) as e:
+        load(write(tmp_path, "message:\n  trailer: false\nversion:\n  bump: auto\n"))
+    assert "releases need the message.trailer" in e.value.message
+    with pytest.raises(ConfigError) as e:
+        load(write(tmp_path, "version:\n  bumps: auto\n"))
+    assert e.value.hint == "did you mean 'version.bump'?"
+
+
 def test_init_writes_a_starter_that_loads(tmp_path: Path) -> None:
     result = pubgate("init", cwd=tmp_path)
     assert result.code == 0
     cfg = load(tmp_path / "pubgate.yaml")
-    assert cfg.exclude and cfg.target_repo
+    assert cfg.exclude and cfg.target_repo and cfg.version is not None
     again = pubgate("init", cwd=tmp_path)
     assert again.code == 1 and "refusing to overwrite" in again.err
 

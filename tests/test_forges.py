@@ -141,3 +141,18 @@ def test_options_a_forge_cannot_honour_are_refused(site: Site) -> None:
     site.configure(pr={"reviewers": ["ada"]} if site.kind == "gitlab" else {"labels": ["x"]})
     code, _, err = site.sync()
     assert code == 1 and "is not supported on" in err
+
+
+def test_superseded_release_is_closed_with_a_pointer(site: Site) -> None:
+    site.configure(version={"bump": "patch"})
+    site.commit(C("a", (), {"pyproject.toml": '[project]\nname="p"\nversion="1.0.0"\n'}))
+    code, _, err = site.sync()
+    assert code == 0, err
+    code, second, err = site.sync("--bump", "minor")
+    assert code == 0, err
+    assert second["target"]["head_branch"] == "pubgate/release-v1.1.0"  # type: ignore[index]
+    old, new = site.api.pulls["org/public"]  # type: ignore[attr-defined]
+    assert old["state"] == "closed" and new["state"] in ("open", "opened")
+    text = old["description" if site.kind == "gitlab" else "body"]
+    assert text.startswith(f"Superseded by {second['pull_request']['url']}")  # type: ignore[index]
+    assert second["superseded_branches"] == ["pubgate/release-v1.0.1"]

@@ -274,3 +274,53 @@ def test_github_app_installation_token(
     monkeypatch.setenv("APP_KEY", "not a key")
     result = pubgate("--config", str(site.config), "sync", cwd=site.src)
     assert result.code == 2 and "not a PEM private key" in result.err
+
+
+def test_release_pull_request_is_superseded_by_a_bigger_release(site: Site) -> None:
+    initial_readme(site)
+    site.config.write_text(
+        json.dumps(
+            {
+                "target_repo": site.git.url("org/public.git"),
+                "forge": "github",
+                "api_url": site.api.api_url,
+                "github_token_env": "GH_TOKEN",
+                "version": {"major_on_zero": True},
+            }
+        )
+    )
+    pyproject = '[project]\nname = "p"\nversion = "0.0.0"\n'
+    site.commit(C("a", (), {"pyproject.toml": pyproject}, message="feat: one\n"))
+    code, report, err = site.sync()
+    assert code == 0, err
+    first = site.api.pulls["org/public"][0]
+    assert (first["head"], first["title"]) == ("pubgate/release-v0.1.0", "Release 0.1.0")
+    assert "Version **0.1.0**: minor: 1 feature" in first["body"]
+
+    # More work of the same size updates the same pull request.
+    site.commit(C("b", ["a"], {"b": "b\n"}, message="fix: two\n"))
+    code, report, err = site.sync()
+    assert code == 0, err
+    assert report["pull_request"]["created"] is False  # type: ignore[index]
+    assert len(site.api.pulls["org/public"]) == 1
+
+    # A breaking change makes it 1.0.0: a new branch and pull request; the old one is closed
+    # with a pointer to the new one, and its branch deleted.
+    site.commit(C("c", ["b"], {"c": "c\n"}, message="feat!: three\n"))
+    code, report, err = site.sync()
+    assert code == 0, err
+    pulls = site.api.pulls["org/public"]
+    assert [(p["head"], p["state"]) for p in pulls] == [
+        ("pubgate/release-v0.1.0", "closed"),
+        ("pubgate/release-v1.0.0", "open"),
+    ]
+    url = report["pull_request"]["url"]  # type: ignore[index]
+    assert pulls[0]["body"].startswith(f"Superseded by {url} (pubgate/release-v1.0.0)")
+    assert report["superseded_branches"] == ["pubgate/release-v0.1.0"]
+    branches = git("for-each-ref", "--format=%(refname:short)", "refs/heads", cwd=site.bare)
+    assert branches.split() == ["main", "pubgate/release-v1.0.0"]
+    # A rerun is a no-op on the pull requests: nothing more is closed or opened.
+    code, report, err = site.sync()
+    assert code == 0, err
+    assert report["already_pushed"] is True and report["superseded_branches"] == []
+    assert len(site.api.pulls["org/public"]) == 2

@@ -30,6 +30,13 @@ class Forge(Protocol):
         """Open a pull request from ``head`` into ``base``, or update the open one's text."""
         ...
 
+    def close_superseded(self, head: str, base: str, note: str) -> int | None:
+        """Close the open pull request from ``head``, ``note`` on top of its text.
+
+        Returns its number, or None when ``head`` has no open pull request.
+        """
+        ...
+
 
 @dataclass(frozen=True)
 class Location:

@@ -6,6 +6,7 @@ with 409, which falls back to finding and updating. Gitea answers an edit with 2
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -70,7 +71,24 @@ class Gitea:
             )
         return PullRequest(number, str(data["html_url"]), created=True)
 
+    def close_superseded(self, head: str, base: str, note: str) -> int | None:
+        found = self._open(head, base)
+        if found is None:
+            return None
+        number, body = int(found["number"]), found.get("body") or ""
+        self._api.request(
+            "PATCH",
+            f"{self._repo}/pulls/{number}",
+            json={"state": "closed", "body": f"{note}\n\n---\n\n{body}"},
+            allow=(200, 201),
+        )
+        return number
+
     def _find_open(self, head: str, base: str) -> int | None:
+        found = self._open(head, base)
+        return int(found["number"]) if found is not None else None
+
+    def _open(self, head: str, base: str) -> dict[str, Any] | None:
         response = self._api.request(
             "GET",
             f"{self._repo}/pulls/{quote(base, safe='')}/{quote(head, safe='')}",
@@ -78,8 +96,8 @@ class Gitea:
         )
         if response.status_code == 404:
             return None
-        data = response.json()
-        return int(data["number"]) if data.get("state") == "open" else None
+        data: dict[str, Any] = response.json()
+        return data if data.get("state") == "open" else None
 
     def _update(self, number: int, title: str, body: str) -> PullRequest:
         response = self._api.request(

@@ -7,6 +7,8 @@ open pull request). Retries, rate limits and error wording live in ``http.Api``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from ..errors import PubgateError
@@ -75,14 +77,31 @@ class GitHub:
             )
         return PullRequest(number, str(data["html_url"]), created=True)
 
+    def close_superseded(self, head: str, base: str, note: str) -> int | None:
+        found = self._open_pulls(head, base)
+        if not found:
+            return None
+        number, body = int(found[0]["number"]), found[0].get("body") or ""
+        # The contract has no comment endpoint: the note goes on top of the body instead.
+        self._api.request(
+            "PATCH",
+            f"/repos/{self._repo.slug}/pulls/{number}",
+            json={"state": "closed", "body": f"{note}\n\n---\n\n{body}"},
+        )
+        return number
+
     def _find_open(self, head: str, base: str) -> int | None:
+        pulls = self._open_pulls(head, base)
+        return int(pulls[0]["number"]) if pulls else None
+
+    def _open_pulls(self, head: str, base: str) -> list[dict[str, Any]]:
         response = self._api.request(
             "GET",
             f"/repos/{self._repo.slug}/pulls",
             params={"head": f"{self._repo.owner}:{head}", "base": base, "state": "open"},
         )
-        pulls = response.json()
-        return int(pulls[0]["number"]) if pulls else None
+        pulls: list[dict[str, Any]] = response.json()
+        return pulls
 
     def _update(self, number: int, title: str, body: str) -> PullRequest:
         # No "draft" here: GitHub's update endpoint does not take it.

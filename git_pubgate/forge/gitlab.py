@@ -6,6 +6,7 @@ answered with 409; that falls back to finding and updating the open one.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -37,7 +38,7 @@ class GitLab:
         existing = self._find_open(head, base)
         if existing is not None:
             return self._update(existing, title, body)
-        request: dict[str, object] = {
+        request: dict[str, Any] = {
             "source_branch": head,
             "target_branch": base,
             "title": f"Draft: {title}" if options.draft else title,
@@ -59,14 +60,30 @@ class GitLab:
         data = response.json()
         return PullRequest(int(data["iid"]), str(data["web_url"]), created=True)
 
+    def close_superseded(self, head: str, base: str, note: str) -> int | None:
+        found = self._open(head, base)
+        if not found:
+            return None
+        iid, text = int(found[0]["iid"]), found[0].get("description") or ""
+        self._api.request(
+            "PUT",
+            f"{self._project}/merge_requests/{iid}",
+            json={"state_event": "close", "description": f"{note}\n\n---\n\n{text}"},
+        )
+        return iid
+
     def _find_open(self, head: str, base: str) -> int | None:
+        found = self._open(head, base)
+        return int(found[0]["iid"]) if found else None
+
+    def _open(self, head: str, base: str) -> list[dict[str, Any]]:
         response = self._api.request(
             "GET",
             f"{self._project}/merge_requests",
             params={"state": "opened", "source_branch": head, "target_branch": base},
         )
-        found = response.json()
-        return int(found[0]["iid"]) if found else None
+        found: list[dict[str, Any]] = response.json()
+        return found
 
     def _update(self, iid: int, title: str, body: str) -> PullRequest:
         response = self._api.request(

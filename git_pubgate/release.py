@@ -1,0 +1,319 @@
+"""The release on top of a sync: the next version, the files that carry it, the release commit.
+
+The version files and the changelog are owned by release commits. Synced commits underneath
+carry them as the last release left them (a source commit that only bumped the internal version
+becomes empty and is pruned), so public history never shows the version flipping back, and the
+next sync does not see the release commit's edits as divergence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pygit2
+from packaging.version import Version
+from pygit2.enums import ObjectType
+
+from . import changelog
+from .config import VersionPolicy
+from .errors import ConfigError, PubgateError
+from .rules import Rules
+from .trailer import add_trailer
+from .tree_edit import read_blob, set_file
+from .version_files import VersionFile, VersionFileError, VersionSource, detect
+from .versions import Change, Decision, classify, decide, maybe_version
+
+RELEASE_TRAILER = "Pubgate-Release"
+
+
+def branch_for(prefix: str, version: Version) -> str:
+    return f"{prefix}release-v{version}"
+
+
+class Owned:
+    """The paths a release writes, found in the source tip's tree."""
+
+    def __init__(self, repo: pygit2.Repository, policy: VersionPolicy, source_tree: bytes):
+        self.policy = policy
+        self._repo = repo
+        if policy.files is not None:
+            self.source = VersionSource(tuple(VersionFile.for_path(p) for p in policy.files))
+        else:
+            self.source = detect(lambda path: self.read(source_tree, path))
+
+    @property
+    def paths(self) -> list[str]:
+        out = [f.path for f in self.source.files]
+        return out + ([self.policy.changelog] if self.policy.changelog else [])
+
+    def check_public(self, rules: Rules) -> None:
+        for path in self.paths:
+            if not rules.is_public(path.encode()):
+                raise ConfigError(
+                    f"{path} is written by releases but the exclude rules hold it back",
+                    "publish it (adjust exclude/include), or change version.files / "
+                    "version.changelog",
+                )
+
+    def read(self, tree: bytes, path: str) -> bytes | None:
+        found = read_blob(self._repo, tree, path)
+        if found is None or found[0] in (b"120000", b"160000"):
+            return None
+        return bytes(self._repo.odb.read(pygit2.Oid(raw=found[1]))[1])
+
+    def version_in(self, tree: bytes) -> Version | None:
+        """The version the first version file in ``tree`` declares."""
+        for file in self.source.files:
+            data = self.read(tree, file.path)
+            if data is None:
+                continue
+            try:
+                text = file.read(data)
+            except VersionFileError:
+                continue
+            if text is not None:
+                return maybe_version(text)
+        return None
+
+    def overlay(self, baseline: bytes) -> Overlay:
+        return Overlay(self, baseline)
+
+    def write_version(self, tree: bytes, version: str) -> bytes:
+        """``tree`` with every version file set to ``version``."""
+        for file in self.source.files:
+            data = self.read(tree, file.path)
+            if data is None and file.kind != "text":
+                raise VersionFileError(
+                    f"{file.path} is missing, so the version cannot be written there",
+                    "list the files that hold the version under version.files",
+                )
+            new = file.write(data if data is not None else b"", version)
+            tree = set_file(self._repo, tree, file.path, self._blob(new))
+        return tree
+
+    def _blob(self, data: bytes) -> bytes:
+        return bytes(self._repo.odb.write(ObjectType.BLOB, data).raw)
+
+
+class Overlay:
+    """Gives source trees the owned files as the last release (``baseline``, a tree) left them.
+
+    Applied to each source tree before filtering. Version files keep the source's text with the
+    baseline's version in it (a dependency added internally still goes out); the changelog is
+    the baseline's.
+    """
+
+    def __init__(self, owned: Owned, baseline: bytes):
+        self._owned = owned
+        self._repo = owned._repo
+        self._edits: list[tuple[VersionFile | None, str, bytes | None, str | None]] = []
+        for file in owned.source.files:
+            data = owned.read(baseline, file.path)
+            version = None
+            if data is not None:
+                try:
+                    version = file.read(data)
+                except VersionFileError:
+                    version = None
+            self._edits.append((file, file.path, data, version))
+        if owned.policy.changelog:
+            log = owned.read(baseline, owned.policy.changelog)
+            self._edits.append((None, owned.policy.changelog, log, None))
+        self._memo: dict[bytes, bytes] = {}
+        self._blobs: dict[tuple[str, bytes], bytes | None] = {}
+        fingerprint = [
+            (path, hashlib.sha1(data or b"").hexdigest(), version)
+            for _, path, data, version in self._edits
+        ]
+        self.key = hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:24]
+
+    def __call__(self, tree: bytes) -> bytes:
+        done = self._memo.get(tree)
+        if done is not None:
+            return done
+        result = tree
+        for file, path, baseline, version in self._edits:
+            blob = self._blob_for(result, file, path, baseline, version)
+            if blob is not None:
+                result = set_file(self._repo, result, path, blob)
+        self._memo[tree] = result
+        return result
+
+    def _blob_for(
+        self,
+        tree: bytes,
+        file: VersionFile | None,
+        path: str,
+        baseline: bytes | None,
+        version: str | None,
+    ) -> bytes | None:
+        if baseline is None:
+            return None  # the last release has no such file: the source's stands
+        current = read_blob(self._repo, tree, path)
+        if file is None or current is None or version is None:
+            return self._owned._blob(baseline)
+        key = (path, current[1])
+        if key not in self._blobs:
+            data = bytes(self._repo.odb.read(pygit2.Oid(raw=current[1]))[1])
+            try:
+                edited = file.write(data, version) if file.read(data) is not None else data
+            except VersionFileError:
+                edited = data  # a historical file we cannot edit goes out as it was
+            self._blobs[key] = None if edited == data else self._owned._blob(edited)
+        return self._blobs[key]
+
+
+@dataclass
+class ReleasePlan:
+    """The release a sync adds: what version, from what, and why."""
+
+    version: Version
+    previous: Version | None  # the highest public version, None before the first release
+    previous_from: str  # e.g. "tag v0.1.0", "review branch", "source (0.0.0)"
+    decision: Decision
+    changes: list[Change] = field(default_factory=list)
+    tag: str = ""
+    branch: str = ""
+    commit: str | None = None
+    version_files: list[str] = field(default_factory=list)
+    changelog: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "version": str(self.version),
+            "previous": str(self.previous) if self.previous else None,
+            "previous_from": self.previous_from,
+            "reason": self.decision.reason,
+            "drivers": [c.commit for c in self.decision.drivers],
+            "tag": self.tag,
+            "commit": self.commit,
+            "version_files": self.version_files,
+            "changelog": self.changelog,
+        }
+
+
+def public_versions(tags: Iterable[str], prefix: str) -> dict[Version, str]:
+    """Release tags with ``prefix`` on the target: version -> tag name."""
+    found: dict[Version, str] = {}
+    for tag in tags:
+        if tag.startswith(prefix):
+            version = maybe_version(tag[len(prefix) :])
+            if version is not None and not version.local:
+                found.setdefault(version, tag)
+    return found
+
+
+def plan(
+    owned: Owned,
+    *,
+    tags: Iterable[str],
+    review_tree: bytes | None,
+    source_tree: bytes,
+    changes: Sequence[Change],
+    bump: str | None,
+    branch_prefix: str,
+) -> ReleasePlan:
+    """Decide the next version; refuse one that is not above every public version."""
+    policy = owned.policy
+    tagged = public_versions(tags, policy.tag_prefix)
+    candidates: list[tuple[Version, str]] = [(v, f"tag {t}") for v, t in tagged.items()]
+    in_review = owned.version_in(review_tree) if review_tree is not None else None
+    if in_review is not None:
+        candidates.append((in_review, "review branch"))
+    declared = owned.version_in(source_tree)
+    previous, previous_from = max(
+        candidates, default=(None, ""), key=lambda c: c[0] or Version("0")
+    )
+    base = previous or declared or Version("0.0.0")
+    if previous is None:
+        previous_from = f"source ({declared})" if declared else "nothing yet (0.0.0)"
+    decision = decide(
+        base,
+        changes,
+        bump_mode=bump or policy.bump,
+        prerelease=policy.prerelease,
+        major_on_zero=policy.major_on_zero,
+        declared=declared,
+        command_line=bump is not None,
+    )
+    version = decision.version
+    if version.local:
+        raise PubgateError(
+            f"refusing to release {version}: package indexes refuse local versions",
+            "drop the +local part",
+        )
+    if previous is not None and version <= previous:
+        raise PubgateError(
+            f"refusing to release {version}, since {previous} is already public "
+            f"({previous_from}) and versions only move forward",
+            "choose a higher version: --bump major|minor|patch, a Release-As: X.Y.Z footer, "
+            "or raise the version in the source (bump: none)",
+        )
+    return ReleasePlan(
+        version=version,
+        previous=previous,
+        previous_from=previous_from,
+        decision=decision,
+        changes=list(changes),
+        tag=f"{policy.tag_prefix}{version}",
+        branch=branch_for(branch_prefix, version),
+        version_files=[f.path for f in owned.source.files],
+        changelog=policy.changelog,
+    )
+
+
+def changes_of(repo: pygit2.Repository, public_ids: Iterable[str]) -> list[Change]:
+    """The published commits, newest first, as Conventional Commits read them.
+
+    Merge commits are left out, as changelog tools do: the commits they merge are listed.
+    """
+    out = []
+    for public in public_ids:
+        commit = repo[public].peel(pygit2.Commit)
+        if len(commit.parent_ids) > 1:
+            continue
+        out.append(classify(public, commit.raw_message.decode("utf-8", "replace")))
+    out.reverse()
+    return out
+
+
+def write_commit(
+    repo: pygit2.Repository,
+    owned: Owned,
+    release: ReleasePlan,
+    *,
+    parent: str,
+    when: int,
+    committer: str,
+    trailer: str,
+    source_tip: str,
+) -> str:
+    """Write the release commit on ``parent``; deterministic for the same inputs."""
+    tree = bytes(repo[parent].peel(pygit2.Commit).tree_id.raw)
+    tree = owned.write_version(tree, str(release.version))
+    path = owned.policy.changelog
+    if path:
+        date = datetime.fromtimestamp(when, UTC).date().isoformat()
+        text = changelog.section(str(release.version), date, release.changes)
+        data = owned.read(tree, path)
+        try:
+            existing = data.decode("utf-8") if data is not None else None
+        except UnicodeDecodeError as e:
+            raise PubgateError(f"{path} is not UTF-8 text", "fix version.changelog") from e
+        new = changelog.insert(existing, str(release.version), text)
+        tree = set_file(repo, tree, path, owned._blob(new.encode("utf-8")))
+    who = f"{committer} {when} +0000".encode()
+    message = f"Release {release.version}\n\n{release.decision.reason}\n".encode()
+    message = add_trailer(message, RELEASE_TRAILER, str(release.version))
+    message = add_trailer(message, trailer, source_tip)
+    raw = (
+        b"tree " + tree.hex().encode() + b"\n"
+        b"parent " + parent.encode() + b"\n"
+        b"author " + who + b"\n"
+        b"committer " + who + b"\n\n" + message
+    )
+    return str(repo.odb.write(ObjectType.COMMIT, raw))
