@@ -27,16 +27,21 @@ import httpx
 import pygit2
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+from pygit2.enums import SortMode
 
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .forge import resolve_token
 from .gitio import Remote, config_value
+from .release import RELEASE_TRAILER
+from .version_files import detect
+from .versions import maybe_version
 from .workspace import normalise_url
 
 PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
 TESTPYPI_UPLOAD = "https://test.pypi.org/legacy/"
-TAG_PREFIX = "v"  # becomes version.tag_prefix with releases
+DEFAULT_TAG_PREFIX = "v"
+_RELEASE_LINE = re.compile(rb"^[ \t*-]*" + RELEASE_TRAILER.encode() + rb": (\S+)[ \t]*$", re.M)
 _JSON_API = {PYPI_UPLOAD: "https://pypi.org/pypi/", TESTPYPI_UPLOAD: "https://test.pypi.org/pypi/"}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -116,6 +121,7 @@ def _publish(
     head = repo.head.peel(pygit2.Commit)
     report.commit = str(head.id)
 
+    prefix = config.version.tag_prefix if config.version else DEFAULT_TAG_PREFIX
     for command in config.pre_publish_commands:
         code = runner(command, checkout, {})
         if code != 0:
@@ -123,6 +129,12 @@ def _publish(
                 f"pre-publish command failed with exit code {code}: {command}",
                 "fix what it reports and rerun; nothing was built or uploaded",
             )
+
+    if config.version is not None and _version_from_tags(checkout):
+        # setuptools-scm and hatch-vcs read the version from the tag on HEAD: tag before building.
+        released = _released_version(repo, head)
+        if released is not None:
+            _create_tag(checkout, f"{prefix}{released}", released, report.commit)
 
     with tempfile.TemporaryDirectory(prefix="pubgate-dist-") as dist_dir:
         dist = Path(dist_dir)
@@ -138,7 +150,7 @@ def _publish(
                 f"refusing to upload {name}, since pypi_package_name is {config.pypi_package_name}",
                 "fix [project].name in pyproject.toml or pypi_package_name in the config",
             )
-        report.tag = f"{TAG_PREFIX}{version}"
+        report.tag = f"{prefix}{version}"
         remote = _target(config, checkout, client)
         on_target = remote.tag_commit(report.tag)
         local = repo.references.get(f"refs/tags/{report.tag}")
@@ -149,7 +161,7 @@ def _publish(
                 f"{tag_at[:12]}, not {report.commit[:12]}",
                 "bump the version: a published version never moves to another commit",
             )
-        _tags_agree(repo, head, version)
+        _tags_agree(repo, head, version, prefix)
         published = _published(client, report.repository_url, name, str(version))
         missing = _compare(report.files, published, str(version))
         report.already_published = not missing
@@ -291,15 +303,42 @@ def _metadata(files: list[Path]) -> tuple[str, Version]:
     return str(metadata["Name"]), version
 
 
-def _tags_agree(repo: pygit2.Repository, head: pygit2.Commit, version: Version) -> None:
+def _version_from_tags(checkout: Path) -> bool:
+    """Whether the project takes its version from git tags (setuptools-scm, hatch-vcs, ...)."""
+
+    def read(path: str) -> bytes | None:
+        try:
+            return (checkout / path).read_bytes()
+        except OSError:
+            return None
+
+    try:
+        return detect(read).from_tags
+    except PubgateError:
+        return False
+
+
+def _released_version(repo: pygit2.Repository, head: pygit2.Commit) -> str | None:
+    """The version the newest release commit in HEAD's history names (its trailer)."""
+    for commit in repo.walk(head.id, SortMode.TOPOLOGICAL):
+        found = _RELEASE_LINE.findall(commit.raw_message)
+        versions = [v for v in (maybe_version(f.decode("ascii", "replace")) for f in found) if v]
+        if versions:
+            return str(max(versions))
+    return None
+
+
+def _tags_agree(
+    repo: pygit2.Repository, head: pygit2.Commit, version: Version, prefix: str
+) -> None:
     """A release tag on the commit must name the version that was built."""
     for ref in repo.references:
-        if not ref.startswith(f"refs/tags/{TAG_PREFIX}"):
+        if not ref.startswith(f"refs/tags/{prefix}"):
             continue
         if repo.references[ref].peel(pygit2.Commit).id != head.id:
             continue
         try:
-            tagged = Version(ref.removeprefix(f"refs/tags/{TAG_PREFIX}"))
+            tagged = Version(ref.removeprefix(f"refs/tags/{prefix}"))
         except InvalidVersion:
             continue
         if tagged != version:
@@ -396,6 +435,12 @@ def _upload(
 
 def _tag(checkout: Path, remote: Remote, tag: str, version: str, commit: str) -> None:
     """Create the annotated release tag (unless a stopped run already did) and push it."""
+    _create_tag(checkout, tag, version, commit)
+    remote.push_ref(f"refs/tags/{tag}")
+
+
+def _create_tag(checkout: Path, tag: str, version: str, commit: str) -> None:
+    """The annotated release tag in the checkout, unless it exists already."""
     exists = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}"],
         cwd=checkout,
@@ -420,6 +465,5 @@ def _tag(checkout: Path, remote: Remote, tag: str, version: str, commit: str) ->
         if done.returncode != 0:
             raise PubgateError(
                 f"could not create tag {tag}: {done.stderr.strip()}",
-                "the upload is done; create and push the tag by hand",
+                "create and push the tag by hand, or rerun once the cause is fixed",
             )
-    remote.push_ref(f"refs/tags/{tag}")

@@ -304,3 +304,39 @@ def test_a_run_stopped_between_upload_and_tag_is_completed(tmp_path: Path, index
     assert code == 0, err
     assert report["already_published"] is True and report["tagged"] is True
     assert "refs/tags/v0.1.0^{}" in git("ls-remote", "--tags", str(origin))
+
+
+@pytest.mark.usefixtures("token")
+def test_version_from_the_release_tag_is_tagged_before_the_build(
+    tmp_path: Path, index: Index
+) -> None:
+    """hatch-vcs computes the version from the tag on HEAD: publish puts the release commit's
+    version there first, with the configured tag_prefix."""
+    checkout = make_project(tmp_path, index)
+    settings = json.loads((checkout / "pubgate.yaml").read_text())
+    (checkout / "pubgate.yaml").write_text(
+        json.dumps({**settings, "version": {"tag_prefix": "release-"}})
+    )
+    pyproject = (checkout / "pyproject.toml").read_text()
+    pyproject = pyproject.replace(
+        'requires = ["hatchling"]', 'requires = ["hatchling", "hatch-vcs"]'
+    )
+    pyproject = pyproject.replace('version = "0.1.0"', 'dynamic = ["version"]')
+    (checkout / "pyproject.toml").write_text(pyproject + '\n[tool.hatch.version]\nsource = "vcs"\n')
+    git(
+        "commit",
+        "-qam",
+        "Release 0.3.0\n\nPubgate-Release: 0.3.0\nPubgate-Source: " + "a" * 40,
+        cwd=checkout,
+    )
+    git("commit", "-q", "--allow-empty", "-m", "Merge pull request #3", cwd=checkout)
+    git("push", "-q", "origin", "main", cwd=checkout)
+    code, report, err = publish(checkout, "--no-isolation")
+    assert code == 0, err
+    assert report["version"] == "0.3.0" and report["tag"] == "release-0.3.0"
+    assert on_index(index) == [
+        "pubgate_sample-0.3.0-py3-none-any.whl",
+        "pubgate_sample-0.3.0.tar.gz",
+    ]
+    origin = tmp_path / "public.git"
+    assert "refs/tags/release-0.3.0^{}" in git("ls-remote", "--tags", str(origin))
