@@ -33,6 +33,8 @@ exclude:
   - "internal/"
   - "*.pem"
   - ".github/workflows/internal_ci.yml"
+version:
+  bump: auto
 """
 
 
@@ -62,6 +64,7 @@ def _commit(mark: int, who: str, message: str, parents: list[int], body: list[by
 _HISTORY = [
     (1, "alice", "Start the project", [], [
         ("README.md", "# demo\n\nA library, incubated internally.\n"),
+        ("pyproject.toml", '[project]\nname = "demo"\nversion = "0.0.0"  # set by releases\n'),
         ("src/demo/__init__.py", "VERSION = '0.1.0'\n"),
         ("internal/roadmap.md", "Codename BLUEBIRD ships in Q3.\n"),
         (".github/workflows/internal_ci.yml", "runs-on: corp-runner-7\n"),
@@ -69,10 +72,10 @@ _HISTORY = [
     (2, "bob", "Add the deploy key for staging", [1], [
         ("deploy/staging.pem", "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n"),
     ]),
-    (3, "chloe", "Document the API in French", [2], [
+    (3, "chloe", "docs: document the API in French", [2], [
         ("docs/référence.md", "# Référence\n\n`demo.add(a, b)`\n"),
     ]),
-    (4, "alice", "Add demo.add", [2], [
+    (4, "alice", "feat: add demo.add", [2], [
         ("src/demo/__init__.py", "VERSION = '0.1.0'\n\n\ndef add(a, b):\n    return a + b\n"),
         ("internal/roadmap.md", "Codename BLUEBIRD ships in Q3.\nadd() is done.\n"),
     ]),
@@ -131,6 +134,10 @@ def _demo(root: Path, out: TextIO, err: TextIO, *, as_json: bool, kept: bool) ->
     err.writelines(line + "\n" for line in describe(report, plan=False))
     err.write(f"\npublished files on {report.head_branch}:\n")
     err.writelines(f"  {f}\n" for f in files)
+    if report.release is not None and report.release.changelog:
+        log = pushed.revparse_single(f"{report.head}:{report.release.changelog}").peel(pygit2.Blob)
+        err.write(f"\n{report.release.changelog} as the release commit wrote it:\n")
+        err.writelines(f"  {line}\n" for line in log.data.decode().splitlines())
     err.write(
         "\nIn real use, a pull request into main is the review gate: see 'git pubgate init'.\n"
     )

@@ -12,11 +12,20 @@ def test_demo_publishes_and_holds_back(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert "held back (3 excluded paths touched):" in result.err
     public = tmp_path / "demo" / "public.git"
-    files = git("ls-tree", "-r", "-z", "--name-only", "pubgate/sync", cwd=public).split("\0")
-    assert [f for f in files if f] == ["README.md", "docs/référence.md", "src/demo/__init__.py"]
-    log = git("log", "--format=%an", "pubgate/sync", cwd=public).split("\n")
-    assert {"Alice Martin", "Bob Okafor", "Chloé Dubois"} <= set(log)
-    assert git("rev-list", "--count", "--merges", "pubgate/sync", cwd=public).strip() == "1"
+    branch = "pubgate/release-v0.1.0"  # "feat: add demo.add" makes 0.0.0 a 0.1.0
+    files = git("ls-tree", "-r", "-z", "--name-only", branch, cwd=public).split("\0")
+    assert [f for f in files if f] == [
+        "CHANGELOG.md",
+        "README.md",
+        "docs/référence.md",
+        "pyproject.toml",
+        "src/demo/__init__.py",
+    ]
+    log = git("log", "--format=%an", branch, cwd=public).split("\n")
+    assert {"Alice Martin", "Bob Okafor", "Chloé Dubois", "git-pubgate"} <= set(log)
+    assert git("rev-list", "--count", "--merges", branch, cwd=public).strip() == "1"
+    assert "  ### Features\n  \n  - add demo.add (" in result.err
+    assert "Merge the API docs (" not in result.err  # merges stay out of the changelog
     git("fsck", "--strict", "--no-progress", cwd=public)
 
 
