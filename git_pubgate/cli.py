@@ -239,6 +239,9 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
     return EXIT_OK
 
 
+API_TIMEOUT = 30.0  # seconds a forge may keep us waiting for one response
+
+
 @contextlib.contextmanager
 def _http_client(cfg: config_mod.Config, options: SyncOptions) -> Iterator[httpx.Client | None]:
     """The run's one HTTP client, only when a forge or a GitHub App will be called: building
@@ -251,7 +254,7 @@ def _http_client(cfg: config_mod.Config, options: SyncOptions) -> Iterator[httpx
         return
     import httpx
 
-    with httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False) as client:
+    with httpx.Client(timeout=httpx.Timeout(API_TIMEOUT), follow_redirects=False) as client:
         yield client
 
 

@@ -11,12 +11,93 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PubgateError
 from .procs import run_live
+
+# Waits before the second and third attempt of a transport command that failed the way flaky
+# networks fail (reset, timeout, 5xx, cut-off transfer). Errors that a retry cannot fix (a
+# rejected push, a wrong token, a missing repository) fail at once.
+BACKOFF = (2.0, 8.0)
+STALL_SECONDS = 60  # no byte for this long: the connection counts as dead
+_TRANSIENT = (
+    "connection reset",
+    "connection refused",
+    "connection timed out",
+    "timed out",
+    "operation too slow",
+    "returned error: 5",
+    "http 5",
+    "rpc failed",
+    "early eof",
+    "unexpected disconnect",
+    "remote end hung up",
+    "transfer closed",
+    "empty reply from server",
+    "recv failure",
+    "send failure",
+    "failed to connect",
+    "could not resolve host",
+    "gnutls",
+    "ssl_read",
+    "ssl_write",
+    "http/2 stream",
+    "unable to access",
+    "protocol error: bad pack header",
+    "invalid packet",
+)
+_PERMANENT = (
+    "authentication failed",
+    "returned error: 4",
+    "http 4",
+    "[rejected]",
+    "stale info",
+    "not found",
+    "does not appear to be a git repository",
+    "permission denied",
+    "could not read username",
+)
+
+
+def is_transient(stderr: str) -> bool:
+    """Whether git's complaint is one a retry may cure (a network fault, a 5xx)."""
+    text = stderr.lower()
+    if any(p in text for p in _PERMANENT):
+        return False
+    return any(p in text for p in _TRANSIENT)
+
+
+def summarise(stderr: str) -> str:
+    """The line of git's stderr that says most: the remote's own error, else a rejected ref,
+    else the last line (git's closing "failed to push some refs" says nothing by itself)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("remote: error:", "remote: fatal:")):
+            return line.removeprefix("remote: ").strip()
+    for line in lines:
+        if line.startswith("! ["):
+            return line
+    return lines[-1] if lines else ""
+
+
+def _verb(args: Sequence[str]) -> str:
+    """The git command in an argv that may start with ``--git-dir X``."""
+    rest = list(args)
+    while rest and rest[0].startswith("--git-dir"):
+        rest = rest[2:] if rest[0] == "--git-dir" else rest[1:]
+    return rest[0] if rest else ""
+
+
+def _remove_partial_clone(args: Sequence[str]) -> None:
+    """git removes a failed clone's directory itself; make sure before trying again."""
+    dest = Path(args[-1])
+    if dest.is_dir() and not any(dest.iterdir()):
+        dest.rmdir()
+
 
 _TOKEN_VAR = "GIT_PUBGATE_TOKEN"
 _HELPER = (
@@ -77,21 +158,48 @@ class Remote:
         return _display_url(self.url)
 
     def _run(self, args: Sequence[str], what: str, hint: str, *, in_repo: bool = True) -> str:
+        """Run one git transport command; retry what a flaky network causes, within bounds."""
         env = credential_env(self.token, os.environ)
         # Variables a hook may have exported would point git at the wrong repository.
         for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
             env.pop(var, None)
+        # A connection that stalls must fail rather than hang a CI job until its own timeout.
+        env.setdefault("GIT_HTTP_LOW_SPEED_LIMIT", "1")
+        env.setdefault("GIT_HTTP_LOW_SPEED_TIME", str(STALL_SECONDS))
         repo = ["--git-dir", str(self.git_dir)] if in_repo else []
-        if self.live is not None and args[0] in ("push", "fetch", "clone"):
-            shown = [args[0], "--progress", *(a for a in args[1:] if a != "--quiet")]
-            code, said = run_live(["git", *repo, *shown], env, self.live, secret=self.token)
-            if code != 0:
-                last = said.strip().splitlines()[-1] if said.strip() else f"git exited with {code}"
-                raise PubgateError(f"{what} {self.display} failed: {last}", hint)
-            return ""
+        attempt = 0
+        while True:
+            attempt += 1
+            code, out, said = self._once([*repo, *args], env)
+            if code == 0:
+                return out
+            detail = said.strip()
+            if attempt < len(BACKOFF) + 1 and is_transient(detail):
+                time.sleep(BACKOFF[attempt - 1])
+                if in_repo is False and args[0] == "clone":
+                    _remove_partial_clone(args)
+                continue
+            tries = f" ({attempt} attempts)" if attempt > 1 else ""
+            if "fsck error" in detail or "fsck:" in detail.lower():
+                hint = (
+                    "the target checks every object it receives (receive.fsckObjects, as GitHub "
+                    "does) and refused one from the source history; 'git fsck' in the source "
+                    "names it: repair that history, or exclude the path"
+                )
+            summary = summarise(detail) or f"git exited with {code}"
+            raise PubgateError(f"{what} {self.display} failed{tries}: {summary}", hint)
+
+    def _once(self, args: Sequence[str], env: Mapping[str, str]) -> tuple[int, str, str]:
+        """One run of git: exit code, stdout, and stderr scrubbed of the token."""
+        if self.live is not None and args and _verb(args) in ("push", "fetch", "clone"):
+            verb = _verb(args)
+            at = list(args).index(verb)
+            shown = [*args[:at], verb, "--progress", *(a for a in args[at + 1 :] if a != "--quiet")]
+            code, said = run_live(["git", *shown], env, self.live, secret=self.token)
+            return code, "", said
         try:
             done = subprocess.run(
-                ["git", *repo, *args],
+                ["git", *args],
                 env=env,
                 capture_output=True,
                 stdin=subprocess.DEVNULL,
@@ -101,11 +209,8 @@ class Remote:
             raise PubgateError(
                 "git is not installed or not on PATH", "install git 2.31 or newer"
             ) from e
-        if done.returncode != 0:
-            detail = self.scrub(done.stderr.decode("utf-8", "replace")).strip()
-            last = detail.splitlines()[-1] if detail else f"git exited with {done.returncode}"
-            raise PubgateError(f"{what} {self.display} failed: {last}", hint)
-        return done.stdout.decode("utf-8", "surrogateescape")
+        said = self.scrub(done.stderr.decode("utf-8", "replace"))
+        return done.returncode, done.stdout.decode("utf-8", "surrogateescape"), said
 
     def scrub(self, text: str) -> str:
         if self.token:
@@ -147,6 +252,14 @@ class Remote:
     def delete(self, branch: str, expected: str) -> None:
         """Delete ``branch``, only if it still is at ``expected``."""
         ref = f"refs/heads/{branch}"
+        try:
+            self._delete(ref, expected, branch)
+        except PubgateError:
+            if self._quiet_head(branch) is None and branch not in self.heads([branch]):
+                return
+            raise
+
+    def _delete(self, ref: str, expected: str, branch: str) -> None:
         self._run(
             [
                 "push",
@@ -179,8 +292,26 @@ class Remote:
         )
 
     def push(self, commit: str, branch: str, expected: str | None) -> None:
-        """Point ``branch`` at ``commit``, only if it still is at ``expected`` (None: absent)."""
+        """Point ``branch`` at ``commit``, only if it still is at ``expected`` (None: absent).
+
+        A push whose answer was lost may have landed: a retry is then refused by the lease,
+        and the branch already being at ``commit`` counts as success.
+        """
         ref = f"refs/heads/{branch}"
+        try:
+            self._push(commit, ref, expected, branch)
+        except PubgateError:
+            if self._quiet_head(branch) == commit:
+                return
+            raise
+
+    def _quiet_head(self, branch: str) -> str | None:
+        try:
+            return self.heads([branch]).get(branch)
+        except PubgateError:
+            return None
+
+    def _push(self, commit: str, ref: str, expected: str | None, branch: str) -> None:
         self._run(
             [
                 "push",

@@ -222,29 +222,44 @@ def _run(
         release = _release(staging, owned, config, options, report, source, tags, result.tip)
         head_branch = report.head_branch = release.branch
         report.head = release.commit
-    if options.init:
-        if pushing:
-            # The one deliberate exception to the review gate, asked for by name.
+    try:
+        if options.init:
+            if pushing:
+                # The one deliberate exception to the review gate, asked for by name.
+                assert report.head is not None
+                remote.push(report.head, review, None)
+                report.pushed_to_review = True
+        elif heads.get(head_branch) == report.head:
+            report.already_pushed = True
+        elif pushing:
             assert report.head is not None
-            remote.push(report.head, review, None)
-            report.pushed_to_review = True
-    elif heads.get(head_branch) == report.head:
-        report.already_pushed = True
-    elif pushing:
-        assert report.head is not None
-        remote.push(report.head, head_branch, heads.get(head_branch))
-        report.pushed = True
-    if forge is not None:
-        # Also when the branch was already pushed: a run stopped between push and pull
-        # request is completed by the next one.
-        title, body = pull_request_text(report, config.pr_title, config.pr_body)
-        extras = PullRequestOptions(config.pr_labels, config.pr_reviewers, config.pr_draft)
-        pull = forge.open_or_update(head_branch, review, title, body, extras)
-        report.pull_request = {"number": pull.number, "url": pull.url, "created": pull.created}
-    if owned is not None and pushing and not options.init:
-        _retire_superseded(staging, remote, forge, config, heads, report)
+            remote.push(report.head, head_branch, heads.get(head_branch))
+            report.pushed = True
+    except PubgateError as e:
+        raise _with_progress(
+            e, "nothing reached the target; the rewrite is kept, so a rerun only retries the push"
+        ) from e
     _remember(cache_file, report, state, source.tip, tip_tree, overlay_key)
+    try:
+        if forge is not None:
+            # Also when the branch was already pushed: a run stopped between push and pull
+            # request is completed by the next one.
+            title, body = pull_request_text(report, config.pr_title, config.pr_body)
+            extras = PullRequestOptions(config.pr_labels, config.pr_reviewers, config.pr_draft)
+            pull = forge.open_or_update(head_branch, review, title, body, extras)
+            report.pull_request = {"number": pull.number, "url": pull.url, "created": pull.created}
+        if owned is not None and pushing and not options.init:
+            _retire_superseded(staging, remote, forge, config, heads, report)
+    except PubgateError as e:
+        done = f"the push is done ({head_branch} at {(report.head or '')[:12]})"
+        raise _with_progress(e, f"{done}, so a rerun only finishes the pull request") from e
     return report
+
+
+def _with_progress(error: PubgateError, done: str) -> PubgateError:
+    """The same error, its hint saying first what was already done and what a rerun does."""
+    hint = f"{done}. {error.hint[0].upper()}{error.hint[1:]}" if error.hint else done
+    return PubgateError(error.message, hint, exit_code=error.exit_code)
 
 
 def _tree(repo: pygit2.Repository, commit: str) -> bytes:

@@ -1,36 +1,63 @@
 """What every test server shares: a threaded HTTP server on 127.0.0.1 that hands each request
-to one method, started and stopped as a context manager."""
+to one method, started and stopped as a context manager, and can break the connection on
+purpose (``network_faults``) the ways real networks do."""
 
 from __future__ import annotations
 
+import socket
+import struct
 import threading
+import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
+
+# What a network fault does to one request:
+#   reset      close the connection with a TCP reset, before any response
+#   timeout    say nothing for ``stall`` seconds, then close
+#   truncated  promise a body and close the connection partway through it
+#   500        answer 500 Internal Server Error
+NETWORK_FAULTS = ("reset", "timeout", "truncated", "500")
+
+
+@dataclass
+class NetworkFault:
+    """Break the next request whose path contains ``path_part`` (every request if empty)."""
+
+    kind: str
+    path_part: str = ""
+    method: str = ""
 
 
 class LoopbackServer:
     """Subclasses implement ``handle(request)``; every method (GET, POST, PUT, PATCH) goes there."""
 
+    stall = 3.0  # how long a "timeout" fault keeps the client waiting
+
     def __init__(self) -> None:
         server = self
+        self.network_faults: list[NetworkFault] = []
+        self.faulted: list[tuple[str, str, str]] = []  # (kind, method, path) as injected
+        self._lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
             def do_GET(self) -> None:
-                server.handle(self)
+                server._serve(self)
 
             def do_POST(self) -> None:
-                server.handle(self)
+                server._serve(self)
 
             def do_PUT(self) -> None:
-                server.handle(self)
+                server._serve(self)
 
             def do_PATCH(self) -> None:
-                server.handle(self)
+                server._serve(self)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
@@ -43,6 +70,48 @@ class LoopbackServer:
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         raise NotImplementedError
+
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            fault = next(
+                (
+                    f
+                    for f in self.network_faults
+                    if f.path_part in request.path and f.method in ("", request.command)
+                ),
+                None,
+            )
+            if fault is not None:
+                self.network_faults.remove(fault)
+                self.faulted.append((fault.kind, request.command, request.path))
+        if fault is None:
+            self.handle(request)
+            return
+        request.close_connection = True
+        if fault.kind == "reset":
+            # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+            request.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
+            request.connection.close()
+        elif fault.kind == "timeout":
+            time.sleep(self.stall)
+        elif fault.kind == "truncated":
+            request.send_response(200)
+            request.send_header("Content-Type", "application/octet-stream")
+            request.send_header("Content-Length", "100000")
+            request.end_headers()
+            request.wfile.write(b"0000" * 8)
+            request.wfile.flush()
+        elif fault.kind == "500":
+            body = b'{"message": "Internal Server Error"}'
+            request.send_response(500)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+        else:
+            raise AssertionError(f"unknown network fault {fault.kind!r}")
 
     def __enter__(self) -> Self:
         self._thread.start()

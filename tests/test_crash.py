@@ -12,10 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import PublicRepos, pubgate
-from .factory import build, git, random_history
+from .conftest import SECRETS, PublicRepos, pubgate
+from .factory import C, build, git, random_history
+from .githubserver import GitHubApiServer
+from .gitserver import GitHttpServer
 
 RUNS = 50
+PYPROJECT = '[project]\nname = "crash"\nversion = "0.0.0"\n'
 
 
 def test_sigkill_anywhere_then_rerun_converges(tmp_path: Path, public: PublicRepos) -> None:
@@ -77,3 +80,95 @@ def test_sigkill_anywhere_then_rerun_converges(tmp_path: Path, public: PublicRep
         assert git("for-each-ref", cwd=src) == source_refs
         assert git("status", "--porcelain", "--ignored", cwd=src) == source_status
     assert killed >= RUNS // 4, "the kills must land while sync is running"
+
+
+RELEASE_RUNS = 20
+
+
+def test_sigkill_during_a_release_with_pull_requests(tmp_path: Path) -> None:
+    """Kills land while rewriting, writing the release commit, pushing, opening the pull
+    request and closing the one it supersedes; each rerun ends with one open pull request for
+    the same release commit, the superseded one closed, and no stray branch."""
+    token = "ghp_crash_loop_token_never_shown_4d2"
+    SECRETS.add(token)
+    (tmp_path / "forge").mkdir()
+    bare = tmp_path / "forge" / "org" / "public.git"
+    git("init", "-q", "--bare", "-b", "main", str(bare))
+    build(bare, [C("init", (), {"README.md": "Public\n"})], bare=True)
+    src = tmp_path / "src"
+    history = random_history(seed=5, count=150, excluded_share=0.2)
+    history[0].files = {**history[0].files, "pyproject.toml": PYPROJECT}
+    ids = build(src, history)
+    with (
+        GitHttpServer(tmp_path / "forge", token) as git_server,
+        GitHubApiServer(tmp_path / "forge", token) as api,
+    ):
+        config = tmp_path / "pubgate.yaml"
+        config.write_text(
+            json.dumps(
+                {
+                    "target_repo": git_server.url("org/public.git"),
+                    "forge": "github",
+                    "api_url": api.api_url,
+                    "github_token_env": "GH_TOKEN",
+                    "exclude": ["/internal/", "*.pem"],
+                    "version": {},
+                }
+            )
+        )
+        env = {**os.environ, "GH_TOKEN": token, "PYTHONPATH": str(Path(__file__).parents[1])}
+        base = [sys.executable, "-m", "git_pubgate", "--config", str(config), "-q", "sync"]
+        # An open release pull request that the next, bigger release supersedes.
+        subprocess.run([*base, "--bump", "patch"], cwd=src, env=env, check=True)
+        old_branch = "pubgate/release-v0.0.1"
+        old_tip = git("rev-parse", old_branch, cwd=bare).strip()
+        ids = build(
+            src, [C("big", ["tip"], {"src/api.py": "v2\n"}, message="feat!: new API\n")], known=ids
+        )
+        preview = subprocess.run(
+            [*base[:-2], "--json", "sync", "--dry-run"],
+            cwd=src,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        expected = json.loads(preview.stdout)["head"]
+        branch = "pubgate/release-v0.1.0"
+
+        started = time.monotonic()
+        subprocess.run(base, cwd=src, env=env, check=True)
+        window = time.monotonic() - started
+        source_refs = git("for-each-ref", cwd=src)
+        rng = random.Random(20261125)
+        killed = 0
+        for _ in range(RELEASE_RUNS):
+            if rng.random() < 0.5:
+                shutil.rmtree(src / ".git" / "pubgate", ignore_errors=True)
+            if rng.random() < 0.4:
+                git("update-ref", "-d", f"refs/heads/{branch}", cwd=bare, check=False)
+            if rng.random() < 0.4:  # the superseded pull request is back, as if reopened
+                git("update-ref", f"refs/heads/{old_branch}", old_tip, cwd=bare)
+                api.pulls["org/public"][0]["state"] = "open"
+            process = subprocess.Popen(
+                base, cwd=src, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            time.sleep(rng.uniform(0.0, window))
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                killed += 1
+            process.wait()
+            rerun = subprocess.run(
+                base, cwd=src, env=env, capture_output=True, text=True, check=False
+            )
+            assert rerun.returncode == 0, rerun.stderr
+            heads = git(
+                "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads", cwd=bare
+            )
+            assert heads.split("\n")[1:] == [f"{branch} {expected}", ""]
+            pulls = [(p["head"], p["state"]) for p in api.pulls["org/public"]]
+            assert pulls == [(old_branch, "closed"), (branch, "open")]
+            assert git("for-each-ref", cwd=src) == source_refs
+        assert api.errors == []
+    assert killed >= RELEASE_RUNS // 4, "the kills must land while sync is running"
+    git("fsck", "--strict", "--no-progress", cwd=bare)

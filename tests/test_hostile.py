@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pygit2
@@ -113,3 +114,64 @@ def test_hostile_names_dates_messages_and_shapes(tmp_path: Path) -> None:
     assert b"committer Zo\xeb <z@x> -100000 +0000\n" in first
     # Trailer off and only internal/ gone: the rest is the very same objects.
     assert public[tip.tree_id].peel(pygit2.Tree)["many"].id == many
+
+
+def test_a_50_mb_blob_and_duplicate_tree_entries(tmp_path: Path) -> None:
+    """A 50 MB file goes out byte for byte (blobs are never read: only trees are rewritten).
+    A tree with duplicate entries is kept byte for byte too; a target that checks objects
+    (receive.fsckObjects, as GitHub does) refuses it, and sync says so in one clear error."""
+    repo = pygit2.init_repository(str(tmp_path / "src"), bare=True)
+    big = repo.create_blob(os.urandom(50 * 1024 * 1024))
+    secret = repo.create_blob(b"internal\n")
+    one, two = repo.create_blob(b"one\n"), repo.create_blob(b"two\n")
+    duplicated = repo.odb.write(
+        TREE, b"100644 a\0" + one.raw + b"100644 a\0" + two.raw + b"100644 z\0" + one.raw
+    )
+    internal = raw_tree(repo, {b"big-dump.bin": (b"100644", secret)})
+    first = raw_commit(
+        repo,
+        raw_tree(repo, {b"big.bin": (b"100644", big), b"internal": (b"40000", internal)}),
+        [],
+        b"1600000000 +0000",
+        b"add a big file\n",
+    )
+    second = raw_commit(
+        repo,
+        raw_tree(
+            repo,
+            {
+                b"big.bin": (b"100644", big),
+                b"internal": (b"40000", internal),
+                b"odd": (b"40000", duplicated),
+            },
+        ),
+        [first],
+        b"1600000060 +0000",
+        b"add a tree git fsck calls broken\n",
+    )
+    repo.references.create("refs/heads/main", second)
+    repo.set_head("refs/heads/main")
+
+    def sync(target: Path) -> tuple[int, str]:
+        config = tmp_path / "pubgate.yaml"
+        config.write_text(json.dumps({"target_repo": str(target), "exclude": ["internal/"]}))
+        result = pubgate("--config", str(config), "sync", "--no-pr", cwd=tmp_path / "src")
+        return result.code, result.err
+
+    plain = tmp_path / "plain.git"  # not fsck'ed: it holds what the source holds
+    git("init", "-q", "--bare", "-b", "main", str(plain))
+    code, err = sync(plain)
+    assert code == 0, err
+    public = pygit2.Repository(str(plain))
+    tip = public.references["refs/heads/pubgate/sync"].peel(pygit2.Commit)
+    assert tip.tree["big.bin"].id == big and "internal" not in tip.tree
+    assert tip.tree["odd"].id == duplicated
+
+    checking = tmp_path / "checking.git"
+    git("init", "-q", "--bare", "-b", "main", str(checking))
+    git("config", "receive.fsckObjects", "true", cwd=checking)
+    code, err = sync(checking)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 2
+    assert "duplicateEntries: contains duplicate file entries" in lines[0]
+    assert lines[1].startswith("hint: nothing reached the target") and "'git fsck'" in lines[1]
