@@ -340,3 +340,42 @@ def test_version_from_the_release_tag_is_tagged_before_the_build(
     ]
     origin = tmp_path / "public.git"
     assert "refs/tags/release-0.3.0^{}" in git("ls-remote", "--tags", str(origin))
+
+
+@pytest.mark.usefixtures("token")
+def test_sigkill_between_upload_and_tag_then_rerun(tmp_path: Path, index: Index) -> None:
+    """A real kill: the upload is done and the tag push hangs in the target's hook when the
+    whole publish process group is killed. The rerun finds the files published and tags."""
+    checkout = make_project(tmp_path, index)
+    origin = tmp_path / "public.git"
+    marker = tmp_path / "tag-push-started"
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text(
+        f"#!/bin/sh\ngrep -q refs/tags/ && {{ touch '{marker}'; sleep 120; }}\nexit 0\n"
+    )
+    hook.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    command = [sys.executable, "-m", "git_pubgate", "-q", "publish", "--no-isolation"]
+    process = subprocess.Popen(
+        command,
+        cwd=checkout,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert process.poll() is None, "publish ended before it pushed the tag"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, 9)
+    process.wait()
+    assert len(on_index(index)) == 2
+    assert git("ls-remote", "--tags", str(origin)) == ""
+    hook.unlink()
+    code, report, err = publish(checkout, "--no-isolation")
+    assert code == 0, err
+    assert report["already_published"] is True and report["uploaded"] == []
+    assert report["tagged"] is True
+    assert "refs/tags/v0.1.0^{}" in git("ls-remote", "--tags", str(origin))
