@@ -259,3 +259,19 @@ def test_changelog_takes_scrubbed_subjects_only(tmp_path: Path, public: PublicRe
     log = w.show(report["head"], "CHANGELOG.md")
     assert "- fast path (" in log and "PROJ-42" not in log
     assert "PROJ-42" not in git("log", "--format=%B", report["head"], cwd=w.target)
+
+
+def test_init_publishes_the_first_release_straight_to_the_review_branch(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    w = ReleaseWorld(tmp_path, public)
+    git("update-ref", "-d", "refs/heads/main", cwd=w.target)  # a target with no branch yet
+    w.commit(C("a", (), {"pyproject.toml": PYPROJECT}, message="feat: hello\n"))
+    code, report, err = w.run("sync", "--init")
+    assert code == 0, err
+    assert report["pushed_to_review_branch"] is True
+    assert report["release"]["version"] == "0.1.0"
+    assert set(w.heads()) == {"main"}
+    assert 'version = "0.1.0"' in w.show("main", "pyproject.toml")
+    w.commit(C("b", ["a"], {"b": "1"}, message="fix: next\n"))
+    assert w.sync()["release"]["version"] == "0.1.1"
