@@ -92,6 +92,7 @@ def full(source: Path, branch: str, work: Path, runs: int, exclude: list[str],
          fr_args: list[str]) -> dict[str, object]:
     ours: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
+    their_push: list[float] = []
     tips: dict[str, str] = {}
     loose: dict[str, int] = {}
     for run in range(runs):
@@ -111,6 +112,13 @@ def full(source: Path, branch: str, work: Path, runs: int, exclude: list[str],
                                        *fr_args], copy))
                 tips["filter-repo"] = listing(copy, branch)
                 loose["filter-repo"] = int(git("count-objects", cwd=copy).split()[0])
+                # What ours includes and filter-repo does not: publishing the result into a
+                # target (git's pack-objects here, index-pack there).
+                pushed = work / "theirs-target.git"
+                shutil.rmtree(pushed, ignore_errors=True)
+                git("init", "-q", "--bare", str(pushed))
+                their_push.append(measure(["git", "push", "-q", str(pushed),
+                                           f"{branch}:refs/heads/{branch}"], copy)[0])
     expected = set(expected_tip(source, branch, exclude))
     med = {name: (statistics.median(w for w, _ in rows), statistics.median(m for _, m in rows))
            for name, rows in (("ours", ours), ("filter-repo", theirs))}
@@ -119,6 +127,9 @@ def full(source: Path, branch: str, work: Path, runs: int, exclude: list[str],
         "ours_wall": med["ours"][0], "ours_rss_mb": med["ours"][1],
         "filter_repo_wall": med["filter-repo"][0], "filter_repo_rss_mb": med["filter-repo"][1],
         "wall_ratio": med["ours"][0] / med["filter-repo"][0],
+        "filter_repo_push_wall": statistics.median(their_push),
+        "wall_ratio_with_push": med["ours"][0]
+        / (med["filter-repo"][0] + statistics.median(their_push)),
         # Checked against the source tip filtered independently (ls-tree + the rules), not
         # against each other: filter-repo assumes merges are not "evil" and can drift.
         "tip_entries_differing_from_source": {
