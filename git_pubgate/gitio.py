@@ -60,6 +60,7 @@ _PERMANENT = (
     "does not appear to be a git repository",
     "permission denied",
     "could not read username",
+    "certificate",
 )
 
 

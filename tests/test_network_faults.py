@@ -185,6 +185,7 @@ def test_429_without_retry_after_waits_a_minute(tmp_path: Path) -> None:
         (" ! [rejected]        x -> x (stale info)", False),
         ("remote: Repository not found.\nfatal: repository 'https://h/r/' not found", False),
         ("fatal: 'x' does not appear to be a git repository", False),
+        ("fatal: unable to access 'https://h/r/': SSL certificate problem: self-signed", False),
     ],
 )
 def test_which_git_failures_are_retried(stderr: str, transient: bool) -> None:
