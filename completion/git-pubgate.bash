@@ -14,13 +14,19 @@ _git_pubgate ()
 		esac
 		return
 	fi
+	if [ "$prev" = "--bump" ]; then
+		__gitcomp "auto major minor patch none"
+		return
+	fi
 	case "$subcommand,$cur" in
 	init,-*) __gitcomp "--force --config --json --quiet --verbose" ;;
-	plan,-*) __gitcomp "--config --json --quiet --verbose" ;;
-	sync,-*) __gitcomp "--dry-run --no-pr --allow-divergence --init --config --json --quiet --verbose" ;;
+	plan,-*) __gitcomp "--bump --config --json --quiet --verbose" ;;
+	sync,-*) __gitcomp "--dry-run --no-pr --allow-divergence --init --bump --config --json --quiet --verbose" ;;
 	publish,-*) __gitcomp "--dry-run --repository-url --no-isolation --config --json --quiet --verbose" ;;
+	audit,-*) __gitcomp "--config --json --quiet --verbose" ;;
+	hook,-*) __gitcomp "--via-config --config --json --quiet --verbose" ;;
 	hook,*) __gitcomp "install uninstall pre-push" ;;
-	demo,-*) __gitcomp "--keep --json" ;;
+	demo,-*) __gitcomp "--keep --config --json --quiet --verbose" ;;
 	esac
 }
 

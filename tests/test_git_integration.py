@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -99,6 +100,14 @@ def test_completion_completes_subcommands_and_options(installed: Path) -> None:
     assert complete("git pubgate publish --no-") == ["--no-isolation"]
     assert complete("git pubgate sync --no") == ["--no-pr"]
     assert "--keep" in complete("git pubgate demo --")
+    assert complete("git pubgate sync --bump m") == ["major", "minor"]
+    # Every long option of every command is offered.
+    parser = build_parser("git pubgate")
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        options = {o for a in sub._actions for o in a.option_strings if o.startswith("--")}
+        offered = set(complete(f"git pubgate {name} --"))
+        assert options - {"--help"} <= offered, (name, options - offered)
 
 
 def test_config_path_from_git_config(tmp_path: Path) -> None:
