@@ -259,26 +259,31 @@ def _build(checkout: Path, dist: Path, commit_time: int, isolation: bool) -> Non
         )
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _twine(args: list[str], env: Mapping[str, str], what: str, secret: str | None = None) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "twine", *args],
+        [sys.executable, "-m", "twine", "--no-color", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
         check=False,
     )
-    output = (done.stdout + done.stderr).strip()
+    output = _ANSI.sub("", done.stdout + done.stderr).strip()
     if secret:
         output = output.replace(secret, "***")
     if done.returncode != 0:
         lines = [line for line in output.splitlines() if line.strip()]
         reason = next(
             (line for line in reversed(lines) if "ERROR" in line or "Error" in line),
-            lines[-1] if lines else f"exit {done.returncode}",
+            next((line for line in lines if "WARNING" in line), None)
+            or (lines[-1] if lines else f"exit {done.returncode}"),
         )
-        raise PubgateError(
-            f"{what} failed: {reason.strip()}", "see the index's message; nothing was tagged"
-        )
+        hint = "see the index's message; nothing was tagged"
+        if args[0] == "check":
+            hint = "fix the package's metadata (twine check --strict); nothing was uploaded"
+        raise PubgateError(f"{what} failed: {' '.join(reason.split())}", hint)
     return output
 
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from .conftest import SECRETS, pubgate
-from .factory import git
+from .factory import C, build, git
 
 PYPI_TOKEN = "pypi-AgEIcHlwaS5vcmc-test-token-never-printed"
 SECRETS.add(PYPI_TOKEN)
@@ -379,3 +379,83 @@ def test_sigkill_between_upload_and_tag_then_rerun(tmp_path: Path, index: Index)
     assert report["already_published"] is True and report["uploaded"] == []
     assert report["tagged"] is True
     assert "refs/tags/v0.1.0^{}" in git("ls-remote", "--tags", str(origin))
+
+
+@pytest.mark.usefixtures("token")
+def test_the_whole_release_cycle_twice(tmp_path: Path, index: Index) -> None:
+    """Internal commits -> sync (release 0.1.0) -> merge -> publish (upload, tag) -> more
+    commits -> sync picks up from the tag (0.2.0) -> merge -> publish."""
+    origin = tmp_path / "public.git"
+    git("init", "-q", "--bare", "-b", "main", str(origin))
+    build(origin, [C("init", (), {"README.md": "# pubgate-sample\n"})], bare=True)
+    src = tmp_path / "internal"
+    pyproject = (
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "pubgate-sample"\nversion = "0.0.0"\nreadme = "README.md"\n'
+        'description = "A package released by a test"\nrequires-python = ">=3.8"\n'
+    )
+    settings = {
+        "target_repo": str(origin),
+        "exclude": ["internal/"],
+        "pypi_package_name": "pubgate-sample",
+        "pypi_token_env": "PYPI_TOKEN",
+        "pypi_repository_url": index.url,
+        "version": {},
+    }
+    files = {
+        "pyproject.toml": pyproject,
+        "README.md": "# pubgate-sample\n\nReleased twice by a test.\n",
+        "pubgate_sample/__init__.py": "",
+        "pubgate.yaml": json.dumps(settings),
+        "internal/notes.md": "not for the public\n",
+    }
+    ids = build(src, [C("a", (), files, message="feat: first public API\n")])
+
+    def release_round() -> dict[str, object]:
+        synced = pubgate("--json", "sync", "--no-pr", cwd=src)
+        assert synced.code == 0, synced.err
+        report = json.loads(synced.out)
+        work = tmp_path / f"merge-{report['release']['version']}"  # type: ignore[index]
+        git("clone", "-q", str(origin), str(work))
+        branch = report["target"]["head_branch"]  # type: ignore[index]
+        git("merge", "-q", "--no-ff", "-m", "Merge release", f"origin/{branch}", cwd=work)
+        git("push", "-q", "origin", "main", cwd=work)
+        code, published, err = publish(work, "--no-isolation")
+        assert code == 0, err
+        return {"sync": report, "publish": published}
+
+    first = release_round()
+    assert first["publish"]["version"] == "0.1.0" and first["publish"]["tag"] == "v0.1.0"  # type: ignore[index]
+    build(
+        src, [C("b", ["a"], {"pubgate_sample/io.py": "x = 1\n"}, message="feat: io\n")], known=ids
+    )
+    second = release_round()
+    assert second["sync"]["release"]["previous_from"] == "tag v0.1.0"  # type: ignore[index]
+    assert second["publish"]["version"] == "0.2.0"  # type: ignore[index]
+    assert on_index(index) == [
+        "pubgate_sample-0.1.0-py3-none-any.whl",
+        "pubgate_sample-0.1.0.tar.gz",
+        "pubgate_sample-0.2.0-py3-none-any.whl",
+        "pubgate_sample-0.2.0.tar.gz",
+    ]
+    tags = git("ls-remote", "--tags", str(origin))
+    assert "refs/tags/v0.1.0^{}" in tags and "refs/tags/v0.2.0^{}" in tags
+    log = git("show", "main:CHANGELOG.md", cwd=origin)
+    assert log.index("## [0.2.0]") < log.index("## [0.1.0]")
+
+
+@pytest.mark.usefixtures("token")
+def test_twine_check_failure_is_one_plain_line(tmp_path: Path, index: Index) -> None:
+    checkout = make_project(tmp_path, index)
+    pyproject = checkout / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('readme = "README.md"\n', ""))
+    git("commit", "-qam", "no readme", cwd=checkout)
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1
+    lines = err.splitlines()
+    assert len(lines) == 2 and "\x1b" not in err  # no terminal colour codes in an error
+    assert lines[0].startswith("error: twine check failed: WARNING `long_description")
+    assert (
+        lines[1] == "hint: fix the package's metadata (twine check --strict); nothing was uploaded"
+    )
+    assert on_index(index) == []
