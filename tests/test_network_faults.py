@@ -8,6 +8,9 @@ was already done, and a plain rerun finishes the job.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,3 +193,29 @@ def test_429_without_retry_after_waits_a_minute(tmp_path: Path) -> None:
 )
 def test_which_git_failures_are_retried(stderr: str, transient: bool) -> None:
     assert is_transient(stderr) is transient
+
+
+def test_two_syncs_from_two_clones_race_to_one_pull_request(site: Site, tmp_path: Path) -> None:
+    """Two CI runners with their own clones (so no shared lock) sync at the same moment: both
+    compute the same head; when both read the branch as absent, one push wins and the other's
+    lease fails but finds the branch at that very commit; one pull request either way."""
+    clones = []
+    for name in ("runner1", "runner2"):
+        clone = tmp_path / name
+        git("clone", "-q", str(site.src), str(clone))
+        clones.append(clone)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    command = [sys.executable, "-m", "git_pubgate", "--config", str(site.config), "--json", "sync"]
+    for _ in range(3):  # rerun the race: the second and third find everything in place
+        runs = [
+            subprocess.Popen(
+                command, cwd=c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            for c in clones
+        ]
+        results = [(*p.communicate(), p.returncode) for p in runs]
+        for _, err, code in results:
+            assert code == 0, err.decode()
+        heads = {json.loads(out)["head"] for out, _, _ in results}
+        assert len(heads) == 1 and site.head() in heads
+        assert len(site.api.pulls["org/public"]) == 1
