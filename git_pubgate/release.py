@@ -39,7 +39,7 @@ class Owned:
 
     def __init__(self, repo: pygit2.Repository, policy: VersionPolicy, source_tree: bytes):
         self.policy = policy
-        self._repo = repo
+        self.repo = repo
         if policy.files is not None:
             self.source = VersionSource(tuple(VersionFile.for_path(p) for p in policy.files))
         else:
@@ -60,10 +60,10 @@ class Owned:
                 )
 
     def read(self, tree: bytes, path: str) -> bytes | None:
-        found = read_blob(self._repo, tree, path)
+        found = read_blob(self.repo, tree, path)
         if found is None or found[0] in (b"120000", b"160000"):
             return None
-        return bytes(self._repo.odb.read(pygit2.Oid(raw=found[1]))[1])
+        return bytes(self.repo.odb.read(pygit2.Oid(raw=found[1]))[1])
 
     def version_in(self, tree: bytes) -> Version | None:
         """The version the first version file in ``tree`` declares."""
@@ -92,11 +92,12 @@ class Owned:
                     "list the files that hold the version under version.files",
                 )
             new = file.write(data if data is not None else b"", version)
-            tree = set_file(self._repo, tree, file.path, self._blob(new))
+            tree = set_file(self.repo, tree, file.path, self.blob(new))
         return tree
 
-    def _blob(self, data: bytes) -> bytes:
-        return bytes(self._repo.odb.write(ObjectType.BLOB, data).raw)
+    def blob(self, data: bytes) -> bytes:
+        """Store ``data`` as a blob (loose, so it can be read back at once); its raw id."""
+        return bytes(self.repo.odb.write(ObjectType.BLOB, data).raw)
 
 
 class Overlay:
@@ -109,7 +110,7 @@ class Overlay:
 
     def __init__(self, owned: Owned, baseline: bytes):
         self._owned = owned
-        self._repo = owned._repo
+        self.repo = owned.repo
         self._edits: list[tuple[VersionFile | None, str, bytes | None, str | None]] = []
         for file in owned.source.files:
             data = owned.read(baseline, file.path)
@@ -139,7 +140,7 @@ class Overlay:
         for file, path, baseline, version in self._edits:
             blob = self._blob_for(result, file, path, baseline, version)
             if blob is not None:
-                result = set_file(self._repo, result, path, blob)
+                result = set_file(self.repo, result, path, blob)
         self._memo[tree] = result
         return result
 
@@ -153,17 +154,17 @@ class Overlay:
     ) -> bytes | None:
         if baseline is None:
             return None  # the last release has no such file: the source's stands
-        current = read_blob(self._repo, tree, path)
+        current = read_blob(self.repo, tree, path)
         if file is None or current is None or version is None:
-            return self._owned._blob(baseline)
+            return self._owned.blob(baseline)
         key = (path, current[1])
         if key not in self._blobs:
-            data = bytes(self._repo.odb.read(pygit2.Oid(raw=current[1]))[1])
+            data = bytes(self.repo.odb.read(pygit2.Oid(raw=current[1]))[1])
             try:
                 edited = file.write(data, version) if file.read(data) is not None else data
             except VersionFileError:
                 edited = data  # a historical file we cannot edit goes out as it was
-            self._blobs[key] = None if edited == data else self._owned._blob(edited)
+            self._blobs[key] = None if edited == data else self._owned.blob(edited)
         return self._blobs[key]
 
 
@@ -305,7 +306,7 @@ def write_commit(
         except UnicodeDecodeError as e:
             raise PubgateError(f"{path} is not UTF-8 text", "fix version.changelog") from e
         new = changelog.insert(existing, str(release.version), text)
-        tree = set_file(repo, tree, path, owned._blob(new.encode("utf-8")))
+        tree = set_file(repo, tree, path, owned.blob(new.encode("utf-8")))
     who = f"{committer} {when} +0000".encode()
     message = f"Release {release.version}\n\n{release.decision.reason}\n".encode()
     message = add_trailer(message, RELEASE_TRAILER, str(release.version))
