@@ -363,3 +363,38 @@ def test_push_progress_reaches_a_terminal(tmp_path: Path, public: PublicRepos) -
     report = run(load(world.config), world.src, SyncOptions(no_pr=True), progress)
     assert report.pushed
     assert "Writing objects" in stream.getvalue() or "Total " in stream.getvalue()
+
+
+def test_staging_restored_on_another_runner_gives_the_same_result(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    """CI can cache .git/pubgate between runs (actions/cache): restored into a fresh clone at
+    another path, it must give what a run from scratch gives."""
+    src = tmp_path / "src"
+    target = public.bare()
+    ids = build(src, ROUND_1)
+    config = tmp_path / "pubgate.yaml"
+    config.write_text(json.dumps({"target_repo": str(target), "exclude": EXCLUDE}))
+
+    def runner(name: str) -> Path:
+        clone = tmp_path / name
+        git("clone", "-q", str(src), str(clone))
+        return clone
+
+    def sync(where: Path, *args: str) -> dict[str, object]:
+        result = pubgate("--config", str(config), "--json", "sync", *args, cwd=where)
+        assert result.code == 0, result.err
+        return json.loads(result.out)
+
+    first = runner("run1")
+    sync(first, "--no-pr")
+    git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)  # merged
+    build(src, [C("d", ["c"], {"src/new.py": "n\n", "internal/n": "s\n"})], known=ids)
+    second = runner("run2")
+    shutil.copytree(first / ".git" / "pubgate", second / ".git" / "pubgate")
+    shutil.rmtree(first)  # the objects the restored staging repository borrowed are gone
+    restored = sync(second, "--no-pr")
+    assert restored["last_synced_source"] is not None and len(restored["commits"]) == 1
+    assert sync(second, "--no-pr")["already_pushed"] is True
+    shutil.rmtree(second / ".git" / "pubgate")
+    assert sync(second, "--dry-run")["head"] == restored["head"]
