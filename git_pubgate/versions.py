@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
 from .errors import PubgateError
-
-PRERELEASES = ("a", "b", "rc")
-BUMPS = ("auto", "major", "minor", "patch", "none")
 
 
 class Level(enum.IntEnum):
@@ -218,7 +215,3 @@ def _name_of_step(previous: Version, version: Version) -> str:
     if new[2] != old[2]:
         return "patch"
     return "pre-release" if version.is_prerelease else "final release"
-
-
-def highest(versions: Iterable[Version]) -> Version | None:
-    return max(versions, default=None)
