@@ -33,7 +33,7 @@ from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .forge import resolve_token
 from .gitio import Remote, config_value
-from .release import RELEASE_TRAILER
+from .trailer import RELEASE_TRAILER, values
 from .version_files import detect
 from .versions import maybe_version
 from .workspace import normalise_url
@@ -41,7 +41,6 @@ from .workspace import normalise_url
 PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
 TESTPYPI_UPLOAD = "https://test.pypi.org/legacy/"
 DEFAULT_TAG_PREFIX = "v"
-_RELEASE_LINE = re.compile(rb"^[ \t*-]*" + RELEASE_TRAILER.encode() + rb": (\S+)[ \t]*$", re.M)
 _JSON_API = {PYPI_UPLOAD: "https://pypi.org/pypi/", TESTPYPI_UPLOAD: "https://test.pypi.org/pypi/"}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -326,8 +325,8 @@ def _version_from_tags(checkout: Path) -> bool:
 def _released_version(repo: pygit2.Repository, head: pygit2.Commit) -> str | None:
     """The version the newest release commit in HEAD's history names (its trailer)."""
     for commit in repo.walk(head.id, SortMode.TOPOLOGICAL):
-        found = _RELEASE_LINE.findall(commit.raw_message)
-        versions = [v for v in (maybe_version(f.decode("ascii", "replace")) for f in found) if v]
+        found = values(commit.raw_message, RELEASE_TRAILER)
+        versions = [v for v in map(maybe_version, found) if v is not None]
         if versions:
             return str(max(versions))
     return None

@@ -22,16 +22,16 @@ from . import changelog
 from .config import VersionPolicy
 from .errors import ConfigError, PubgateError
 from .rules import Rules
-from .trailer import add_trailer
+from .trailer import RELEASE_TRAILER, add_trailer
 from .tree_edit import read_blob, set_file
 from .version_files import VersionFile, VersionFileError, VersionSource, detect
 from .versions import Change, Decision, classify, decide, maybe_version
 
-RELEASE_TRAILER = "Pubgate-Release"
+RELEASE_BRANCH = "release-v"  # after branch_prefix: pubgate/release-v1.2.0
 
 
 def branch_for(prefix: str, version: Version) -> str:
-    return f"{prefix}release-v{version}"
+    return f"{prefix}{RELEASE_BRANCH}{version}"
 
 
 class Owned:

@@ -18,6 +18,8 @@ from pygit2.enums import SortMode
 if TYPE_CHECKING:
     import httpx
 
+    from .release import Owned, ReleasePlan
+
 from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
@@ -28,8 +30,6 @@ from .lock import WAIT_SECONDS, exclusive
 from .messages import MessagePolicy
 from .objects import PackWriter
 from .progress import Reporter
-from .release import Owned, ReleasePlan, changes_of, write_commit
-from .release import plan as release_plan
 from .report import PublicCommit, SyncReport, pull_request_text
 from .rewrite import Rewriter
 from .rules import Rules
@@ -124,9 +124,13 @@ def _run(
         )
 
     rules = Rules.compile(config.exclude, config.include)
+    source_tree = _tree(staging, source.tip)
     owned = None
     if config.version is not None:
-        owned = Owned(staging, config.version, _tree(staging, source.tip))
+        # Imported only with releases on: version maths is start-up every other run skips.
+        from .release import Owned
+
+        owned = Owned(staging, config.version, source_tree)
         owned.check_public(rules)
     cache_file = CacheFile(
         source.git_dir / "pubgate" / "cache",
@@ -219,7 +223,16 @@ def _run(
             "them on the public side (the pull request will merge both)",
         )
     if owned is not None:
-        release = _release(staging, owned, config, options, report, source, tags, result.tip)
+        release = _release(
+            staging,
+            owned,
+            config,
+            report,
+            tags=tags,
+            bump=options.bump,
+            public_tip=result.tip,
+            source_tree=source_tree,
+        )
         head_branch = report.head_branch = release.branch
         report.head = release.commit
     try:
@@ -266,40 +279,43 @@ def _tree(repo: pygit2.Repository, commit: str) -> bytes:
     return bytes(repo[commit].peel(pygit2.Commit).tree_id.raw)
 
 
-def _release(  # noqa: PLR0917 (one call site, every argument distinct)
+def _release(
     staging: pygit2.Repository,
     owned: Owned,
     config: Config,
-    options: SyncOptions,
     report: SyncReport,
-    source: Source,
+    *,
     tags: dict[str, str],
+    bump: str | None,
     public_tip: str,
+    source_tree: bytes,
 ) -> ReleasePlan:
     """Decide the version and write the release commit on top of the synced commits."""
+    from .release import changes_of, plan, write_commit
+
     review_tree = _tree(staging, report.review_tip) if report.review_tip else None
-    plan = release_plan(
+    decided = plan(
         owned,
         tags=tags,
         review_tree=review_tree,
-        source_tree=_tree(staging, source.tip),
+        source_tree=source_tree,
         changes=changes_of(staging, [c.public for c in report.commits]),
-        bump=options.bump,
+        bump=bump,
         branch_prefix=config.branch_prefix,
     )
     assert config.trailer is not None  # the config refuses versions without trailers
-    plan.commit = write_commit(
+    decided.commit = write_commit(
         staging,
         owned,
-        plan,
+        decided,
         parent=public_tip,
-        when=staging[source.tip].peel(pygit2.Commit).committer.time,
+        when=staging[report.source_tip].peel(pygit2.Commit).committer.time,
         committer=config.committer,
         trailer=config.trailer,
-        source_tip=source.tip,
+        source_tip=report.source_tip,
     )
-    report.release = plan
-    return plan
+    report.release = decided
+    return decided
 
 
 def _retire_superseded(  # noqa: PLR0917
@@ -314,7 +330,9 @@ def _retire_superseded(  # noqa: PLR0917
 
     A branch already merged into the review branch is left alone.
     """
-    prefix = f"{config.branch_prefix}release-v"
+    from .release import RELEASE_BRANCH
+
+    prefix = f"{config.branch_prefix}{RELEASE_BRANCH}"
     for branch, tip in sorted(heads.items()):
         if not branch.startswith(prefix) or branch == report.head_branch:
             continue

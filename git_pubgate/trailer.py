@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 
 _TRAILER_LINE = re.compile(rb"^[A-Za-z0-9][A-Za-z0-9-]*: ")
+_OBJECT_ID = re.compile(r"[0-9a-f]{40,64}")
+# The trailer a release commit carries: the version it released (publish reads it back).
+RELEASE_TRAILER = "Pubgate-Release"
 
 
 def _ends_with_trailer_block(message: bytes) -> bool:
@@ -30,13 +33,16 @@ def add_trailer(message: bytes, name: str, value: str) -> bytes:
     return body + separator + line
 
 
-def source_ids(message: bytes, name: str) -> list[str]:
-    """Every source commit id the message's ``name:`` trailers name, in order of appearance.
+def values(message: bytes, name: str) -> list[str]:
+    """Every value of the message's ``name:`` trailers, in order of appearance.
 
     All occurrences count, not just the last paragraph's: a squash merge concatenates the
-    messages of every commit it squashed.
+    messages of every commit it squashed (and may bullet them with ``*`` or ``-``).
     """
-    pattern = re.compile(
-        rb"^[ \t*-]*" + re.escape(name.encode("ascii")) + rb": ([0-9a-f]{40,64})[ \t]*$", re.M
-    )
-    return [m.group(1).decode("ascii") for m in pattern.finditer(message)]
+    pattern = re.compile(rb"^[ \t*-]*" + re.escape(name.encode("ascii")) + rb": (\S+)[ \t]*$", re.M)
+    return [m.group(1).decode("ascii", "replace") for m in pattern.finditer(message)]
+
+
+def source_ids(message: bytes, name: str) -> list[str]:
+    """Every source commit id the message's ``name:`` trailers name, in order of appearance."""
+    return [v for v in values(message, name) if _OBJECT_ID.fullmatch(v)]
