@@ -87,10 +87,13 @@ def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remo
 
 
 def _fetch_all(config: Config, staging: pygit2.Repository, remote: Remote) -> dict[str, str]:
-    heads = remote.heads([config.review_branch])
-    refs = {f"heads/{b}": oid for b, oid in heads.items()}
-    refs |= {f"heads/{b}": oid for b, oid in remote.branches(config.branch_prefix).items()}
-    refs |= {f"tags/{t}": oid for t, oid in remote.tags().items()}
+    heads, tags = remote.refs()  # one round trip for branches and tags
+    refs = {
+        f"heads/{b}": oid
+        for b, oid in heads.items()
+        if b == config.review_branch or b.startswith(config.branch_prefix)
+    }
+    refs |= {f"tags/{t}": oid for t, oid in tags.items()}
     remote.fetch([f"+refs/{name}:{AUDIT_NS}{name}" for name in refs if refs[name] not in staging])
     return {
         name: str(staging.get(oid).peel(pygit2.Commit).id)  # type: ignore[union-attr]

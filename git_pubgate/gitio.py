@@ -85,21 +85,6 @@ def summarise(stderr: str) -> str:
     return lines[-1] if lines else ""
 
 
-def _verb(args: Sequence[str]) -> str:
-    """The git command in an argv that may start with ``--git-dir X``."""
-    rest = list(args)
-    while rest and rest[0].startswith("--git-dir"):
-        rest = rest[2:] if rest[0] == "--git-dir" else rest[1:]
-    return rest[0] if rest else ""
-
-
-def _remove_partial_clone(args: Sequence[str]) -> None:
-    """git removes a failed clone's directory itself; make sure before trying again."""
-    dest = Path(args[-1])
-    if dest.is_dir() and not any(dest.iterdir()):
-        dest.rmdir()
-
-
 _TOKEN_VAR = "GIT_PUBGATE_TOKEN"
 _HELPER = (
     '!f() { test "$1" = get || exit 0; echo username=x-access-token; '
@@ -171,14 +156,12 @@ class Remote:
         attempt = 0
         while True:
             attempt += 1
-            code, out, said = self._once([*repo, *args], env)
+            code, out, said = self._once(repo, args, env)
             if code == 0:
                 return out
             detail = said.strip()
             if attempt < len(BACKOFF) + 1 and is_transient(detail):
-                time.sleep(BACKOFF[attempt - 1])
-                if in_repo is False and args[0] == "clone":
-                    _remove_partial_clone(args)
+                time.sleep(BACKOFF[attempt - 1])  # a failed clone leaves no directory behind
                 continue
             tries = f" ({attempt} attempts)" if attempt > 1 else ""
             if "fsck error" in detail or "fsck:" in detail.lower():
@@ -190,17 +173,17 @@ class Remote:
             summary = summarise(detail) or f"git exited with {code}"
             raise PubgateError(f"{what} {self.display} failed{tries}: {summary}", hint)
 
-    def _once(self, args: Sequence[str], env: Mapping[str, str]) -> tuple[int, str, str]:
+    def _once(
+        self, repo: Sequence[str], args: Sequence[str], env: Mapping[str, str]
+    ) -> tuple[int, str, str]:
         """One run of git: exit code, stdout, and stderr scrubbed of the token."""
-        if self.live is not None and args and _verb(args) in ("push", "fetch", "clone"):
-            verb = _verb(args)
-            at = list(args).index(verb)
-            shown = [*args[:at], verb, "--progress", *(a for a in args[at + 1 :] if a != "--quiet")]
-            code, said = run_live(["git", *shown], env, self.live, secret=self.token)
+        if self.live is not None and args[0] in ("push", "fetch", "clone"):
+            shown = [args[0], "--progress", *(a for a in args[1:] if a != "--quiet")]
+            code, said = run_live(["git", *repo, *shown], env, self.live, secret=self.token)
             return code, "", said
         try:
             done = subprocess.run(
-                ["git", *args],
+                ["git", *repo, *args],
                 env=env,
                 capture_output=True,
                 stdin=subprocess.DEVNULL,
@@ -218,32 +201,25 @@ class Remote:
             text = text.replace(self.token, "***")
         return text
 
-    def heads(self, branches: Sequence[str]) -> dict[str, str]:
-        """Current ids of those ``branches`` that exist on the remote."""
+    def _listing(self, *options: str, patterns: Sequence[str] = ()) -> dict[str, str]:
+        """``git ls-remote`` of the target: full ref name -> id (peeled tags end in ``^{}``)."""
         out = self._run(
-            ["ls-remote", "--heads", "--end-of-options", self.url],
+            ["ls-remote", *options, "--end-of-options", self.url, *patterns],
             "reading",
             "check that target_repo is right and that your credentials can read it",
         )
-        wanted = {f"refs/heads/{b}": b for b in branches}
-        found: dict[str, str] = {}
-        for line in out.splitlines():
-            oid, _, ref = line.partition("\t")
-            if ref in wanted:
-                found[wanted[ref]] = oid
-        return found
+        return {ref: oid for oid, _, ref in (line.partition("\t") for line in out.splitlines())}
+
+    def heads(self, branches: Sequence[str]) -> dict[str, str]:
+        """Current ids of those ``branches`` that exist on the remote."""
+        listing = self._listing("--heads")
+        return {b: listing[f"refs/heads/{b}"] for b in branches if f"refs/heads/{b}" in listing}
 
     def refs(self) -> tuple[dict[str, str], dict[str, str]]:
         """Every branch and every tag, in one round trip: (name -> id, tag -> id)."""
-        out = self._run(
-            ["ls-remote", "--heads", "--tags", "--end-of-options", self.url],
-            "reading",
-            "check that target_repo is right and that your credentials can read it",
-        )
         heads: dict[str, str] = {}
         tags: dict[str, str] = {}
-        for line in out.splitlines():
-            oid, _, ref = line.partition("\t")
+        for ref, oid in self._listing("--heads", "--tags").items():
             if ref.startswith("refs/heads/"):
                 heads[ref[len("refs/heads/") :]] = oid
             elif ref.startswith("refs/tags/") and not ref.endswith("^{}"):
@@ -252,25 +228,10 @@ class Remote:
 
     def delete(self, branch: str, expected: str) -> None:
         """Delete ``branch``, only if it still is at ``expected``."""
-        ref = f"refs/heads/{branch}"
-        try:
-            self._delete(ref, expected, branch)
-        except PubgateError:
-            if self._quiet_head(branch) is None and branch not in self.heads([branch]):
-                return
-            raise
-
-    def _delete(self, ref: str, expected: str, branch: str) -> None:
-        self._run(
-            [
-                "push",
-                "--quiet",
-                "--no-verify",
-                f"--force-with-lease={ref}:{expected}",
-                "--end-of-options",
-                self.url,
-                f":{ref}",
-            ],
+        self._push_with_lease(
+            None,
+            branch,
+            expected,
             f"deleting {branch} from",
             "rerun git pubgate sync; the branch it replaces stays until then",
         )
@@ -293,59 +254,50 @@ class Remote:
         )
 
     def push(self, commit: str, branch: str, expected: str | None) -> None:
-        """Point ``branch`` at ``commit``, only if it still is at ``expected`` (None: absent).
-
-        A push whose answer was lost may have landed: a retry is then refused by the lease,
-        and the branch already being at ``commit`` counts as success.
-        """
-        ref = f"refs/heads/{branch}"
-        try:
-            self._push(commit, ref, expected, branch)
-        except PubgateError:
-            if self._quiet_head(branch) == commit:
-                return
-            raise
-
-    def _quiet_head(self, branch: str) -> str | None:
-        try:
-            return self.heads([branch]).get(branch)
-        except PubgateError:
-            return None
-
-    def _push(self, commit: str, ref: str, expected: str | None, branch: str) -> None:
-        self._run(
-            [
-                "push",
-                "--quiet",
-                "--no-verify",
-                f"--force-with-lease={ref}:{expected or ''}",
-                "--end-of-options",
-                self.url,
-                f"{commit}:{ref}",
-            ],
+        """Point ``branch`` at ``commit``, only if it still is at ``expected`` (None: absent)."""
+        self._push_with_lease(
+            commit,
+            branch,
+            expected,
             f"pushing {branch} to",
             "if the branch moved meanwhile, rerun git pubgate sync; otherwise check that the "
             "token may push (contents: write) and that the branch is not protected",
         )
 
+    def _push_with_lease(
+        self, commit: str | None, branch: str, expected: str | None, what: str, hint: str
+    ) -> None:
+        """Move ``branch`` to ``commit`` (None: delete it) if it is still at ``expected``.
+
+        An update whose answer was lost may have landed: a retry is then refused by the lease,
+        and the branch already being where it should be counts as success.
+        """
+        ref = f"refs/heads/{branch}"
+        try:
+            self._run(
+                [
+                    "push",
+                    "--quiet",
+                    "--no-verify",
+                    f"--force-with-lease={ref}:{expected or ''}",
+                    "--end-of-options",
+                    self.url,
+                    f"{commit or ''}:{ref}",
+                ],
+                what,
+                hint,
+            )
+        except PubgateError:
+            try:
+                landed = self.heads([branch]).get(branch) == commit
+            except PubgateError:
+                landed = False
+            if not landed:
+                raise
+
     def tag_commit(self, tag: str) -> str | None:
         """The commit a tag on the remote marks, or None when it has no such tag."""
-        out = self._run(
-            [
-                "ls-remote",
-                "--tags",
-                "--end-of-options",
-                self.url,
-                f"refs/tags/{tag}",
-                f"refs/tags/{tag}^{{}}",
-            ],
-            "reading tags from",
-            "check that target_repo is right and that your credentials can read it",
-        )
-        found: dict[str, str] = {}
-        for line in out.splitlines():
-            oid, _, ref = line.partition("\t")
-            found[ref] = oid
+        found = self._listing("--tags", patterns=[f"refs/tags/{tag}", f"refs/tags/{tag}^{{}}"])
         return found.get(f"refs/tags/{tag}^{{}}") or found.get(f"refs/tags/{tag}")
 
     def push_ref(self, ref: str) -> None:
@@ -364,31 +316,3 @@ class Remote:
             "check target_repo, review_branch and that your credentials can read it",
             in_repo=False,
         )
-
-    def branches(self, prefix: str) -> dict[str, str]:
-        """Every branch whose name starts with ``prefix``: name -> id."""
-        out = self._run(
-            ["ls-remote", "--heads", "--end-of-options", self.url],
-            "reading",
-            "check that target_repo is right and that your credentials can read it",
-        )
-        found = {}
-        for line in out.splitlines():
-            oid, _, ref = line.partition("\t")
-            name = ref.removeprefix("refs/heads/")
-            if name.startswith(prefix):
-                found[name] = oid
-        return found
-
-    def tags(self) -> dict[str, str]:
-        """Every tag: name -> the id of the tag (or of what it points at when lightweight)."""
-        out = self._run(
-            ["ls-remote", "--tags", "--end-of-options", self.url],
-            "reading",
-            "check that target_repo is right and that your credentials can read it",
-        )
-        return {
-            ref.removeprefix("refs/tags/"): oid
-            for oid, _, ref in (line.partition("\t") for line in out.splitlines())
-            if not ref.endswith("^{}")
-        }
