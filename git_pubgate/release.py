@@ -34,6 +34,9 @@ def branch_for(prefix: str, version: Version) -> str:
     return f"{prefix}{RELEASE_BRANCH}{version}"
 
 
+_LINKS = (b"120000", b"160000")  # symlinks and gitlinks hold no version
+
+
 class Owned:
     """The paths a release writes, found in the source tip's tree."""
 
@@ -60,21 +63,20 @@ class Owned:
                 )
 
     def read(self, tree: bytes, path: str) -> bytes | None:
+        """The content of the file at ``path`` in ``tree`` (None: absent, a link or a gitlink)."""
         found = read_blob(self.repo, tree, path)
-        if found is None or found[0] in (b"120000", b"160000"):
+        if found is None or found[0] in _LINKS:
             return None
-        return bytes(self.repo.odb.read(pygit2.Oid(raw=found[1]))[1])
+        return self.data(found[1])
+
+    def data(self, blob: bytes) -> bytes:
+        return bytes(self.repo.odb.read(pygit2.Oid(raw=blob))[1])
 
     def version_in(self, tree: bytes) -> Version | None:
         """The version the first version file in ``tree`` declares."""
         for file in self.source.files:
             data = self.read(tree, file.path)
-            if data is None:
-                continue
-            try:
-                text = file.read(data)
-            except VersionFileError:
-                continue
+            text = _declared(file, data) if data is not None else None
             if text is not None:
                 return maybe_version(text)
         return None
@@ -100,6 +102,16 @@ class Owned:
         return bytes(self.repo.odb.write(ObjectType.BLOB, data).raw)
 
 
+@dataclass(frozen=True)
+class _Owned:
+    """One owned path as the last release left it."""
+
+    path: str
+    file: VersionFile | None  # None: the changelog, taken whole
+    blob: bytes | None  # raw id in the release's tree; None: the release has no such file
+    version: str | None  # what a version file declares there
+
+
 class Overlay:
     """Gives source trees the owned files as the last release (``baseline``, a tree) left them.
 
@@ -111,25 +123,20 @@ class Overlay:
     def __init__(self, owned: Owned, baseline: bytes):
         self._owned = owned
         self.repo = owned.repo
-        self._edits: list[tuple[VersionFile | None, str, bytes | None, str | None]] = []
-        for file in owned.source.files:
-            data = owned.read(baseline, file.path)
-            version = None
-            if data is not None:
-                try:
-                    version = file.read(data)
-                except VersionFileError:
-                    version = None
-            self._edits.append((file, file.path, data, version))
+        self._paths: list[_Owned] = []
+        files: list[tuple[str, VersionFile | None]] = [(f.path, f) for f in owned.source.files]
         if owned.policy.changelog:
-            log = owned.read(baseline, owned.policy.changelog)
-            self._edits.append((None, owned.policy.changelog, log, None))
+            files.append((owned.policy.changelog, None))
+        for path, file in files:
+            found = read_blob(self.repo, baseline, path)
+            blob = found[1] if found is not None and found[0] not in _LINKS else None
+            version = None
+            if file is not None and blob is not None:
+                version = _declared(file, owned.data(blob))
+            self._paths.append(_Owned(path, file, blob, version))
         self._memo: dict[bytes, bytes] = {}
         self._blobs: dict[tuple[str, bytes], bytes | None] = {}
-        fingerprint = [
-            (path, hashlib.sha1(data or b"").hexdigest(), version)
-            for _, path, data, version in self._edits
-        ]
+        fingerprint = [(o.path, o.blob.hex() if o.blob else "", o.version) for o in self._paths]
         self.key = hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:24]
 
     def __call__(self, tree: bytes) -> bytes:
@@ -137,35 +144,37 @@ class Overlay:
         if done is not None:
             return done
         result = tree
-        for file, path, baseline, version in self._edits:
-            blob = self._blob_for(result, file, path, baseline, version)
+        for owned in self._paths:
+            blob = self._blob_for(result, owned)
             if blob is not None:
-                result = set_file(self.repo, result, path, blob)
+                result = set_file(self.repo, result, owned.path, blob)
         self._memo[tree] = result
         return result
 
-    def _blob_for(
-        self,
-        tree: bytes,
-        file: VersionFile | None,
-        path: str,
-        baseline: bytes | None,
-        version: str | None,
-    ) -> bytes | None:
-        if baseline is None:
+    def _blob_for(self, tree: bytes, owned: _Owned) -> bytes | None:
+        if owned.blob is None:
             return None  # the last release has no such file: the source's stands
-        current = read_blob(self.repo, tree, path)
-        if file is None or current is None or version is None:
-            return self._owned.blob(baseline)
-        key = (path, current[1])
+        current = read_blob(self.repo, tree, owned.path)
+        if owned.file is None or current is None or owned.version is None:
+            return owned.blob
+        key = (owned.path, current[1])
         if key not in self._blobs:
-            data = bytes(self.repo.odb.read(pygit2.Oid(raw=current[1]))[1])
+            data = self._owned.data(current[1])
             try:
-                edited = file.write(data, version) if file.read(data) is not None else data
+                declared = _declared(owned.file, data) is not None
+                edited = owned.file.write(data, owned.version) if declared else data
             except VersionFileError:
                 edited = data  # a historical file we cannot edit goes out as it was
             self._blobs[key] = None if edited == data else self._owned.blob(edited)
         return self._blobs[key]
+
+
+def _declared(file: VersionFile, data: bytes) -> str | None:
+    """The version ``data`` declares as ``file``, or None (also when it cannot be read)."""
+    try:
+        return file.read(data)
+    except VersionFileError:
+        return None
 
 
 @dataclass
