@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pygit2
 
 from .githubserver import Fault
-from .loopback import LoopbackServer
+from .loopback import LoopbackServer, reply_json
 
 Reply = tuple[int, Any, dict[str, str]]
 
@@ -48,13 +48,7 @@ class _ForgeServer(LoopbackServer):
         with self._lock:
             status, payload, headers = self._dispatch(handler, split.path, query, raw)
         self.log.append((handler.command, split.path, status))
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        for name, value in {**headers, "Content-Type": "application/json"}.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        reply_json(handler, status, payload, headers)
 
     def _dispatch(
         self, handler: BaseHTTPRequestHandler, path: str, query: dict[str, str], raw: bytes

@@ -31,7 +31,7 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from .loopback import LoopbackServer
+from .loopback import LoopbackServer, reply
 
 CONTRACT = (
     Path(__file__).resolve().parents[2] / "shared" / "contracts" / "github-openapi-subset.json"
@@ -150,12 +150,7 @@ class GitHubApiServer(LoopbackServer):
             except Exception as e:  # any contract violation fails the owning test
                 reason = e.__cause__ or e
                 self.errors.append(f"response to {handler.command} {split.path}: {reason!r}")
-        handler.send_response(status)
-        for name, value in {**headers, "Content-Type": "application/json"}.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        reply(handler, status, data, {**headers, "Content-Type": "application/json"})
 
     def _respond(
         self, request: _Request, handler: BaseHTTPRequestHandler

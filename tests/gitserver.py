@@ -8,7 +8,7 @@ import subprocess
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from .loopback import LoopbackServer
+from .loopback import LoopbackServer, reply
 
 
 class GitHttpServer(LoopbackServer):
@@ -53,10 +53,7 @@ class GitHttpServer(LoopbackServer):
         user = self._authorised(request)
         if user is None:
             self.rejected += 1
-            request.send_response(401)
-            request.send_header("WWW-Authenticate", 'Basic realm="git"')
-            request.send_header("Content-Length", "0")
-            request.end_headers()
+            reply(request, 401, b"", {"WWW-Authenticate": 'Basic realm="git"'})
             return
         self.seen_auth.append(user)
         path, _, query = request.path.partition("?")
@@ -81,16 +78,11 @@ class GitHttpServer(LoopbackServer):
         )
         head, _, payload = done.stdout.partition(b"\r\n\r\n")
         status = 200
-        headers = []
+        headers = {}
         for line in head.decode("latin-1").split("\r\n"):
             name, _, value = line.partition(":")
             if name.lower() == "status":
                 status = int(value.strip().split()[0])
             elif name:
-                headers.append((name, value.strip()))
-        request.send_response(status)
-        for name, value in headers:
-            request.send_header(name, value)
-        request.send_header("Content-Length", str(len(payload)))
-        request.end_headers()
-        request.wfile.write(payload)
+                headers[name] = value.strip()
+        reply(request, status, payload, headers)

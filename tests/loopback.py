@@ -4,13 +4,14 @@ purpose (``network_faults``) the ways real networks do."""
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
 
 # What a network fault does to one request:
 #   reset      close the connection with a TCP reset, before any response
@@ -18,6 +19,32 @@ from typing import Self
 #   truncated  promise a body and close the connection partway through it
 #   500        answer 500 Internal Server Error
 NETWORK_FAULTS = ("reset", "timeout", "truncated", "500")
+
+
+def reply(
+    request: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Send one complete response: status, headers, Content-Length and the body."""
+    request.send_response(status)
+    for name, value in (headers or {}).items():
+        request.send_header(name, value)
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
+
+
+def reply_json(
+    request: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str]
+) -> None:
+    reply(
+        request,
+        status,
+        json.dumps(payload).encode(),
+        {**headers, "Content-Type": "application/json"},
+    )
 
 
 @dataclass
@@ -104,12 +131,7 @@ class LoopbackServer:
             request.wfile.write(b"0000" * 8)
             request.wfile.flush()
         elif fault.kind == "500":
-            body = b'{"message": "Internal Server Error"}'
-            request.send_response(500)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(body)))
-            request.end_headers()
-            request.wfile.write(body)
+            reply_json(request, 500, {"message": "Internal Server Error"}, {})
         else:
             raise AssertionError(f"unknown network fault {fault.kind!r}")
 

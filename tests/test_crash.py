@@ -21,6 +21,19 @@ RUNS = 50
 PYPROJECT = '[project]\nname = "crash"\nversion = "0.0.0"\n'
 
 
+def kill_within(command: list[str], cwd: Path, env: dict[str, str], delay: float) -> int:
+    """Start ``command`` and SIGKILL it after ``delay`` seconds; 1 if it was still running."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(delay)
+    running = process.poll() is None
+    if running:
+        process.send_signal(signal.SIGKILL)
+    process.wait()
+    return int(running)
+
+
 def test_sigkill_anywhere_then_rerun_converges(tmp_path: Path, public: PublicRepos) -> None:
     src = tmp_path / "src"
     build(src, random_history(seed=11, count=300, excluded_share=0.2))
@@ -63,14 +76,7 @@ def test_sigkill_anywhere_then_rerun_converges(tmp_path: Path, public: PublicRep
             shutil.rmtree(src / ".git" / "pubgate", ignore_errors=True)
         if rng.random() < 0.5:  # sometimes the head branch must be pushed again
             git("update-ref", "-d", "refs/heads/pubgate/sync", cwd=target, check=False)
-        process = subprocess.Popen(
-            command, cwd=src, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        time.sleep(rng.uniform(0.0, window))
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            killed += 1
-        process.wait()
+        killed += kill_within(command, src, env, rng.uniform(0.0, window))
         rerun = pubgate("--config", str(config), "sync", "--no-pr", cwd=src)
         assert rerun.code == 0, rerun.err
         assert git("rev-parse", "pubgate/sync", cwd=target).strip() == expected
@@ -150,14 +156,7 @@ def test_sigkill_during_a_release_with_pull_requests(tmp_path: Path) -> None:
             if rng.random() < 0.4:  # the superseded pull request is back, as if reopened
                 git("update-ref", f"refs/heads/{old_branch}", old_tip, cwd=bare)
                 api.pulls["org/public"][0]["state"] = "open"
-            process = subprocess.Popen(
-                base, cwd=src, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-            time.sleep(rng.uniform(0.0, window))
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                killed += 1
-            process.wait()
+            killed += kill_within(base, src, env, rng.uniform(0.0, window))
             rerun = subprocess.run(
                 base, cwd=src, env=env, capture_output=True, text=True, check=False
             )

@@ -21,63 +21,23 @@ from git_pubgate import cli, gitio
 from git_pubgate.forge.http import Api
 from git_pubgate.gitio import is_transient
 
-from .conftest import SECRETS, pubgate
-from .factory import C, build, git
+from .factory import C, git
 from .githubserver import Fault, GitHubApiServer
-from .gitserver import GitHttpServer
+from .githubsite import TOKEN, Site, github_site
 from .loopback import NETWORK_FAULTS, NetworkFault
-
-TOKEN = "ghp_network_fault_token_never_shown_93"
-SECRETS.add(TOKEN)
-
-
-class Site:
-    def __init__(self, tmp: Path, git_server: GitHttpServer, api: GitHubApiServer):
-        self.git, self.api = git_server, api
-        self.bare = tmp / "forge" / "org" / "public.git"
-        git("init", "-q", "--bare", "-b", "main", str(self.bare))
-        build(self.bare, [C("init", (), {"README.md": "Public\n"})], bare=True)
-        self.src = tmp / "src"
-        build(self.src, [C("a", (), {"src/a.py": "a\n", "internal/x": "s\n"})])
-        self.config = tmp / "pubgate.yaml"
-        self.config.write_text(
-            json.dumps(
-                {
-                    "target_repo": git_server.url("org/public.git"),
-                    "forge": "github",
-                    "api_url": api.api_url,
-                    "github_token_env": "GH_TOKEN",
-                    "exclude": ["internal/"],
-                }
-            )
-        )
-
-    def sync(self) -> tuple[int, dict[str, object], str]:
-        result = pubgate("--config", str(self.config), "--json", "sync", cwd=self.src)
-        assert TOKEN not in result.out + result.err
-        return result.code, json.loads(result.out) if result.out else {}, result.err
-
-    def head(self) -> str | None:
-        out = git("ls-remote", "--heads", str(self.bare), "pubgate/sync")
-        return out.split()[0] if out else None
 
 
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    monkeypatch.setenv("GH_TOKEN", TOKEN)
     # Real waits, shortened: the retry logic is what is under test, not the clock.
     monkeypatch.setattr(gitio, "BACKOFF", (0.05, 0.1))
     monkeypatch.setattr(gitio, "STALL_SECONDS", 1)
     monkeypatch.setattr(cli, "API_TIMEOUT", 1.0)  # the "timeout" fault stalls 2.5 s
-    (tmp_path / "forge").mkdir()
-    with (
-        GitHttpServer(tmp_path / "forge", TOKEN) as git_server,
-        GitHubApiServer(tmp_path / "forge", TOKEN) as api,
-    ):
-        git_server.stall = api.stall = 2.5
-        yield Site(tmp_path, git_server, api)
-        assert api.errors == []
-    git("fsck", "--strict", "--no-progress", cwd=tmp_path / "forge" / "org" / "public.git")
+    with github_site(tmp_path, monkeypatch) as world:
+        world.git.stall = world.api.stall = 2.5
+        world.initial_readme()
+        world.commit(C("a", (), {"src/a.py": "a\n", "internal/x": "s\n"}))
+        yield world
 
 
 # Where each fault lands: the ref advertisement every command starts with, or the pack upload.

@@ -13,63 +13,20 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .conftest import SECRETS, pubgate
-from .factory import C, build, git
+from .conftest import pubgate
+from .factory import C, git
 from .githubserver import Fault, GitHubApiServer
-from .gitserver import GitHttpServer
-
-TOKEN = "ghp_pr_test_token_never_printed_7c1"
-SECRETS.add(TOKEN)
-
-
-class Site:
-    """A public repository on a forge: git over smart HTTP plus the REST API, one token."""
-
-    def __init__(self, tmp: Path, git_server: GitHttpServer, api: GitHubApiServer):
-        self.tmp, self.git, self.api = tmp, git_server, api
-        self.bare = tmp / "forge" / "org" / "public.git"
-        git("init", "-q", "--bare", "-b", "main", str(self.bare))
-        self.src = tmp / "src"
-        self.ids: dict[str, str] = {}
-        self.config = tmp / "pubgate.yaml"
-        self.configure()
-
-    def configure(self, **extra: str) -> None:
-        settings = {
-            "target_repo": self.git.url("org/public.git"),
-            "forge": "github",
-            "api_url": self.api.api_url,
-            "github_token_env": "GH_TOKEN",
-            "exclude": ["internal/"],
-            **extra,
-        }
-        self.config.write_text(json.dumps(settings))
-
-    def commit(self, *commits: C) -> None:
-        self.ids = build(self.src, commits, known=self.ids)
-
-    def sync(self, *args: str) -> tuple[int, dict[str, object], str]:
-        result = pubgate("--config", str(self.config), "--json", "sync", *args, cwd=self.src)
-        assert TOKEN not in result.out + result.err
-        return result.code, json.loads(result.out) if result.out else {}, result.err
+from .githubsite import TOKEN, Site, github_site
 
 
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    monkeypatch.setenv("GH_TOKEN", TOKEN)
-    (tmp_path / "forge").mkdir()
-    with (
-        GitHttpServer(tmp_path / "forge", TOKEN) as git_server,
-        GitHubApiServer(tmp_path / "forge", TOKEN) as api,
-    ):
-        world = Site(tmp_path, git_server, api)
+    with github_site(tmp_path, monkeypatch) as world:
         yield world
-        assert api.errors == [], "requests or responses broke GitHub's contract"
-    git("fsck", "--strict", "--no-progress", cwd=world.bare)
 
 
 def initial_readme(site: Site) -> None:
-    build(site.bare, [C("init", (), {"README.md": "Public\n"})], bare=True)
+    site.initial_readme()
 
 
 def test_first_pull_request_then_update_not_duplicate(site: Site) -> None:
