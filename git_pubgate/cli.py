@@ -36,6 +36,7 @@ from .errors import (
 )
 from .forge import resolve_token
 from .gitio import config_value
+from .lock import exclusive
 from .progress import Progress
 from .report import describe, outcome
 from .sync import SyncOptions, run, target_remote
@@ -308,8 +309,9 @@ def cmd_audit(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
 
     cfg = _config(args, cwd)
     source = open_source(cfg, cwd)
-    staging = staging_repo(source)
-    with httpx.Client(timeout=httpx.Timeout(30.0)) as client:
+    # Audit fetches into the staging repository, which a sync may be writing to at this moment.
+    with exclusive(source.git_dir), httpx.Client(timeout=httpx.Timeout(30.0)) as client:
+        staging = staging_repo(source)
         remote = target_remote(cfg, staging, resolve_token(cfg, client))
         report = audit.run(cfg, source, staging, remote)
     if args.json:

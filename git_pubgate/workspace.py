@@ -9,6 +9,7 @@ refs, index and working tree are never touched.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,17 +137,14 @@ def clear_stale_locks(git_dir: Path) -> None:
 
 
 def staging_repo(source: Source) -> pygit2.Repository:
-    """Open (creating on first use) the staging repository for ``source``."""
+    """Open (creating on first use) the staging repository for ``source``.
+
+    Call it only while holding the pubgate lock: it clears the lock files of killed runs.
+    """
     path = source.git_dir / "pubgate" / "public.git"
     objects = (source.git_dir / "objects").resolve()
     if not (path / "HEAD").is_file():
-        try:
-            pygit2.init_repository(str(path), bare=True)
-        except pygit2.GitError as e:
-            raise PubgateError(
-                f"cannot create the staging repository {path}: {e}",
-                "check permissions on the source repository's .git directory",
-            ) from e
+        _create_staging(path)
     clear_stale_locks(path)
     alternates = path / "objects" / "info" / "alternates"
     if not alternates.is_file() or alternates.read_text().strip() != str(objects):
@@ -155,6 +153,28 @@ def staging_repo(source: Source) -> pygit2.Repository:
         tmp.write_text(f"{objects}\n")
         tmp.replace(alternates)
     return pygit2.Repository(str(path))
+
+
+def _create_staging(path: Path) -> None:
+    """Create the bare staging repository at ``path`` all at once.
+
+    It is built beside ``path`` and renamed into place, because a run killed half-way through
+    ``git init`` leaves ``HEAD.lock`` without ``HEAD``, which no later init gets past. Whatever
+    sits at ``path`` without a ``HEAD`` is such a remnant: staging only holds what a rerun
+    rewrites again, so it goes.
+    """
+    building = path.with_name(f"{path.name}.new")
+    try:
+        for remnant in (building, path):
+            if remnant.exists():
+                shutil.rmtree(remnant)
+        pygit2.init_repository(str(building), bare=True)
+        building.rename(path)
+    except (OSError, pygit2.GitError) as e:
+        raise PubgateError(
+            f"cannot create the staging repository {path}: {e}",
+            "check permissions on the source repository's .git directory",
+        ) from e
 
 
 def toplevel(cwd: Path) -> Path | None:

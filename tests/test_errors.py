@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -193,3 +194,46 @@ def test_lock_files_left_by_a_killed_run_do_not_block_the_next(
     code, lines = run(tmp_path, src, "sync", "--no-pr")
     assert code == 0, lines
     assert not list(staging.rglob("*.lock"))
+
+
+def test_a_staging_repository_whose_creation_was_killed_is_built_again(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    target = public.bare()
+    src = source(tmp_path, f"target_repo: {target}\nexclude: ['internal/']\n")
+    assert run(tmp_path, src, "sync", "--no-pr")[0] == 0
+    expected = git("rev-parse", "pubgate/sync", cwd=target)
+    git("update-ref", "-d", "refs/heads/pubgate/sync", cwd=target)
+    # What a SIGKILL inside 'git init' leaves: the directories, and HEAD.lock where HEAD should be.
+    pubgate_dir = src / ".git" / "pubgate"
+    shutil.rmtree(pubgate_dir)
+    for remnant in (pubgate_dir / "public.git", pubgate_dir / "public.git.new"):
+        (remnant / "objects" / "pack").mkdir(parents=True)
+        (remnant / "refs" / "heads").mkdir(parents=True)
+        (remnant / "HEAD.lock").write_text("ref: refs/heads/")
+    code, lines = run(tmp_path, src, "sync", "--no-pr")
+    assert code == 0, lines
+    assert git("rev-parse", "pubgate/sync", cwd=target) == expected
+    assert (pubgate_dir / "public.git" / "HEAD").is_file()
+    assert not (pubgate_dir / "public.git.new").exists()
+
+
+def test_audit_waits_for_a_running_sync_instead_of_clearing_its_locks(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    src = source(tmp_path, f"target_repo: {public.bare()}\nexclude: ['internal/']\n")
+    assert run(tmp_path, src, "sync", "--no-pr")[0] == 0
+    live_lock = src / ".git" / "pubgate" / "public.git" / "packed-refs.lock"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    command = [sys.executable, "-m", "git_pubgate", "--config", str(tmp_path / "pubgate.yaml")]
+    with exclusive(src / ".git"):  # a sync in the middle of updating packed-refs
+        live_lock.write_text("")
+        audit = subprocess.Popen(
+            [*command, "audit"], cwd=src, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        time.sleep(2)
+        assert audit.poll() is None, "audit ran while a sync held the lock"
+        assert live_lock.exists()
+        live_lock.unlink()  # the sync finishes and lets go
+    _, err = audit.communicate(timeout=60)
+    assert audit.returncode == 0, err
