@@ -18,7 +18,6 @@ import re
 import struct
 import subprocess
 import tempfile
-import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ _TYPE_NAMES = {OBJ_COMMIT: b"commit", OBJ_TREE: b"tree"}
 EMPTY_TREE = hashlib.sha1(b"tree 0\0").digest()
 # Headers that would be invalid or leak once tree and parents change: signatures over the old
 # content, and mergetag, which embeds an internal tag's full text.
+TMP_PACK_PREFIX = "tmp_pubgate_"  # workspace removes what killed runs left
 DROPPED_HEADERS = frozenset({b"gpgsig", b"gpgsig-sha256", b"mergetag"})
 
 
@@ -231,19 +231,6 @@ def object_id(obj_type: int, data: bytes) -> bytes:
 
 # A pack still being written by a concurrent run is younger than this; only a crashed run's
 # leftovers are older.
-_STALE_SECONDS = 24 * 3600
-
-
-def _remove_crash_leftovers(pack_dir: Path) -> None:
-    now = time.time()
-    for leftover in pack_dir.glob("tmp_pubgate_*"):
-        try:
-            if now - leftover.stat().st_mtime > _STALE_SECONDS:
-                leftover.unlink()
-        except FileNotFoundError:
-            continue
-
-
 class PackWriter:
     """Collects new objects into one pack file and hands it to ``git index-pack`` at the end.
 
@@ -251,16 +238,14 @@ class PackWriter:
     flat however large the rewrite. (A writer thread was tried: handing each small object over
     cost more in GIL switches than the parallel zlib saved, 35 s against 29 s on 50k commits.)
     Nothing becomes visible in the repository before ``commit()``; an interrupted run removes
-    its temporary file, and a killed one leaves a file that a later run removes once it is a
-    day old.
+    its temporary file, and the next run opening the staging repository removes a killed one's.
     """
 
     def __init__(self, git_dir: Path):
         self._git_dir = git_dir
         pack_dir = git_dir / "objects" / "pack"
         pack_dir.mkdir(parents=True, exist_ok=True)
-        _remove_crash_leftovers(pack_dir)
-        fd, name = tempfile.mkstemp(prefix="tmp_pubgate_", suffix=".pack", dir=pack_dir)
+        fd, name = tempfile.mkstemp(prefix=TMP_PACK_PREFIX, suffix=".pack", dir=pack_dir)
         self._path = Path(name)
         self._file = os.fdopen(fd, "wb")
         self._file.write(b"PACK" + struct.pack(">II", 2, 0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import pygit2
 
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
+from .gitio import summarise
+from .objects import TMP_PACK_PREFIX
 
 
 @dataclass(frozen=True)
@@ -121,38 +124,56 @@ def _resolve_branch(repo: pygit2.Repository, branch: str, remote: str) -> str:
     )
 
 
-def clear_stale_locks(git_dir: Path) -> None:
-    """Remove lock files a killed run left in the staging repository.
+# git's own gc.autoPackLimit and gc.auto: beyond them every object lookup gets slower.
+PACK_LIMIT = 50
+LOOSE_LIMIT = 6700
+# Temporary files of a killed pack writer: ours, git index-pack's and git repack's.
+_PACK_LEFTOVERS = (f"{TMP_PACK_PREFIX}*", "tmp_pack_*", "tmp_idx_*", ".tmp-*")
+# git's automatic gc would run detached after a fetch, outside the pubgate lock, racing the next
+# run and leaving lock files that run cannot tell from a crashed run's; staging packs itself.
+_SETTINGS = {"gc.auto": "0", "maintenance.auto": "false"}
 
-    Only called while holding the pubgate lock, so no other run can be using them; without this
-    a SIGKILL between writing ``ref.lock`` and renaming it would block every later run.
+
+def clear_crash_leftovers(git_dir: Path) -> None:
+    """Remove lock and temporary files a killed run left in the staging repository.
+
+    Only called while holding the pubgate lock, and staging runs no background gc, so nothing
+    else can be using them; without this a SIGKILL between writing ``ref.lock`` and renaming it
+    would block every later run, and killed rewrites would each leave a pack-sized file behind.
     """
-    for lock in [
+    pack_dir = git_dir / "objects" / "pack"
+    for leftover in [
         *(git_dir / "refs").rglob("*.lock"),
         git_dir / "packed-refs.lock",
         git_dir / "config.lock",
         git_dir / "HEAD.lock",
+        *(found for pattern in _PACK_LEFTOVERS for found in pack_dir.glob(pattern)),
     ]:
-        lock.unlink(missing_ok=True)
+        leftover.unlink(missing_ok=True)
 
 
 def staging_repo(source: Source) -> pygit2.Repository:
     """Open (creating on first use) the staging repository for ``source``.
 
-    Call it only while holding the pubgate lock: it clears the lock files of killed runs.
+    Call it only while holding the pubgate lock: it clears what killed runs left, and repacks.
     """
     path = source.git_dir / "pubgate" / "public.git"
     objects = (source.git_dir / "objects").resolve()
     if not (path / "HEAD").is_file():
         _create_staging(path)
-    clear_stale_locks(path)
+    clear_crash_leftovers(path)
     alternates = path / "objects" / "info" / "alternates"
     if not alternates.is_file() or alternates.read_text().strip() != str(objects):
         alternates.parent.mkdir(parents=True, exist_ok=True)
         tmp = alternates.with_suffix(".tmp")
         tmp.write_text(f"{objects}\n")
         tmp.replace(alternates)
-    return pygit2.Repository(str(path))
+    repo = pygit2.Repository(str(path))
+    _settle(repo)
+    if _crowded(path / "objects"):
+        _repack(path)
+        repo = pygit2.Repository(str(path))
+    return repo
 
 
 def _create_staging(path: Path) -> None:
@@ -168,13 +189,46 @@ def _create_staging(path: Path) -> None:
         for remnant in (building, path):
             if remnant.exists():
                 shutil.rmtree(remnant)
-        pygit2.init_repository(str(building), bare=True)
+        _settle(pygit2.init_repository(str(building), bare=True))
         building.rename(path)
     except (OSError, pygit2.GitError) as e:
         raise PubgateError(
             f"cannot create the staging repository {path}: {e}",
             "check permissions on the source repository's .git directory",
         ) from e
+
+
+def _settle(repo: pygit2.Repository) -> None:
+    """Give staging its settings (also to one a CI cache restored from an older version)."""
+    config = repo.config
+    for key, value in _SETTINGS.items():
+        if key not in config or config[key] != value:
+            config[key] = value
+
+
+def _crowded(objects: Path) -> bool:
+    """Too many packs or loose objects, the loose ones estimated from one fan-out directory
+    as git's gc --auto does (ids are uniform, so each directory holds 1/256 of them)."""
+    if len(list((objects / "pack").glob("*.pack"))) > PACK_LIMIT:
+        return True
+    sample = objects / "17"
+    return sample.is_dir() and len(list(sample.iterdir())) * 256 > LOOSE_LIMIT
+
+
+def _repack(path: Path) -> None:
+    """Fold staging's packs into one. Only its own objects (-l): the source's stay borrowed."""
+    done = subprocess.run(
+        ["git", "--git-dir", str(path), "repack", "-a", "-d", "-l", "-q"],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if done.returncode != 0:
+        detail = summarise(done.stderr.decode("utf-8", "replace")) or f"exit {done.returncode}"
+        raise PubgateError(
+            f"could not repack the staging repository {path}: {detail}",
+            f"free disk space, or remove {path}: the next run builds it again",
+        )
 
 
 def toplevel(cwd: Path) -> Path | None:

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from git_pubgate import workspace
 from git_pubgate.config import load
 from git_pubgate.errors import PubgateError
 from git_pubgate.lock import exclusive
+from git_pubgate.objects import TMP_PACK_PREFIX
 from git_pubgate.sync import SyncOptions
 from git_pubgate.sync import run as sync_run
 
@@ -151,6 +153,7 @@ HOLD_LOCK = """
 import sys, time
 from pathlib import Path
 from git_pubgate.lock import exclusive
+from git_pubgate.objects import TMP_PACK_PREFIX
 with exclusive(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(60)
@@ -237,3 +240,31 @@ def test_audit_waits_for_a_running_sync_instead_of_clearing_its_locks(
         live_lock.unlink()  # the sync finishes and lets go
     _, err = audit.communicate(timeout=60)
     assert audit.returncode == 0, err
+
+
+def test_killed_pack_writes_are_cleared_and_staging_is_repacked_in_the_lock(
+    tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = public.bare()
+    src = source(tmp_path, f"target_repo: {target}\nexclude: ['internal/']\n")
+    config = load(tmp_path / "pubgate.yaml")
+    monkeypatch.setattr(workspace, "PACK_LIMIT", 3)
+    staging = src / ".git" / "pubgate" / "public.git"
+    packs = staging / "objects" / "pack"
+    tip = git("rev-parse", "main", cwd=src).strip()
+    counts = []
+    for n in range(6):
+        if n:
+            tip = build(src, [C(f"c{n}", ["p"], {f"f{n}": f"{n}\n"})], known={"p": tip})[f"c{n}"]
+            # What killed runs leave: our pack being written, and git index-pack's.
+            (packs / f"{TMP_PACK_PREFIX}dead.pack").write_bytes(b"PACK" * 1000)
+            (packs / "tmp_pack_dead").write_bytes(b"PACK")
+        assert sync_run(config, src, SyncOptions(no_pr=True)).pushed
+        assert not list(packs.glob("tmp_*"))
+        counts.append(len(list(packs.glob("*.pack"))))
+    assert max(counts) <= 4 and counts[-1] < max(counts), counts
+    assert git("config", "gc.auto", cwd=staging).strip() == "0"
+    # Repacking kept everything the next run reads: a rerun is up to date, audit is clean.
+    assert not sync_run(config, src, SyncOptions(no_pr=True)).pushed
+    code, lines = run(tmp_path, src, "audit")
+    assert code == 0, lines
