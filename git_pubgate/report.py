@@ -25,7 +25,7 @@ class SyncReport:
     source_tip: str
     target: str
     review_branch: str
-    head_branch: str
+    head_branch: str | None  # None: a release run with nothing to release
     review_tip: str | None = None
     last_synced: str | None = None
     head: str | None = None
@@ -75,13 +75,13 @@ class SyncReport:
 
 def outcome(report: SyncReport, *, plan: bool) -> str:
     """The one line that says what a sync or plan did: all that ``-q`` prints."""
-    head = report.head[:12] if report.head else "-"
-    target = f"{report.target} {report.head_branch}"
     if report.up_to_date:
         return (
             f"up to date: {report.review_branch} already holds everything public "
             "on the source branch; nothing to push"
         )
+    head = report.head[:12] if report.head else "-"
+    target = f"{report.target} {report.head_branch}"
     if plan:
         return f"sync would push {head} to {target}"
     if report.already_pushed:

@@ -211,6 +211,8 @@ def _run(
         )
     if _already_public(staging, result.tip, result.created, report.review_tip):
         report.up_to_date = True
+        if owned is not None:
+            report.head_branch = None  # no release, so no release branch (and never pubgate/sync)
         _remember(cache_file, report, state, source.tip, tip_tree, overlay_key)
         return report
     if report.divergence and not options.allow_divergence:

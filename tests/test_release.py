@@ -153,6 +153,7 @@ def test_two_releases_in_a_row(tmp_path: Path, public: PublicRepos, strategy: st
     w.merge(branch, strategy)
     again = w.sync()
     assert again["up_to_date"] is True
+    assert again["target"]["head_branch"] is None  # nothing to release, so no release branch
     # The audit agrees the public history holds nothing excluded.
     code, out, err = w.run("audit")
     assert code == 0, (out, err)
