@@ -330,7 +330,10 @@ def _retire_superseded(  # noqa: PLR0917
 ) -> None:
     """Close the pull requests of older release branches this one replaces, and delete them.
 
-    A branch already merged into the review branch is left alone.
+    A branch already merged into the review branch is left alone. One whose pull request is
+    closed already goes too: a run killed between closing and deleting leaves exactly that.
+    A tip staging lacks is not merged, since fetching the review branch brought all of its
+    history.
     """
     from .release import RELEASE_BRANCH
 
@@ -350,7 +353,7 @@ def _retire_superseded(  # noqa: PLR0917
             and report.review_tip is not None
             and (tip == report.review_tip or staging.descendant_of(report.review_tip, tip))
         )
-        if closed is not None or (forge is None and tip in staging and not merged):
+        if closed is not None or not merged:
             remote.delete(branch, tip)
             report.superseded.append(branch)
 

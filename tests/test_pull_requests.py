@@ -4,6 +4,7 @@ request and response against GitHub's own OpenAPI description."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -264,6 +265,7 @@ def test_release_pull_request_is_superseded_by_a_bigger_release(site: Site) -> N
     # A breaking change makes it 1.0.0: a new branch and pull request; the old one is closed
     # with a pointer to the new one, and its branch deleted.
     site.commit(C("c", ["b"], {"c": "c\n"}, message="feat!: three\n"))
+    old_tip = git("rev-parse", "pubgate/release-v0.1.0", cwd=site.bare).strip()
     code, report, err = site.sync()
     assert code == 0, err
     pulls = site.api.pulls["org/public"]
@@ -281,3 +283,14 @@ def test_release_pull_request_is_superseded_by_a_bigger_release(site: Site) -> N
     assert code == 0, err
     assert report["already_pushed"] is True and report["superseded_branches"] == []
     assert len(site.api.pulls["org/public"]) == 2
+
+    # A run killed between closing the old pull request and deleting its branch, on a runner
+    # without the staging repository: the rerun deletes the branch all the same.
+    git("update-ref", "refs/heads/pubgate/release-v0.1.0", old_tip, cwd=site.bare)
+    shutil.rmtree(site.src / ".git" / "pubgate")
+    code, report, err = site.sync()
+    assert code == 0, err
+    assert report["superseded_branches"] == ["pubgate/release-v0.1.0"]
+    branches = git("for-each-ref", "--format=%(refname:short)", "refs/heads", cwd=site.bare)
+    assert branches.split() == ["main", "pubgate/release-v1.0.0"]
+    assert [p["state"] for p in site.api.pulls["org/public"]] == ["closed", "open"]
