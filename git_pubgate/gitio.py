@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PubgateError
-from .procs import run_live
+from .procs import run_live, tied
 
 # Waits before the second and third attempt of a transport command that failed the way flaky
 # networks fail (reset, timeout, 5xx, cut-off transfer). Errors that a retry cannot fix (a
@@ -188,6 +188,7 @@ class Remote:
                 capture_output=True,
                 stdin=subprocess.DEVNULL,
                 check=False,
+                preexec_fn=tied(),
             )
         except FileNotFoundError as e:
             raise PubgateError(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PubgateError
+from .procs import tied
 
 OBJ_COMMIT = 1
 OBJ_TREE = 2
@@ -323,6 +324,7 @@ class PackWriter:
                 stdin=f,
                 capture_output=True,
                 check=False,
+                preexec_fn=tied(),
             )
         if done.returncode != 0:
             detail = done.stderr.decode(errors="replace").strip()

@@ -1,17 +1,58 @@
-"""Run a child process whose progress a person should see, without losing its last words.
+"""Child processes: tied to our life, and run with their progress shown to a person.
 
-stderr is read as it comes, scrubbed of the secret, passed to ``live`` (a terminal's status
-stream) and kept, so a failure can still be reported in one line. stdout is not needed by the
-callers (push, clone, fetch, twine upload) and is discarded.
+``run_live`` reads stderr as it comes, scrubs the secret, passes it to ``live`` (a terminal's
+status stream) and keeps it, so a failure can still be reported in one line. stdout is not needed
+by the callers (push, clone, fetch, twine upload) and is discarded.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import os
+import signal
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+@functools.cache
+def _prctl() -> Callable[..., Any] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes  # noqa: PLC0415 (6 ms of start-up that --version and hooks skip)
+
+        prctl: Callable[..., Any] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+def tied() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that ends the child with SIGTERM when this process dies (Linux).
+
+    A run killed with SIGKILL would otherwise leave its ``git fetch`` writing the staging
+    repository's refs while the rerun writes the same ones (the crash loop caught exactly
+    that). SIGTERM lets git remove its lock files on the way out. Elsewhere the orphan runs on
+    and a rerun started at that moment can fail; the one after it converges. (``preexec_fn``
+    is unsafe in a process with threads; git-pubgate starts none.)
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os._exit(1)
+
+    return die_with_parent
 
 
 def run_live(
@@ -30,6 +71,7 @@ def run_live(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        preexec_fn=tied(),
     )
     assert process.stderr is not None
     kept: list[str] = []

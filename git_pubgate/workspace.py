@@ -20,6 +20,7 @@ from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .gitio import summarise
 from .objects import TMP_PACK_PREFIX
+from .procs import tied
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,7 @@ def _repack(path: Path) -> None:
         capture_output=True,
         stdin=subprocess.DEVNULL,
         check=False,
+        preexec_fn=tied(),
     )
     if done.returncode != 0:
         detail = summarise(done.stderr.decode("utf-8", "replace")) or f"exit {done.returncode}"

@@ -268,3 +268,55 @@ def test_killed_pack_writes_are_cleared_and_staging_is_repacked_in_the_lock(
     assert not sync_run(config, src, SyncOptions(no_pr=True)).pushed
     code, lines = run(tmp_path, src, "audit")
     assert code == 0, lines
+
+
+def _processes_using(path: Path) -> list[str]:
+    """Command lines of the live processes that name ``path`` in their arguments."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone, or not a process
+        if any(str(path).encode() in arg for arg in argv):
+            found.append(" ".join(a.decode(errors="replace") for a in argv))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_killed_runs_git_children_die_with_it(tmp_path: Path, public: PublicRepos) -> None:
+    target = public.bare()
+    src = source(tmp_path, f"target_repo: {target}\nexclude: ['internal/']\n")
+    hold, started = tmp_path / "hold", tmp_path / "push-started"
+    hook = target / "hooks" / "pre-receive"
+    # The target keeps the push waiting while `hold` exists (30 s at most).
+    hook.write_text(
+        f'#!/bin/sh\ncat >/dev/null\ntouch "{started}"\n'
+        f'n=0; while [ -e "{hold}" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done\n'
+    )
+    hook.chmod(0o755)
+    hold.touch()
+    staging = src / ".git" / "pubgate" / "public.git"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    command = [sys.executable, "-m", "git_pubgate", "--config", str(tmp_path / "pubgate.yaml")]
+    with subprocess.Popen(
+        [*command, "sync", "--no-pr"], cwd=src, env=env, stderr=subprocess.DEVNULL
+    ) as killed:
+        deadline = time.monotonic() + 30
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), "the push never reached the target"
+        assert _processes_using(staging), "the git push should be running now"
+        killed.kill()
+    # Its git push working in the staging repository ends with it, rather than racing the
+    # rerun for the same refs.
+    deadline = time.monotonic() + 5
+    while _processes_using(staging) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_using(staging)
+    hold.unlink()
+    code, lines = run(tmp_path, src, "sync", "--no-pr")
+    assert code == 0, lines
+    head = git("rev-parse", "pubgate/sync", cwd=target).strip()
+    code, lines = run(tmp_path, src, "sync", "--no-pr")
+    assert code == 0 and any(f"already points at {head[:12]}" in line for line in lines), lines
