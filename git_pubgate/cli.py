@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -36,7 +36,7 @@ from .errors import (
 )
 from .forge import resolve_token
 from .gitio import config_value
-from .lock import exclusive
+from .lock import WAIT_SECONDS, exclusive
 from .progress import Progress
 from .report import describe, outcome
 from .sync import SyncOptions, run, target_remote
@@ -202,6 +202,15 @@ def _bump_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _waiting(args: _Args, err: TextIO) -> Callable[[], None] | None:
+    """What to say when another run holds the repository's lock (nothing with -q)."""
+    if args.quiet:
+        return None
+    return lambda: _say(
+        err, f"waiting for another git pubgate run on this repository (up to {WAIT_SECONDS:.0f} s)"
+    )
+
+
 def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) -> int:
     cfg = _config(args, cwd)
     options = SyncOptions(
@@ -223,10 +232,16 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
         with _http_client(cfg, options) as client:
             if options.init and not args.json:
                 # --init skips the review gate: show exactly what goes public first.
-                preview = run(cfg, cwd, SyncOptions(push=False, allow_divergence=True), shown)
+                preview = run(
+                    cfg,
+                    cwd,
+                    SyncOptions(push=False, allow_divergence=True),
+                    shown,
+                    on_lock_wait=_waiting(args, err),
+                )
                 for line in describe(preview, plan=True, verbose=args.verbose):
                     _say(err, line)
-            report = run(cfg, cwd, options, shown, client)
+            report = run(cfg, cwd, options, shown, client, on_lock_wait=_waiting(args, err))
     finally:
         progress.close()
     if args.json:
@@ -310,7 +325,10 @@ def cmd_audit(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     cfg = _config(args, cwd)
     source = open_source(cfg, cwd)
     # Audit fetches into the staging repository, which a sync may be writing to at this moment.
-    with exclusive(source.git_dir), httpx.Client(timeout=httpx.Timeout(30.0)) as client:
+    with (
+        exclusive(source.git_dir, on_wait=_waiting(args, err)),
+        httpx.Client(timeout=httpx.Timeout(30.0)) as client,
+    ):
         staging = staging_repo(source)
         remote = target_remote(cfg, staging, resolve_token(cfg, client))
         report = audit.run(cfg, source, staging, remote)

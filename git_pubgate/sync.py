@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,15 +76,17 @@ def run(
     client: httpx.Client | None = None,
     *,
     lock_wait: float = WAIT_SECONDS,
+    on_lock_wait: Callable[[], None] | None = None,
 ) -> SyncReport:
     """Plan or perform one sync and report what happened.
 
     Args:
         client: the HTTP client for the forge; without one, no pull request is opened.
         lock_wait: how long to wait for another run on the same source to finish.
+        on_lock_wait: called once if that wait begins.
     """
     source = open_source(config, cwd)
-    with exclusive(source.git_dir, wait=lock_wait):
+    with exclusive(source.git_dir, wait=lock_wait, on_wait=on_lock_wait):
         return _run(config, source, options, progress, client)
 
 

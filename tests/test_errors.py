@@ -221,7 +221,7 @@ def test_a_staging_repository_whose_creation_was_killed_is_built_again(
     assert not (pubgate_dir / "public.git.new").exists()
 
 
-def test_audit_waits_for_a_running_sync_instead_of_clearing_its_locks(
+def test_audit_and_sync_wait_for_a_running_sync_and_say_so(
     tmp_path: Path, public: PublicRepos
 ) -> None:
     src = source(tmp_path, f"target_repo: {public.bare()}\nexclude: ['internal/']\n")
@@ -229,17 +229,27 @@ def test_audit_waits_for_a_running_sync_instead_of_clearing_its_locks(
     live_lock = src / ".git" / "pubgate" / "public.git" / "packed-refs.lock"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     command = [sys.executable, "-m", "git_pubgate", "--config", str(tmp_path / "pubgate.yaml")]
+    waiting = "waiting for another git pubgate run on this repository (up to 60 s)"
     with exclusive(src / ".git"):  # a sync in the middle of updating packed-refs
         live_lock.write_text("")
-        audit = subprocess.Popen(
-            [*command, "audit"], cwd=src, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        started = [
+            subprocess.Popen(
+                [*command, *args], cwd=src, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            for args in (["audit"], ["sync", "--no-pr"], ["-q", "sync", "--no-pr"])
+        ]
         time.sleep(2)
-        assert audit.poll() is None, "audit ran while a sync held the lock"
+        assert all(p.poll() is None for p in started), "a run went ahead under the lock"
+        # audit opens staging only in the lock, so it did not clear the sync's lock file.
         assert live_lock.exists()
         live_lock.unlink()  # the sync finishes and lets go
-    _, err = audit.communicate(timeout=60)
-    assert audit.returncode == 0, err
+    said = []
+    for process in started:
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        said.append(err.decode().splitlines())
+    assert said[0][0] == waiting and said[1][0] == waiting
+    assert waiting not in said[2]  # -q
 
 
 def test_killed_pack_writes_are_cleared_and_staging_is_repacked_in_the_lock(
