@@ -17,7 +17,7 @@ from .factory import C, build, git, random_history
 from .githubserver import GitHubApiServer
 from .gitserver import GitHttpServer
 
-RUNS = 50
+RUNS = 100
 PYPROJECT = '[project]\nname = "crash"\nversion = "0.0.0"\n'
 
 
@@ -88,7 +88,7 @@ def test_sigkill_anywhere_then_rerun_converges(tmp_path: Path, public: PublicRep
     assert killed >= RUNS // 4, "the kills must land while sync is running"
 
 
-RELEASE_RUNS = 20
+RELEASE_RUNS = 40
 
 
 def test_sigkill_during_a_release_with_pull_requests(tmp_path: Path) -> None:
