@@ -402,6 +402,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 _OBJECT_CACHE_BYTES = 32 * 1024 * 1024
 
 
+def _hang_up(*streams: TextIO) -> None:
+    """Point streams whose reader went away at /dev/null, so the flush at exit cannot fail."""
+    for stream in streams:
+        with contextlib.suppress(OSError, ValueError):  # ValueError: no file descriptor
+            fd = stream.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+
+
 def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
     pygit2.settings.cache_max_size(_OBJECT_CACHE_BYTES)
     try:
@@ -428,6 +438,10 @@ def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
         if e.hint:
             _say(err, f"hint: {e.hint}")
         return e.exit_code
+    except BrokenPipeError:
+        # Whoever read the output stopped reading (| head): no bug, and nobody left to tell.
+        _hang_up(out, err)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         _say(err, "error: interrupted")
         _say(err, "hint: rerun the same command; every step is safe to repeat")

@@ -330,3 +330,20 @@ def test_a_killed_runs_git_children_die_with_it(tmp_path: Path, public: PublicRe
     head = git("rev-parse", "pubgate/sync", cwd=target).strip()
     code, lines = run(tmp_path, src, "sync", "--no-pr")
     assert code == 0 and any(f"already points at {head[:12]}" in line for line in lines), lines
+
+
+def test_a_reader_that_stops_reading_is_no_bug(tmp_path: Path, public: PublicRepos) -> None:
+    src = source(tmp_path, f"target_repo: {public.bare()}\nexclude: ['internal/']\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    command = [sys.executable, "-m", "git_pubgate", "--config", str(tmp_path / "pubgate.yaml")]
+    read, write = os.pipe()
+    os.close(read)  # like '| head' that has already quit
+    stderr = tmp_path / "stderr"
+    with stderr.open("wb") as kept:
+        done = subprocess.run(
+            [*command, "plan", "--json"], cwd=src, env=env, stdout=write, stderr=kept, check=False
+        )
+    os.close(write)
+    said = stderr.read_text()
+    assert done.returncode == 1, said
+    assert "Traceback" not in said and "internal error" not in said and "Exception" not in said
