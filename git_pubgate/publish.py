@@ -33,6 +33,7 @@ from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .forge import resolve_token
 from .gitio import Remote, config_value
+from .procs import tied
 from .trailer import RELEASE_TRAILER, values
 from .version_files import detect
 from .versions import maybe_version
@@ -248,7 +249,12 @@ def _build(checkout: Path, dist: Path, commit_time: int, isolation: bool) -> Non
         command.append("--no-isolation")
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(commit_time), "PYTHONHASHSEED": "0"}
     done = subprocess.run(
-        [*command, str(checkout)], capture_output=True, text=True, env=env, check=False
+        [*command, str(checkout)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        preexec_fn=tied(),
     )
     if done.returncode != 0:
         tail = (done.stdout + done.stderr).strip().splitlines()[-1:] or ["(no output)"]
@@ -268,6 +274,7 @@ def _twine(args: list[str], env: Mapping[str, str], what: str, secret: str | Non
         text=True,
         env={**os.environ, **env},
         check=False,
+        preexec_fn=tied(),
     )
     output = _ANSI.sub("", done.stdout + done.stderr).strip()
     if secret:

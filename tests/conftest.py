@@ -106,3 +106,16 @@ def public(tmp_path: Path) -> Iterator[PublicRepos]:
     repos = PublicRepos(tmp_path)
     yield repos
     repos.fsck()
+
+
+def processes_naming(needle: str | Path) -> list[str]:
+    """Command lines of the live processes that have ``needle`` in their arguments."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone, or not a process
+        if any(str(needle).encode() in arg for arg in argv):
+            found.append(" ".join(a.decode(errors="replace") for a in argv))
+    return found

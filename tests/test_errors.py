@@ -20,7 +20,7 @@ from git_pubgate.objects import TMP_PACK_PREFIX
 from git_pubgate.sync import SyncOptions
 from git_pubgate.sync import run as sync_run
 
-from .conftest import PublicRepos, pubgate
+from .conftest import PublicRepos, processes_naming, pubgate
 from .factory import C, build, git
 
 
@@ -280,19 +280,6 @@ def test_killed_pack_writes_are_cleared_and_staging_is_repacked_in_the_lock(
     assert code == 0, lines
 
 
-def _processes_using(path: Path) -> list[str]:
-    """Command lines of the live processes that name ``path`` in their arguments."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue  # gone, or not a process
-        if any(str(path).encode() in arg for arg in argv):
-            found.append(" ".join(a.decode(errors="replace") for a in argv))
-    return found
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_a_killed_runs_git_children_die_with_it(tmp_path: Path, public: PublicRepos) -> None:
     target = public.bare()
@@ -316,14 +303,14 @@ def test_a_killed_runs_git_children_die_with_it(tmp_path: Path, public: PublicRe
         while not started.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert started.exists(), "the push never reached the target"
-        assert _processes_using(staging), "the git push should be running now"
+        assert processes_naming(staging), "the git push should be running now"
         killed.kill()
     # Its git push working in the staging repository ends with it, rather than racing the
     # rerun for the same refs.
     deadline = time.monotonic() + 5
-    while _processes_using(staging) and time.monotonic() < deadline:
+    while processes_naming(staging) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _processes_using(staging)
+    assert not processes_naming(staging)
     hold.unlink()
     code, lines = run(tmp_path, src, "sync", "--no-pr")
     assert code == 0, lines

@@ -7,16 +7,19 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import SECRETS, pubgate
+from .conftest import SECRETS, processes_naming, pubgate
 from .factory import C, build, git
+from .loopback import LoopbackServer, reply
 
 PYPI_TOKEN = "pypi-AgEIcHlwaS5vcmc-test-token-never-printed"
 SECRETS.add(PYPI_TOKEN)
@@ -354,7 +357,8 @@ def test_sigkill_between_upload_and_tag_then_rerun(tmp_path: Path, index: Index)
         f"#!/bin/sh\ngrep -q refs/tags/ && {{ touch '{marker}'; sleep 120; }}\nexit 0\n"
     )
     hook.chmod(0o755)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    # TMPDIR: what a killed run cannot clean up stays in this test's directory.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "TMPDIR": str(tmp_path)}
     command = [sys.executable, "-m", "git_pubgate", "-q", "publish", "--no-isolation"]
     process = subprocess.Popen(
         command,
@@ -379,6 +383,52 @@ def test_sigkill_between_upload_and_tag_then_rerun(tmp_path: Path, index: Index)
     assert report["already_published"] is True and report["uploaded"] == []
     assert report["tagged"] is True
     assert "refs/tags/v0.1.0^{}" in git("ls-remote", "--tags", str(origin))
+
+
+class _HangingIndex(LoopbackServer):
+    """An index that has nothing yet, and takes an upload in without ever answering it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uploading = threading.Event()
+        self.release = threading.Event()
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        if request.command == "GET":
+            reply(request, 404, b"")
+            return
+        self.uploading.set()
+        self.release.wait(30)
+        reply(request, 500, b"")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.usefixtures("token")
+def test_a_killed_publish_takes_its_upload_with_it(tmp_path: Path, index: Index) -> None:
+    with _HangingIndex() as hanging:
+        url = f"{hanging.base}/"
+        checkout = make_project(tmp_path, index, pypi_repository_url=url)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(Path(__file__).parents[1]),
+            "TMPDIR": str(tmp_path),  # what the killed run cannot clean up stays here
+        }
+        with subprocess.Popen(
+            [sys.executable, "-m", "git_pubgate", "-q", "publish", "--no-isolation"],
+            cwd=checkout,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ) as process:
+            assert hanging.uploading.wait(60), "publish never started its upload"
+            assert processes_naming(url), "twine upload should be running now"
+            process.kill()  # only publish itself, as an OOM killer would
+        # Its twine upload ends with it, rather than finishing behind the rerun's back.
+        deadline = time.monotonic() + 5
+        while processes_naming(url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not processes_naming(url), "twine upload outlived publish"
+        hanging.release.set()
 
 
 @pytest.mark.usefixtures("token")
