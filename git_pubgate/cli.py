@@ -36,11 +36,11 @@ from .errors import (
 )
 from .forge import resolve_token
 from .gitio import config_value
-from .lock import WAIT_SECONDS, exclusive
+from .lock import WAIT_SECONDS
 from .progress import Progress
 from .report import describe, outcome
 from .sync import SyncOptions, run, target_remote
-from .workspace import open_source, staging_repo, toplevel
+from .workspace import locked_staging, open_source, toplevel
 
 
 class _Parser(argparse.ArgumentParser):
@@ -326,10 +326,9 @@ def cmd_audit(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     source = open_source(cfg, cwd)
     # Audit fetches into the staging repository, which a sync may be writing to at this moment.
     with (
-        exclusive(source.git_dir, on_wait=_waiting(args, err)),
+        locked_staging(source, on_wait=_waiting(args, err)) as staging,
         httpx.Client(timeout=httpx.Timeout(30.0)) as client,
     ):
-        staging = staging_repo(source)
         remote = target_remote(cfg, staging, resolve_token(cfg, client))
         report = audit.run(cfg, source, staging, remote)
     if args.json:

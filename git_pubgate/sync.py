@@ -27,7 +27,7 @@ from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .forge import Forge, PullRequestOptions, make_forge, resolve_token
 from .gitio import Remote
-from .lock import WAIT_SECONDS, exclusive
+from .lock import WAIT_SECONDS
 from .messages import MessagePolicy
 from .objects import PackWriter
 from .progress import Reporter
@@ -35,7 +35,7 @@ from .report import PublicCommit, SyncReport, pull_request_text
 from .rewrite import Rewriter
 from .rules import Rules
 from .state import PublicIndex, SyncState, locate, read_synced
-from .workspace import Source, open_source, staging_repo
+from .workspace import Source, locked_staging, open_source
 
 TARGET_NS = "refs/pubgate/target/"
 
@@ -86,18 +86,18 @@ def run(
         on_lock_wait: called once if that wait begins.
     """
     source = open_source(config, cwd)
-    with exclusive(source.git_dir, wait=lock_wait, on_wait=on_lock_wait):
-        return _run(config, source, options, progress, client)
+    with locked_staging(source, wait=lock_wait, on_wait=on_lock_wait) as staging:
+        return _run(config, source, staging, options, progress, client)
 
 
-def _run(
+def _run(  # noqa: PLR0917
     config: Config,
     source: Source,
+    staging: pygit2.Repository,
     options: SyncOptions,
     progress: Reporter | None,
     client: httpx.Client | None,
 ) -> SyncReport:
-    staging = staging_repo(source)
     token = resolve_token(config, client)
     remote = target_remote(config, staging, token)
     if progress is not None:

@@ -8,9 +8,11 @@ refs, index and working tree are never touched.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pygit2
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .gitio import summarise
+from .lock import WAIT_SECONDS, exclusive
 from .objects import TMP_PACK_PREFIX
 from .procs import tied
 
@@ -153,11 +156,20 @@ def clear_crash_leftovers(git_dir: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def staging_repo(source: Source) -> pygit2.Repository:
-    """Open (creating on first use) the staging repository for ``source``.
+@contextlib.contextmanager
+def locked_staging(
+    source: Source, wait: float = WAIT_SECONDS, on_wait: Callable[[], None] | None = None
+) -> Iterator[pygit2.Repository]:
+    """Hold the pubgate lock, and the staging repository for ``source`` while holding it.
 
-    Call it only while holding the pubgate lock: it clears what killed runs left, and repacks.
+    Opening staging clears what killed runs left and may repack, which is safe only in the lock.
     """
+    with exclusive(source.git_dir, wait=wait, on_wait=on_wait):
+        yield _staging_repo(source)
+
+
+def _staging_repo(source: Source) -> pygit2.Repository:
+    """Open (creating on first use) the staging repository for ``source``."""
     path = source.git_dir / "pubgate" / "public.git"
     objects = (source.git_dir / "objects").resolve()
     if not (path / "HEAD").is_file():
@@ -190,7 +202,7 @@ def _create_staging(path: Path) -> None:
         for remnant in (building, path):
             if remnant.exists():
                 shutil.rmtree(remnant)
-        _settle(pygit2.init_repository(str(building), bare=True))
+        pygit2.init_repository(str(building), bare=True)
         building.rename(path)
     except (OSError, pygit2.GitError) as e:
         raise PubgateError(
@@ -200,7 +212,7 @@ def _create_staging(path: Path) -> None:
 
 
 def _settle(repo: pygit2.Repository) -> None:
-    """Give staging its settings (also to one a CI cache restored from an older version)."""
+    """Give staging its settings, on every open: also to one restored from an older CI cache."""
     config = repo.config
     for key, value in _SETTINGS.items():
         if key not in config or config[key] != value:
