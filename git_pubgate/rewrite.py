@@ -35,7 +35,7 @@ from .objects import (
     tree_entry,
 )
 from .rules import DirState, Rules
-from .trailer import add_trailer
+from .trailer import ABSORBED_TRAILER, add_trailer, source_ids
 
 _MemoKey = tuple[bytes, bytes | None, bool]
 
@@ -320,11 +320,14 @@ class RewriteResult:
         tip: public id of the source tip, or None when nothing in it is public.
         created: ``(source id, public id)`` for each public commit written, parents first.
         pruned: source commits that became empty or degenerate and were dropped.
+        converged: ``(source id, public id)`` for absorbed commits mapped back onto the public
+            commit they came from (nothing new written for them).
     """
 
     tip: str | None
     created: list[tuple[str, str]]
     pruned: list[str]
+    converged: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Rewriter:
@@ -357,6 +360,7 @@ class Rewriter:
         self.trees = TreeFilter(repo, rules, sink)
         self._image: dict[str, str | None] = {}
         self._pruned: set[str] = set()
+        self._converged: set[str] = set()
         self._source_tree: dict[str, bytes] = {}
         self._public_tree: dict[str, bytes] = {}
         self._graph = _Ancestry()
@@ -366,6 +370,10 @@ class Rewriter:
         self.trees.seed(
             self._input_tree(self._tree_of_source(source_commit)), bytes.fromhex(public_tree)
         )
+
+    def public_tree(self, tree: bytes) -> bytes:
+        """The raw id of the public version of the source tree ``tree`` (absorb's round trip)."""
+        return self.trees.filter_root(self._input_tree(tree))
 
     def filtered_tree_of(self, source_commit: str) -> bytes:
         """The raw id of the public tree of a source commit."""
@@ -417,16 +425,19 @@ class Rewriter:
                 walker.hide(known)
         created: list[tuple[str, str]] = []
         pruned: list[str] = []
+        converged: list[tuple[str, str]] = []
         for done, commit in enumerate(walker, 1):
             source = str(commit.id)
             public = self._rewrite_one(source, commit.read_raw(), image_of_old, root_parent)
             if public is None or source in self._pruned:
                 pruned.append(source)
+            elif source in self._converged:
+                converged.append((source, public))
             else:
                 created.append((source, public))
             if on_commit is not None:
                 on_commit(done)
-        return RewriteResult(self._lookup(tip, image_of_old), created, pruned)
+        return RewriteResult(self._lookup(tip, image_of_old), created, pruned, converged)
 
     def _lookup(self, source: str, image_of_old: Callable[[str], str | None]) -> str | None:
         if source in self._image:
@@ -448,6 +459,15 @@ class Rewriter:
         new_tree = self.trees.filter_root(self._input_tree(tree))
         orig = list(commit.parents)
         mapped = [self._lookup(p, image_of_old) for p in orig]
+        original = self._absorbed_original(commit.message, mapped, new_tree)
+        if original is not None:
+            # Absorbed from the public side: it *is* that public commit, so the two sides
+            # converge instead of the contribution coming back as a duplicate.
+            self._public_tree[original] = new_tree
+            self._graph.add(original, [p for p in mapped if p])
+            self._image[source] = original
+            self._converged.add(source)
+            return original
         parents, new_first = self._trim_parents(orig, mapped)
 
         base = new_first or (parents[0] if parents else None)
@@ -477,6 +497,25 @@ class Rewriter:
         self._graph.add(public, parents)
         self._image[source] = public
         return public
+
+    def _absorbed_original(
+        self, message: bytes, mapped: list[str | None], new_tree: bytes
+    ) -> str | None:
+        """The public commit ``P`` an absorbed commit names (``Pubgate-Absorbed: P``), when
+        its mapped parents are ``P``'s parents and its filtered tree is ``P``'s tree."""
+        if ABSORBED_TRAILER.encode() not in message:
+            return None
+        for public in source_ids(message, ABSORBED_TRAILER):
+            oid = pygit2.Oid(hex=public)
+            if oid not in self._repo.odb:
+                continue  # not fetched (another target, or a history without it)
+            kind, raw = self._repo.odb.read(oid)
+            if kind != OBJ_COMMIT:
+                continue
+            original = RawCommit.parse(raw)
+            if list(original.parents) == mapped and bytes.fromhex(original.tree) == new_tree:
+                return public
+        return None
 
     def _public_text(self, source: str, commit: RawCommit) -> tuple[bytes, bytes | None]:
         """The message and headers a public commit carries; refuses what must not go out."""

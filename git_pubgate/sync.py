@@ -224,8 +224,9 @@ def _run(  # noqa: PLR0917
         raise PubgateError(
             f"refusing to sync since {review} on the target has changes that did not come "
             f"from the source: {shown}{more}",
-            "bring those changes into the source first, or pass --allow-divergence to keep "
-            "them on the public side (the pull request will merge both)",
+            "bring them into the source with 'git pubgate absorb' and merge its branch, or "
+            "pass --allow-divergence to keep them on the public side (the pull request will "
+            "merge both)",
         )
     if owned is not None:
         release = _release(
@@ -470,6 +471,9 @@ def _divergence(
     """Paths where the review branch differs from what the source last published."""
     if review_tip is None:
         return []
+    tip = result.tip
+    if tip is not None and (tip == review_tip or repo.descendant_of(tip, review_tip)):
+        return []  # the new history contains the review branch (absorbed contributions)
     if base_tree is None:
         if config.trailer:
             return []  # first publication: nothing was published from the source yet

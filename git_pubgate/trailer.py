@@ -12,6 +12,8 @@ _TRAILER_LINE = re.compile(rb"^[A-Za-z0-9][A-Za-z0-9-]*: ")
 _OBJECT_ID = re.compile(r"[0-9a-f]{40,64}")
 # The trailer a release commit carries: the version it released (publish reads it back).
 RELEASE_TRAILER = "Pubgate-Release"
+# The trailer an internal commit carries when absorb brought it from public commit <id>.
+ABSORBED_TRAILER = "Pubgate-Absorbed"
 
 
 def _ends_with_trailer_block(message: bytes) -> bool:
