@@ -164,6 +164,17 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
     )
     _common(hook, top=False)
 
+    absorb = sub.add_parser(
+        "absorb", help="bring public contributions back into the source, on a branch to merge"
+    )
+    absorb.add_argument(
+        "--dry-run", action="store_true", help="replay and check everything; write no branch"
+    )
+    absorb.add_argument(
+        "--no-pr", action="store_true", help="stop after writing (and pushing) the branch"
+    )
+    _common(absorb, top=False)
+
     demo = sub.add_parser("demo", help="a self-contained run on throwaway local repositories")
     demo.add_argument("--keep", metavar="DIR", help="build the demo in DIR and keep it")
     _common(demo, top=False)
@@ -381,6 +392,25 @@ def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) ->
     return EXIT_OK
 
 
+def cmd_absorb(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    import httpx
+
+    from . import absorb
+
+    cfg = _config(args, cwd)
+    options = absorb.AbsorbOptions(dry_run=args.dry_run, no_pr=args.no_pr)
+    with httpx.Client(timeout=httpx.Timeout(API_TIMEOUT), follow_redirects=False) as client:
+        report = absorb.run(cfg, cwd, options, client, on_lock_wait=_waiting(args, err))
+    if args.json:
+        _say(out, json.dumps(report.to_json(), indent=2, sort_keys=True))
+    elif args.quiet:
+        _say(err, absorb.outcome(report))
+    else:
+        for line in absorb.describe(report):
+            _say(err, line)
+    return EXIT_OK
+
+
 def cmd_demo(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     from .demo import run_demo
 
@@ -427,6 +457,8 @@ def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
             return cmd_audit(args, cwd, out, err)
         if args.command == "hook":
             return cmd_hook(args, cwd, out, err, sys.stdin)
+        if args.command == "absorb":
+            return cmd_absorb(args, cwd, out, err)
         if args.command == "publish":
             return cmd_publish(args, cwd, out, err)
         if args.command in ("plan", "sync"):

@@ -82,6 +82,9 @@ class Config:
     github_app_key_env: str | None = None
     version: VersionPolicy | None = None
     committer: str = DEFAULT_COMMITTER
+    source_forge: str | None = None  # None: detect from source_repo
+    source_api_url: str | None = None
+    source_token_env: str | None = None
 
     @property
     def head_branch(self) -> str:
@@ -383,6 +386,9 @@ _TOP: dict[str, _Check] = {
     "gitea_token_env": _env_name,
     "pypi_repository_url": _url,
     "committer": _identity,
+    "source_forge": _forge,
+    "source_api_url": _url,
+    "source_token_env": _env_name,
 }
 
 
@@ -505,6 +511,11 @@ DESCRIPTIONS: dict[str, str] = {
     "version.changelog": "The changelog a release writes a section into, or false. Default: "
     "CHANGELOG.md.",
     "version.tag_prefix": "Prefix of release tags (publish writes them). Default: v.",
+    "source_forge": "Where absorb opens its internal pull request: github, gitlab, gitea or "
+    "none. Default: from source_repo's host (a local source gets no pull request).",
+    "source_api_url": "The source forge's REST API, for self-hosted instances.",
+    "source_token_env": "Name of the variable holding the token for pushing to source_repo over "
+    "https and for the source forge's API (absorb).",
     "pypi_repository_url": "Where publish uploads. Default: PyPI (https://upload.pypi.org/legacy/"
     "); TestPyPI and private indexes work too.",
 }

@@ -29,6 +29,7 @@ __all__ = [
     "PullRequestOptions",
     "forge_kind",
     "make_forge",
+    "make_forge_for",
     "resolve_token",
     "token_variable",
 ]
@@ -93,23 +94,53 @@ def resolve_token(config: Config, client: httpx.Client | None) -> str | None:
 
 def make_forge(config: Config, client: httpx.Client, token: str | None) -> Forge | None:
     """The forge that pull requests for ``config.target_repo`` go to; None for plain git."""
-    kind = forge_kind(config)
+    return make_forge_for(
+        client,
+        url=config.target_repo or "",
+        kind=forge_kind(config),
+        api_url=config.api_url,
+        token=token,
+        variable=token_variable(config),
+        key="target_repo",
+        token_key="github_token_env",
+    )
+
+
+def make_forge_for(
+    client: httpx.Client,
+    *,
+    url: str,
+    kind: str | None,
+    api_url: str | None,
+    token: str | None,
+    variable: str | None,
+    key: str,
+    token_key: str,
+) -> Forge | None:
+    """The forge hosting the repository at ``url``; None for plain git.
+
+    Args:
+        kind: github, gitlab, gitea or none; None detects it from the URL's host.
+        variable: the name of the variable the token came from, for messages.
+        key, token_key: the config keys naming the repository and the token variable.
+    """
+    location = locate_repository(url)
+    if kind is None:
+        kind = detect(location.host) if location else "none"
     if kind == "none":
         return None
-    location = locate_repository(config.target_repo or "")
     if location is None:
         raise ConfigError(
-            f"forge {kind} needs target_repo to be a URL naming the repository "
-            f"(got {config.target_repo})",
-            "use https://HOST/OWNER/REPO.git or git@HOST:OWNER/REPO.git, or set forge: none",
+            f"forge {kind} needs {key} to be a URL naming the repository (got {url})",
+            "use https://HOST/OWNER/REPO.git or git@HOST:OWNER/REPO.git, or set the forge to none",
         )
-    variable = token_variable(config)
     if not token:
         raise PubgateError(
             "refusing to push, since no pull request could be opened: "
-            + (f"${variable} is not set" if variable else "github_token_env is not set"),
+            + (f"${variable} is not set" if variable else f"{token_key} is not set"),
             f"export {variable or 'GH_TOKEN'}=<token allowed to open pull requests>, "
             "or pass --no-pr",
         )
-    api_url = config.api_url or default_api_url(kind, location.host)
-    return _connector(kind)(client, api_url, location, token)
+    return _connector(kind)(
+        client, api_url or default_api_url(kind, location.host), location, token
+    )
