@@ -182,3 +182,220 @@ def test_rerun_gives_identical_ids_and_changes_nothing(world: World) -> None:
     git("branch", "-D", "pubgate/absorb", cwd=world.src)
     third = world.absorb()
     assert third["head"] == first["head"] and third["commits"] == first["commits"]
+
+
+def test_chain_across_two_absorb_runs(world: World) -> None:
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}, author="Zoe Contributor"))
+    first = world.absorb()["head"]
+    world.contribute(C("p2", ["p1"], {"src/util.py": "util v2\n"}, author="Yan Helper"))
+    report = world.absorb()
+    assert [c["public"] for c in report["commits"]] == [world.pub["p2"]]
+    assert report["already_absorbed"] == 1
+    second = report["head"]
+    assert git("rev-parse", f"{second}^", cwd=world.src).strip() == first
+    world.merge_absorbed()
+    assert world.sync()["up_to_date"]
+    world.internal(C("c", ["main"], {"src/new.py": "new\n"}))
+    head = world.sync()["head"]
+    assert git("rev-parse", f"{head}^", cwd=world.public).strip() == world.pub["p2"]
+    assert world.from_scratch_head() == head
+
+
+def test_interleaved_with_synced_commits(world: World) -> None:
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}, author="Zoe Contributor"))
+    world.absorb()
+    # Internal work went on meanwhile; the absorb branch is merged with a merge commit.
+    world.internal(C("c", ["b"], {"src/c.py": "c\n", "internal/plan.txt": "c\n"}))
+    world.merge_absorbed(no_ff=True)
+    merged = world.merge_sync()
+    public = pygit2.Repository(str(world.public))
+    parents = [str(p) for p in public[merged].peel(pygit2.Commit).parent_ids]
+    assert parents[1] == world.pub["p1"], "the internal merge goes out as a merge onto p1"
+    # A second contribution on top of the synced merge, then more internal work.
+    world.contribute(C("p2", ["main"], {"README.md": "better readme\n"}, author="Yan Helper"))
+    report = world.absorb()
+    assert [c["public"] for c in report["commits"]] == [world.pub["p2"]]
+    assert git("rev-parse", f"{report['head']}^", cwd=world.src).strip() == world.ids["main"]
+    world.merge_absorbed()
+    world.internal(C("d", ["main"], {"src/d.py": "d\n"}))
+    head = world.sync()["head"]
+    assert git("rev-parse", f"{head}^", cwd=world.public).strip() == world.pub["p2"]
+    assert world.from_scratch_head() == head
+
+
+def test_contributor_merge_commit(world: World) -> None:
+    world.contribute(
+        C("p1", ["main"], {"src/app.py": "v2\n"}, author="Zoe Contributor"),
+        C("p2", ["main"], {"src/util.py": "util v2\n"}, author="Yan Helper"),
+        C("pm", ["p1", "p2"], {"src/util.py": "util v2\n"}, message="Merge pull request #7\n"),
+    )
+    report = world.absorb()
+    assert {c["public"] for c in report["commits"]} == {world.pub[n] for n in ("p1", "p2", "pm")}
+    repo = pygit2.Repository(str(world.src))
+    merge = repo[report["head"]].peel(pygit2.Commit)
+    images = {c["public"]: c["internal"] for c in report["commits"]}
+    assert [str(p) for p in merge.parent_ids] == [
+        images[world.pub["p1"]],
+        images[world.pub["p2"]],
+    ]
+    assert git("show", f"{report['head']}:internal/plan.txt", cwd=world.src) == "secret plan\n"
+    world.merge_absorbed()
+    assert world.sync()["up_to_date"]
+    world.internal(C("c", ["main"], {"src/c.py": "c\n"}))
+    head = world.sync()["head"]
+    assert git("rev-parse", f"{head}^", cwd=world.public).strip() == world.pub["pm"]
+    assert world.from_scratch_head() == head
+
+
+def test_deletion_rename_mode_change_and_binary(world: World) -> None:
+    clone = world.tmp / "contributor"
+    git("clone", "-q", str(world.public), str(clone))
+    (clone / "docs").mkdir(exist_ok=True)
+    git("mv", "README.md", "docs/README.md", cwd=clone)
+    git("rm", "-q", "src/util.py", cwd=clone)
+    (clone / "src" / "app.py").chmod(0o755)
+    (clone / "logo.png").write_bytes(bytes(range(256)) * 4 + b"\0\r\n\r")
+    git("add", "-A", cwd=clone)
+    git("-c", "core.filemode=true", "commit", "-q", "-m", "Tidy up", cwd=clone)
+    git("push", "-q", "origin", "main", cwd=clone)
+    report = world.absorb()
+    head = report["head"]
+    status = git("show", "-M", "--name-status", "--format=", head, cwd=world.src)
+    assert sorted(status.splitlines()) == sorted(
+        ["R100\tREADME.md\tdocs/README.md", "D\tsrc/util.py", "M\tsrc/app.py", "A\tlogo.png"]
+    )
+    files = tree_files(world.src, head)
+    assert files["src/app.py"].startswith("100755 ")
+    assert (
+        git("cat-file", "blob", f"{head}:logo.png", cwd=world.src).encode(
+            "utf-8", "surrogateescape"
+        )
+        == bytes(range(256)) * 4 + b"\0\r\n\r"
+    )
+    assert "internal/plan.txt" in files and "src/internal/notes.txt" in files
+    world.merge_absorbed()
+    assert world.sync()["up_to_date"]
+
+
+def test_deleting_a_folder_publicly_keeps_what_is_internal_in_it(world: World) -> None:
+    world.contribute(C("p1", ["main"], {"src/app.py": None, "src/util.py": None}))
+    head = world.absorb()["head"]
+    files = tree_files(world.src, head)
+    assert "src/internal/notes.txt" in files and "src/app.py" not in files
+    world.merge_absorbed()
+    assert world.sync()["up_to_date"]
+
+
+def test_mode_change_alone(world: World) -> None:
+    world.contribute(C("p1", ["main"], {"src/app.py": (EXEC, "print('v1')\n")}))
+    head = world.absorb()["head"]
+    assert tree_files(world.src, head)["src/app.py"].startswith("100755 ")
+
+
+def refused(world: World, *needles: str) -> str:
+    """Absorb must refuse with one error and one hint, exit 1, writing nothing to the source."""
+    refs = git("for-each-ref", cwd=world.src)
+    status = git("status", "--porcelain", "--ignored", cwd=world.src)
+    done = world.pubgate("absorb")
+    assert done.code == 1, done.err
+    lines = done.err.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["error", "hint"], done.err
+    for needle in needles:
+        assert needle in done.err
+    assert git("for-each-ref", cwd=world.src) == refs
+    assert git("status", "--porcelain", "--ignored", cwd=world.src) == status
+    return done.err
+
+
+@pytest.mark.parametrize("path", ["internal/new.txt", "src/internal/notes.txt", "deploy.pem"])
+def test_refuses_a_public_change_to_an_excluded_path(world: World, path: str) -> None:
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n", path: "from outside\n"}))
+    err = refused(world, world.pub["p1"][:12], path, "excluded")
+    assert "secret plan" not in err
+
+
+def test_refuses_submodule_changes(world: World) -> None:
+    gitlink = (0o160000, world.ids["a"])
+    world.contribute(C("p1", ["main"], {"vendor/lib": gitlink}))
+    refused(world, world.pub["p1"][:12], "vendor/lib", "submodule")
+
+
+def test_refuses_octopus_merges(world: World) -> None:
+    world.contribute(
+        C("p1", ["main"], {"x.txt": "1\n"}),
+        C("p2", ["main"], {"y.txt": "2\n"}),
+        C("p3", ["main"], {"z.txt": "3\n"}),
+        C("pm", ["p1", "p2", "p3"], {"y.txt": "2\n", "z.txt": "3\n"}),
+    )
+    refused(world, world.pub["pm"][:12], "octopus")
+
+
+def test_refuses_unrelated_roots(world: World) -> None:
+    world.contribute(
+        C("root", (), {"other.txt": "unrelated\n"}),
+        C("pm", ["main", "root"], {"other.txt": "unrelated\n"}),
+    )
+    refused(world, world.pub["root"][:12], "root")
+
+
+def test_refuses_a_public_history_that_lost_absorbed_commits(world: World) -> None:
+    before = world.tip()
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}))
+    world.absorb()
+    world.merge_absorbed()
+    git("update-ref", "refs/heads/main", before, cwd=world.public)  # a force-push
+    world.contribute(C("p2", ["main"], {"src/app.py": "v3\n"}))
+    refused(world, world.pub["p1"][:12], "force-pushed")
+
+
+def test_refuses_a_squashed_absorb_branch(world: World) -> None:
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}, author="Zoe Contributor"))
+    world.absorb()
+    world.internal(C("c", ["b"], {"src/c.py": "c\n"}))
+    message = git("log", "-1", "--format=%B", "pubgate/absorb", cwd=world.src)
+    git("merge", "-q", "--squash", "pubgate/absorb", cwd=world.src)
+    git("commit", "-q", "-m", message, cwd=world.src)
+    git("branch", "-D", "-q", "pubgate/absorb", cwd=world.src)
+    err = refused(world, "squashed, rebased or amended")
+    assert "merge commit or a fast-forward" in err
+
+
+def test_refuses_when_nothing_was_synced(tmp_path: Path, public: PublicRepos) -> None:
+    bare = public.bare()
+    build(bare, [C("init", (), {"README.md": "Public\n"})], bare=True)
+    src = tmp_path / "src"
+    build(src, [C("a", (), {"src/a.py": "a\n"})])
+    config = tmp_path / "pubgate.yaml"
+    config.write_text(json.dumps({"target_repo": str(bare)}))
+    done = pubgate("--config", str(config), "absorb", cwd=src)
+    assert done.code == 1 and "holds no commit synced" in done.err and "hint:" in done.err
+
+
+def test_refuses_without_trailers(world: World) -> None:
+    world.config.write_text(
+        json.dumps({"target_repo": str(world.public), "message": {"trailer": False}})
+    )
+    refused(world, "message.trailer")
+
+
+def test_dry_run_writes_no_branch(world: World) -> None:
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}))
+    refs = git("for-each-ref", cwd=world.src)
+    report = world.absorb("--dry-run")
+    assert report["dry_run"] and len(report["commits"]) == 1 and not report["written"]
+    assert git("for-each-ref", cwd=world.src) == refs
+    assert world.absorb()["head"] == report["head"]
+
+
+def test_sync_refusal_names_absorb_and_plan_lists_waiting_commits(world: World) -> None:
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}, message="Fix the app\n"))
+    world.internal(C("c", ["b"], {"src/c.py": "c\n"}))
+    done = world.pubgate("sync", "--no-pr")
+    assert done.code == 1 and "git pubgate absorb" in done.err
+    plan = world.pubgate("--json", "plan")
+    assert plan.code == 0, plan.err
+    waiting = json.loads(plan.out)["absorb"]
+    assert [w["public"] for w in waiting] == [world.pub["p1"]]
+    assert waiting[0]["subject"] == "Fix the app"
+    shown = world.pubgate("plan")
+    assert "waiting to be absorbed" in shown.err and world.pub["p1"][:12] in shown.err
