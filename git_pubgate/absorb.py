@@ -182,15 +182,7 @@ def _run(
         for public in found.waiting:
             internal = _replay_one(staging, public, found, replay, checker, public_tree)
             found.image[public] = internal
-            commit = staging[public].peel(pygit2.Commit)
-            report.commits.append(
-                AbsorbedCommit(
-                    public,
-                    internal,
-                    commit.raw_message.split(b"\n", 1)[0].decode("utf-8", "replace"),
-                    commit.author.raw_name.decode("utf-8", "replace"),
-                )
-            )
+            report.commits.append(_describe(staging, public, internal))
     if not found.waiting:
         report.up_to_date = True
         report.head = found.image.get(report.review_tip)
@@ -208,6 +200,38 @@ def _run(
             pull = forge.open_or_update(branch, source.branch, title, body, PullRequestOptions())
             report.pull_request = {"number": pull.number, "url": pull.url, "created": pull.created}
     return report
+
+
+def waiting(
+    config: Config, source: Source, staging: pygit2.Repository, review_tip: str
+) -> list[AbsorbedCommit]:
+    """The public commits a run of absorb would bring in now (for plan); internal ids empty.
+
+    Refusals are absorb's business: plan lists what waits, and absorb says what it cannot take.
+    """
+    if config.trailer is None:
+        return []
+    tips = [source.tip]
+    local = source.repo.references.get(f"refs/heads/{branch_name(config)}")
+    if local is not None:
+        tips.append(str(local.peel(pygit2.Commit).id))
+    rules = Rules.compile(config.exclude, config.include)
+    with _filter(staging, rules) as public_tree:
+        checker = _RoundTrip(staging, public_tree, _owned_paths(config, staging, source.tip))
+        found = scan(staging, review_tip, config.trailer, checker.own, tips)
+    if not found.synced_any:
+        return []
+    return [_describe(staging, public, "") for public in found.waiting]
+
+
+def _describe(staging: pygit2.Repository, public: str, internal: str) -> AbsorbedCommit:
+    commit = staging[public].peel(pygit2.Commit)
+    return AbsorbedCommit(
+        public,
+        internal,
+        commit.raw_message.split(b"\n", 1)[0].decode("utf-8", "replace"),
+        commit.author.raw_name.decode("utf-8", "replace"),
+    )
 
 
 class _RoundTrip:

@@ -42,6 +42,7 @@ class SyncReport:
     pull_request: dict[str, Any] | None = None  # number, url, created
     release: ReleasePlan | None = None
     superseded: list[str] = field(default_factory=list)  # older release branches retired
+    absorb: list[Any] = field(default_factory=list)  # plan: public commits absorb would take
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,9 @@ class SyncReport:
             "pull_request": self.pull_request,
             "release": self.release.to_json() if self.release else None,
             "superseded_branches": self.superseded,
+            "absorb": [
+                {"public": c.public, "subject": c.subject, "author": c.author} for c in self.absorb
+            ],
         }
 
 
@@ -133,6 +137,11 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
             f"in {len(report.divergence)} paths:"
         )
         lines.extend(f"  {path}" for path in report.divergence[:50])
+    if report.absorb:
+        lines.append(
+            f"{len(report.absorb)} public commits waiting to be absorbed (git pubgate absorb):"
+        )
+        lines.extend(f"  {c.public[:12]} {c.subject}  ({c.author})" for c in report.absorb[:50])
     lines.append(outcome(report, plan=plan))
     if (
         not plan

@@ -206,6 +206,10 @@ def _run(  # noqa: PLR0917
         p.decode("utf-8", "surrogateescape") for p in rewriter.trees.dropped
     )
     report.divergence = _divergence(staging, report.review_tip, base_tree, result, config)
+    if not options.push and report.divergence and report.review_tip:
+        from .absorb import waiting
+
+        report.absorb = waiting(config, source, staging, report.review_tip)
 
     if result.tip is None:
         raise PubgateError(
