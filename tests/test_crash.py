@@ -171,3 +171,56 @@ def test_sigkill_during_a_release_with_pull_requests(tmp_path: Path) -> None:
         assert api.errors == []
     assert killed >= RELEASE_RUNS // 4, "the kills must land while sync is running"
     git("fsck", "--strict", "--no-progress", cwd=bare)
+
+
+ABSORB_RUNS = 40
+
+
+def test_sigkill_during_absorb_then_rerun_converges(tmp_path: Path, public: PublicRepos) -> None:
+    """Kills land while absorb reads the target, replays, checks and writes its branch; each
+    rerun leaves the branch at the uninterrupted result and every other source ref as it was."""
+    src = tmp_path / "src"
+    build(src, random_history(seed=23, count=120, excluded_share=0.2))
+    target = public.bare()
+    config = tmp_path / "pubgate.yaml"
+    config.write_text(json.dumps({"target_repo": str(target), "exclude": ["/internal/", "*.pem"]}))
+    assert pubgate("--config", str(config), "sync", "--no-pr", cwd=src).code == 0
+    git("update-ref", "refs/heads/main", "pubgate/sync", cwd=target)
+    rng = random.Random(20261130)
+    known = {"main": git("rev-parse", "main", cwd=target).strip()}
+    contributions = []
+    for i in range(12):  # a chain with a side branch merged by a merge commit
+        parent = ["main"] if i == 0 else [f"p{i - 1}"]
+        contributions.append(C(f"p{i}", parent, {f"src/p{i % 4}.txt": f"{rng.random()}\n"}))
+    contributions.append(C("side", ["p3"], {"docs/side.txt": "side\n"}, author="Bo Baker"))
+    contributions.append(C("merge", ["p11", "side"], {"docs/side.txt": "side\n"}))
+    build(target, contributions, bare=True, known=known)
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    command = [sys.executable, "-m", "git_pubgate", "--config", str(config), "-q", "absorb"]
+    started = time.monotonic()
+    subprocess.run(command, cwd=src, env=env, check=True, capture_output=True)
+    window = time.monotonic() - started
+    expected = git("rev-parse", "pubgate/absorb", cwd=src).strip()
+    git("branch", "-D", "-q", "pubgate/absorb", cwd=src)
+    source_refs = git("for-each-ref", cwd=src)
+    source_status = git("status", "--porcelain", "--ignored", cwd=src)
+    killed = 0
+    for _ in range(ABSORB_RUNS):
+        if rng.random() < 0.5:
+            shutil.rmtree(src / ".git" / "pubgate", ignore_errors=True)
+        if rng.random() < 0.5:
+            git("branch", "-D", "-q", "pubgate/absorb", cwd=src, check=False)
+        killed += kill_within(command, src, env, rng.uniform(0.0, window))
+        rerun = pubgate("--config", str(config), "absorb", cwd=src)
+        assert rerun.code == 0, rerun.err
+        assert git("rev-parse", "pubgate/absorb", cwd=src).strip() == expected
+        git("branch", "-D", "-q", "pubgate/absorb", cwd=src)
+        assert git("for-each-ref", cwd=src) == source_refs
+        assert git("status", "--porcelain", "--ignored", cwd=src) == source_status
+    assert killed >= ABSORB_RUNS // 4, "the kills must land while absorb is running"
+    # The result still converges: merged internally, the next sync publishes nothing new.
+    git("merge", "-q", "--ff-only", expected, cwd=src)
+    done = pubgate("--config", str(config), "--json", "sync", "--no-pr", cwd=src)
+    assert done.code == 0 and json.loads(done.out)["up_to_date"], done.err
+    git("fsck", "--strict", "--no-progress", cwd=src)
