@@ -399,3 +399,47 @@ def test_sync_refusal_names_absorb_and_plan_lists_waiting_commits(world: World) 
     assert waiting[0]["subject"] == "Fix the app"
     shown = world.pubgate("plan")
     assert "waiting to be absorbed" in shown.err and world.pub["p1"][:12] in shown.err
+
+
+PYPROJECT = '[project]\nname = "demo"\nversion = "0.1.0"\ndependencies = []\n'
+
+
+def released_world(tmp_path: Path, public: PublicRepos) -> World:
+    """A world whose first sync is a release: pyproject.toml and CHANGELOG.md are owned."""
+    bare = public.bare()
+    src = tmp_path / "src"
+    config = tmp_path / "pubgate.yaml"
+    config.write_text(json.dumps({"target_repo": str(bare), "exclude": EXCLUDE, "version": {}}))
+    world = World(tmp_path, bare, src, config)
+    world.internal(
+        C(
+            "a",
+            (),
+            {"src/app.py": "v1\n", "internal/plan.txt": "secret\n", "pyproject.toml": PYPROJECT},
+        ),
+        C("b", ["a"], {"src/util.py": "u\n"}, message="feat: util\n"),
+    )
+    done = world.pubgate("--json", "sync", "--no-pr", "--bump", "minor")
+    assert done.code == 0, done.err
+    git("update-ref", "refs/heads/main", json.loads(done.out)["head"], cwd=bare)
+    return world
+
+
+def test_releases_own_files_refused_and_other_changes_converge(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    world = released_world(tmp_path, public)
+    released = git("show", "main:pyproject.toml", cwd=world.public)
+    assert 'version = "0.2.0"' in released
+    world.contribute(C("p0", ["main"], {"CHANGELOG.md": "# rewritten\n"}))
+    refused(world, world.pub["p0"][:12], "CHANGELOG.md", "releases write")
+    git("update-ref", "refs/heads/main", "main~1", cwd=world.public)  # withdrawn
+
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}, message="fix: app\n"))
+    head = world.absorb()["head"]
+    # The internal version file stays the internal one; the contribution is all that changes.
+    assert git("show", f"{head}:pyproject.toml", cwd=world.src) == PYPROJECT
+    world.merge_absorbed()
+    report = world.pubgate("--json", "sync", "--no-pr")
+    assert report.code == 0, report.err
+    assert json.loads(report.out)["up_to_date"]
