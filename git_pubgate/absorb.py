@@ -144,7 +144,12 @@ def _run(
     report.dry_run = options.dry_run
     source_remote = _source_remote(config, staging)
     forge = None
-    if source_remote is not None and not options.dry_run and not options.no_pr and client:
+    if (
+        source_remote is not None
+        and not options.dry_run
+        and not options.no_pr
+        and client is not None
+    ):
         forge = _source_forge(config, client)  # refuses now, before anything is written
 
     heads = remote.heads([config.review_branch])
@@ -519,6 +524,11 @@ def _hand_over(
             "git",
             "--git-dir",
             str(source.git_dir),
+            # No background gc or maintenance in the user's repository on our account.
+            "-c",
+            "gc.auto=0",
+            "-c",
+            "maintenance.auto=false",
             "fetch",
             "--quiet",
             "--no-tags",

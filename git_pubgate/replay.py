@@ -1,14 +1,16 @@
 """Apply a public commit's changes to an internal tree, raw entry by raw entry.
 
-The reverse of the filter for one commit: ``ours`` is the internal tree the public commit's
-parent came from, ``base`` that parent's public tree and ``theirs`` the public commit's tree.
-Entries the public commit did not change keep ``ours``' exact bytes (so excluded paths, and
-internal versions of files, are inherited untouched); changed entries take ``theirs``. Only
-the directories on the way to a change are read, so a one-file contribution costs a few trees.
+The reverse of the filter for one commit: ``base`` is the public tree of the commit's parent,
+``theirs`` the public commit's tree and ``ours`` the internal tree the parent came from. The
+file-level changes from ``base`` to ``theirs`` are found by walking only the directories that
+differ, mapped to internal paths, checked against the rules, and applied to ``ours``; every
+other entry keeps ``ours``' exact bytes (so excluded paths, and files the contribution did not
+touch, are inherited untouched). A one-file contribution costs a few tree reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pygit2
@@ -17,19 +19,19 @@ from .objects import TREE_MODES, parse_tree, tree_entry
 from .rules import Rules
 
 GITLINK = b"160000"
+SYMLINK = b"120000"
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class Entry:
     mode: bytes
     oid: bytes
-    raw: bytes
 
     @property
     def is_tree(self) -> bool:
         return self.mode in TREE_MODES
 
-    def same(self, other: _Entry | None) -> bool:
+    def same(self, other: Entry | None) -> bool:
         # 40000 and 040000 are one mode to git (old histories wrote the padded one).
         return (
             other is not None
@@ -47,116 +49,178 @@ class RefusedChangeError(Exception):
         self.why = why
 
 
+# (internal path, internal blob, published blob, contribution's blob) -> the internal blob.
+BlobMerge = Callable[[bytes, bytes, bytes, bytes], bytes]
+# A public path -> the internal path it comes from (None: it has none).
+PathReverse = Callable[[bytes], bytes | None]
+
+
 class TreeReplay:
     """Builds internal trees in ``repo`` (loose objects, readable at once).
 
     Args:
         repo: where the trees are read and written; it must see internal and public objects.
         rules: the path rules: a change to a path they hold back is refused.
-        owned: paths sync writes itself (version files, changelog): a change there is refused.
+        owned: public paths sync writes itself (version files, changelog): changes are refused.
+        reverse: maps public paths back to internal ones (monorepo roots and moves).
+        merge: brings a public edit into an internal file whose published form differs from
+            it (internal sections); None when no file can differ.
     """
 
-    def __init__(self, repo: pygit2.Repository, rules: Rules, owned: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        rules: Rules,
+        owned: frozenset[str] = frozenset(),
+        *,
+        reverse: PathReverse | None = None,
+        merge: BlobMerge | None = None,
+    ):
         self._odb = repo.odb
         self.rules = rules
         self._owned = {p.encode() for p in owned}
-        self._entries: dict[bytes, dict[bytes, _Entry]] = {}
+        self._reverse = reverse
+        self._merge = merge
+        self._entries: dict[bytes, dict[bytes, Entry]] = {}
 
-    def _read(self, tree: bytes | None) -> dict[bytes, _Entry]:
+    def _read(self, tree: bytes | None) -> dict[bytes, Entry]:
         if tree is None:
             return {}
         found = self._entries.get(tree)
         if found is None:
             data = self._odb.read(pygit2.Oid(raw=tree))[1]
-            entries = parse_tree(data, 0, len(data)) or []
             found = {
-                name: _Entry(mode, oid, data[start : start + len(mode) + len(name) + 22])
-                for mode, name, oid, start, _ in entries
+                name: Entry(mode, oid)
+                for mode, name, oid, _, _ in parse_tree(data, 0, len(data)) or []
             }
             self._entries[tree] = found
         return found
 
     def apply(self, ours: bytes, base: bytes, theirs: bytes) -> bytes:
         """``ours`` with the changes from ``base`` to ``theirs``; refuses what must not come."""
-        result = self._apply(ours, base, theirs, b"")
+        edits: dict[bytes, Entry | None] = {}
+        for path, old, new in self.changes(base, theirs):
+            self._check(path, old, new)
+            internal = self._reverse(path) if self._reverse is not None else path
+            if internal is None:
+                raise RefusedChangeError(_text(path), "has no place in the source (root/move)")
+            if not self.rules.is_public(internal):
+                raise RefusedChangeError(
+                    _text(path), f"changes an excluded path ({self.rules.why_excluded(internal)})"
+                )
+            edits[internal] = new
+            if old is not None and new is not None and self._merge is not None:
+                edits[internal] = self._merged(ours, internal, old, new)
+        result = self._edit(ours, edits, b"")
         return result if result is not None else self._write({})
 
-    def _apply(
-        self, ours: bytes | None, base: bytes | None, theirs: bytes | None, prefix: bytes
-    ) -> bytes | None:
-        mine, old, new = self._read(ours), self._read(base), self._read(theirs)
-        out = dict(mine)
-        for name in sorted(set(old) | set(new)):
-            b, t, o = old.get(name), new.get(name), mine.get(name)
-            if (b is None and t is None) or (b is not None and b.same(t)):
-                continue  # the public commit did not change it: ours stands
-            path = prefix + name
-            result = self._entry(o, b, t, path)
-            if result is None:
-                out.pop(name, None)
-            else:
-                out[name] = result
-        if not out:
-            return None
-        if out == mine and ours is not None:
-            return ours
-        return self._write(out)
+    def changes(
+        self, base: bytes | None, theirs: bytes | None, prefix: bytes = b""
+    ) -> Iterator[tuple[bytes, Entry | None, Entry | None]]:
+        """Every file-level change from ``base`` to ``theirs``: (path, old entry, new entry).
 
-    def _entry(
-        self, o: _Entry | None, b: _Entry | None, t: _Entry | None, path: bytes
-    ) -> _Entry | None:
-        """The internal entry at ``path``, which the public commit changed from ``b`` to ``t``."""
-        for side in (b, t):
-            if side is not None and side.mode == GITLINK:
-                raise RefusedChangeError(_text(path), "changes a submodule")
-        b_tree = b.oid if b is not None and b.is_tree else None
-        if t is not None and t.is_tree:
-            if o is not None and not o.is_tree:
-                self._check_file(path)  # an internal file where the contribution puts a folder
-                raise RefusedChangeError(_text(path), "puts a directory where an internal file is")
-            sub = self._apply(o.oid if o is not None else None, b_tree, t.oid, path + b"/")
-            return (
-                None
-                if sub is None
-                else _Entry(b"40000", sub, tree_entry(b"40000", path_name(path), sub))
-            )
-        # t is a file, or gone.
-        if o is not None and o.is_tree:
-            # The public part of an internal directory goes; what the filter held back stays.
-            rest = self._apply(o.oid, b_tree, None, path + b"/")
-            if t is None:
-                return (
-                    None
-                    if rest is None
-                    else _Entry(o.mode, rest, tree_entry(o.mode, path_name(path), rest))
-                )
-            if rest is not None:
-                raise RefusedChangeError(_text(path), "puts a file where an internal directory is")
-        elif b is not None and b.is_tree:
-            self._apply(None, b.oid, None, path + b"/")  # checks every path it removes
-        self._check_file(path)
-        return t
+        A directory replaced by a file (or the reverse) shows as the files of one side going
+        and those of the other coming. Explicit stack, so deep paths cannot hit recursion limits.
+        """
+        stack = [(base, theirs, prefix)]
+        while stack:
+            b_tree, t_tree, at = stack.pop()
+            old, new = self._read(b_tree), self._read(t_tree)
+            for name in sorted(set(old) | set(new)):
+                b, t = old.get(name), new.get(name)
+                if b is not None and b.same(t):
+                    continue
+                path = at + name
+                b_sub = b.oid if b is not None and b.is_tree else None
+                t_sub = t.oid if t is not None and t.is_tree else None
+                if b_sub is not None or t_sub is not None:
+                    stack.append((b_sub, t_sub, path + b"/"))
+                b_file = b if b is not None and not b.is_tree else None
+                t_file = t if t is not None and not t.is_tree else None
+                if b_file is not None or t_file is not None:
+                    yield path, b_file, t_file
 
-    def _check_file(self, path: bytes) -> None:
+    def _check(self, path: bytes, old: Entry | None, new: Entry | None) -> None:
+        if any(e is not None and e.mode == GITLINK for e in (old, new)):
+            raise RefusedChangeError(_text(path), "changes a submodule")
         if path in self._owned:
             raise RefusedChangeError(
                 _text(path), "changes a file that releases write (version file or changelog)"
             )
-        if not self.rules.is_public(path):
-            why = self.rules.why_excluded(path)
-            raise RefusedChangeError(_text(path), f"changes an excluded path ({why})")
 
-    def _write(self, entries: dict[bytes, _Entry]) -> bytes:
+    def _merged(self, ours: bytes, path: bytes, old: Entry, new: Entry) -> Entry:
+        """The contribution's edit of a file, brought into the internal version of it."""
+        assert self._merge is not None
+        current = self._lookup(ours, path)
+        if current is None or current.is_tree or SYMLINK in (old.mode, new.mode):
+            return new
+        if current.oid == old.oid:
+            return new  # published as it is inside: the contribution's file is the file
+        return Entry(new.mode, self._merge(path, current.oid, old.oid, new.oid))
+
+    def _lookup(self, tree: bytes, path: bytes) -> Entry | None:
+        entry: Entry | None = None
+        current: bytes | None = tree
+        for part in path.split(b"/"):
+            if current is None:
+                return None
+            entry = self._read(current).get(part)
+            if entry is None:
+                return None
+            current = entry.oid if entry.is_tree else None
+        return entry
+
+    def _edit(
+        self, tree: bytes | None, edits: dict[bytes, Entry | None], at: bytes
+    ) -> bytes | None:
+        """``tree`` with ``edits`` (relative path -> entry, None deletes) applied; None if empty."""
+        entries = dict(self._read(tree))
+        here: dict[bytes, Entry | None] = {}
+        below: dict[bytes, dict[bytes, Entry | None]] = {}
+        for path, entry in edits.items():
+            head, slash, rest = path.partition(b"/")
+            if slash:
+                below.setdefault(head, {})[rest] = entry
+            else:
+                here[head] = entry
+        for name in sorted(set(here) | set(below)):
+            current = entries.get(name)
+            path = at + name
+            sub: bytes | None = None
+            if name in below:
+                file_stays = current is not None and not current.is_tree
+                if file_stays and not (name in here and here[name] is None):
+                    raise RefusedChangeError(
+                        _text(path), "puts a directory where an internal file is"
+                    )
+                inner = current.oid if current is not None and current.is_tree else None
+                sub = self._edit(inner, below[name], path + b"/")
+            elif current is not None and current.is_tree:
+                sub = current.oid
+            if name in here and here[name] is not None:
+                if sub is not None:
+                    raise RefusedChangeError(
+                        _text(path), "puts a file where an internal directory is"
+                    )
+                entry = here[name]
+                assert entry is not None
+                entries[name] = entry
+            elif sub is not None:
+                keep = current is not None and current.is_tree
+                entries[name] = Entry(current.mode if keep and current else b"40000", sub)
+            else:
+                entries.pop(name, None)
+        if not entries:
+            return None
+        return self._write(entries)
+
+    def _write(self, entries: dict[bytes, Entry]) -> bytes:
         # git orders a directory as if its name ended with '/'.
         ordered = sorted(
             entries.items(), key=lambda item: item[0] + (b"/" if item[1].is_tree else b"")
         )
-        data = b"".join(entry.raw for _, entry in ordered)
+        data = b"".join(tree_entry(e.mode, name, e.oid) for name, e in ordered)
         return bytes(self._odb.write(pygit2.enums.ObjectType.TREE, data).raw)
-
-
-def path_name(path: bytes) -> bytes:
-    return path.rsplit(b"/", 1)[-1]
 
 
 def _text(path: bytes) -> str:
@@ -167,11 +231,8 @@ def differing_paths(
     repo: pygit2.Repository, a: bytes, b: bytes, limit: int | None = 5
 ) -> list[str]:
     """Up to ``limit`` paths whose entries differ between trees ``a`` and ``b``."""
-    diff = (
-        repo[pygit2.Oid(raw=a)]
-        .peel(pygit2.Tree)
-        .diff_to_tree(repo[pygit2.Oid(raw=b)].peel(pygit2.Tree))
-    )
+    old = repo[pygit2.Oid(raw=a)].peel(pygit2.Tree)
+    diff = old.diff_to_tree(repo[pygit2.Oid(raw=b)].peel(pygit2.Tree))
     out: list[str] = []
     for delta in diff.deltas:
         out.append(delta.new_file.path or delta.old_file.path)

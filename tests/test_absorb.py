@@ -443,3 +443,8 @@ def test_releases_own_files_refused_and_other_changes_converge(
     report = world.pubgate("--json", "sync", "--no-pr")
     assert report.code == 0, report.err
     assert json.loads(report.out)["up_to_date"]
+
+
+def test_refuses_a_file_where_an_internal_directory_is(world: World) -> None:
+    world.contribute(C("p1", ["main"], {"src/internal": "a file now\n"}))
+    refused(world, world.pub["p1"][:12], "src/internal", "internal directory")
