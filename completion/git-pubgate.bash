@@ -3,7 +3,7 @@
 
 _git_pubgate ()
 {
-	local subcommands="init plan sync publish audit hook demo"
+	local subcommands="init plan sync publish audit hook absorb demo"
 	local global="--config --json --verbose --quiet --version -C"
 	local subcommand
 	subcommand="$(__git_find_on_cmdline "$subcommands")"
@@ -26,6 +26,7 @@ _git_pubgate ()
 	audit,-*) __gitcomp "--config --json --quiet --verbose" ;;
 	hook,-*) __gitcomp "--via-config --config --json --quiet --verbose" ;;
 	hook,*) __gitcomp "install uninstall pre-push" ;;
+	absorb,-*) __gitcomp "--dry-run --no-pr --config --json --quiet --verbose" ;;
 	demo,-*) __gitcomp "--keep --config --json --quiet --verbose" ;;
 	esac
 }
@@ -35,7 +36,7 @@ _pubgate ()
 	local cur prev words cword
 	_get_comp_words_by_ref -n =: cur prev words cword 2>/dev/null || return
 	if [ "$cword" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "init plan sync publish audit hook demo --config --json --verbose --quiet --version -C" -- "$cur"))
+		COMPREPLY=($(compgen -W "init plan sync publish audit hook absorb demo --config --json --verbose --quiet --version -C" -- "$cur"))
 	fi
 }
 complete -F _pubgate pubgate

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from git_pubgate.absorb import AbsorbReport
 from git_pubgate.audit import AuditReport
 from git_pubgate.cli import build_parser
 from git_pubgate.config import DESCRIPTIONS, known_keys
@@ -152,3 +153,5 @@ def test_json_keys_are_the_documented_ones() -> None:
     assert set(sync) <= documented["`plan` and `sync`"]
     assert set(PublishReport().to_json()) == documented["`publish`"]
     assert set(AuditReport().to_json()) <= documented["`audit`"]
+    absorb = AbsorbReport("main", "0" * 40, "url", "main", "pubgate/absorb").to_json()
+    assert set(absorb) <= documented["`absorb`"]
