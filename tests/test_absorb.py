@@ -448,3 +448,17 @@ def test_releases_own_files_refused_and_other_changes_converge(
 def test_refuses_a_file_where_an_internal_directory_is(world: World) -> None:
     world.contribute(C("p1", ["main"], {"src/internal": "a file now\n"}))
     refused(world, world.pub["p1"][:12], "src/internal", "internal directory")
+
+
+def test_sync_does_not_take_a_trailer_that_does_not_round_trip(world: World) -> None:
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}))
+    p1 = world.pub["p1"]
+    # Claims to be p1, but holds other content: sync must not reuse p1 for it.
+    world.internal(
+        C("fake", ["b"], {"src/app.py": "v3\n"}, message=f"Fix\n\nPubgate-Absorbed: {p1}\n")
+    )
+    done = world.pubgate("--json", "sync", "--no-pr", "--allow-divergence")
+    assert done.code == 0, done.err
+    report = json.loads(done.out)
+    assert report["head"] != p1 and [c["source"] for c in report["commits"]] == [world.ids["fake"]]
+    assert report["divergence"] == ["src/app.py"]
