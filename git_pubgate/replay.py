@@ -20,6 +20,8 @@ from .rules import Rules
 
 GITLINK = b"160000"
 SYMLINK = b"120000"
+# The marker words of internal sections: in public content they would hide text on the way back.
+MARKER_WORDS = (b"BEGIN-INTERNAL", b"END-INTERNAL", b"BEGIN-PUBLIC", b"END-PUBLIC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,10 @@ class TreeReplay:
             raise RefusedChangeError(
                 _text(path), "changes a file that releases write (version file or changelog)"
             )
+        if new is not None and new.mode not in (SYMLINK, GITLINK):
+            data = self._odb.read(pygit2.Oid(raw=new.oid))[1]
+            if any(word in data for word in MARKER_WORDS):
+                raise RefusedChangeError(_text(path), "holds internal-section markers")
 
     def _merged(self, ours: bytes, path: bytes, old: Entry, new: Entry) -> Entry:
         """The contribution's edit of a file, brought into the internal version of it."""

@@ -462,3 +462,31 @@ def test_sync_does_not_take_a_trailer_that_does_not_round_trip(world: World) -> 
     report = json.loads(done.out)
     assert report["head"] != p1 and [c["source"] for c in report["commits"]] == [world.ids["fake"]]
     assert report["divergence"] == ["src/app.py"]
+
+
+def test_refuses_public_content_holding_section_markers(world: World) -> None:
+    text = "a = 1\n# BEGIN-INTERNAL\nb = 2\n# END-INTERNAL\n"
+    world.contribute(C("p1", ["main"], {"src/app.py": text}))
+    refused(world, world.pub["p1"][:12], "src/app.py", "internal-section markers")
+
+
+def test_a_divergent_sync_merged_on_the_public_side_comes_back_as_a_merge(world: World) -> None:
+    world.contribute(C("p1", ["main"], {"README.md": "public readme\n"}, author="Zoe Contributor"))
+    world.internal(C("c", ["b"], {"src/c.py": "c\n", "internal/plan.txt": "c\n"}))
+    done = world.pubgate("--json", "sync", "--no-pr", "--allow-divergence")
+    assert done.code == 0, done.err
+    synced = json.loads(done.out)["head"]
+    # The forge merges the pull request with a merge commit of both sides.
+    world.contribute(C("merge", ["main", synced], {"src/c.py": "c\n"}, message="Merge #2\n"))
+    report = world.absorb()
+    assert [c["public"] for c in report["commits"]] == [world.pub["p1"], world.pub["merge"]]
+    repo = pygit2.Repository(str(world.src))
+    merge = repo[report["head"]].peel(pygit2.Commit)
+    assert [str(p) for p in merge.parent_ids] == [report["commits"][0]["internal"], world.ids["c"]]
+    assert git("show", f"{report['head']}:internal/plan.txt", cwd=world.src) == "c\n"
+    world.merge_absorbed()
+    assert world.sync()["up_to_date"]
+    world.internal(C("d", ["main"], {"src/d.py": "d\n"}))
+    head = world.sync()["head"]
+    assert git("rev-parse", f"{head}^", cwd=world.public).strip() == world.pub["merge"]
+    assert world.from_scratch_head() == head
