@@ -24,7 +24,10 @@ import pygit2
 if TYPE_CHECKING:
     import httpx
 
+from . import absorb_state
+from .absorb_merge import ConflictError, Publish, SectionMerge, has_conflict_markers
 from .absorb_scan import Scan, scan
+from .absorb_state import AbsorbState
 from .config import Config, is_local
 from .errors import PubgateError
 from .forge import PullRequestOptions, make_forge_for, resolve_token
@@ -49,6 +52,8 @@ SOURCE_NS = "refs/pubgate/source/"  # the source remote's absorb branch, fetched
 class AbsorbOptions:
     dry_run: bool = False
     no_pr: bool = False
+    resume: bool = False  # --continue: take the resolved file, go on
+    abort: bool = False  # --abort: forget a stopped absorb
 
 
 @dataclass
@@ -77,6 +82,7 @@ class AbsorbReport:
     pushed: bool = False  # ... and pushed to the source's remote
     dry_run: bool = False
     pull_request: dict[str, Any] | None = None
+    aborted: bool = False  # --abort found a stopped absorb and removed it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +109,7 @@ class AbsorbReport:
             "pushed": self.pushed,
             "dry_run": self.dry_run,
             "pull_request": self.pull_request,
+            "aborted": self.aborted,
         }
 
 
@@ -122,15 +129,123 @@ def run(
     """Absorb the waiting public commits into the source's absorb branch; report what happened."""
     source = open_source(config, cwd)
     with locked_staging(source, wait=lock_wait, on_wait=on_lock_wait) as staging:
-        return _run(config, source, staging, options, client)
+        if options.abort:
+            return _abort(config, source)
+        state = absorb_state.load(source.git_dir) or AbsorbState()
+        content = _content(config, staging)
+        if options.resume:
+            _take_resolution(staging, source.git_dir, state, content)
+        elif state.stop is not None:
+            stop = state.stop
+            raise PubgateError(
+                f"an absorb is stopped at {stop.public[:12]}, where {stop.path} needs resolving",
+                f"edit {absorb_state.work_file(source.git_dir, stop.path)}, then run 'git pubgate "
+                "absorb --continue'; or 'git pubgate absorb --abort' to give up",
+            )
+        _restore_resolutions(staging, source.git_dir, state)
+        merge = SectionMerge(staging, content, state) if content is not None else None
+        try:
+            report = _run(config, source, staging, options, client, merge)
+        except ConflictError as e:
+            assert merge is not None
+            raise _stop(source.git_dir, state, merge.public, e) from None
+        absorb_state.clear(source.git_dir)
+        return report
 
 
-def _run(
+def _content(config: Config, staging: pygit2.Repository) -> Publish | None:
+    """The filter's content transform of one file (internal sections), or None without one.
+
+    Today the filter publishes every file's bytes as they are, so nothing needs merging.
+    """
+    del config, staging
+    return None
+
+
+def _abort(config: Config, source: Source) -> AbsorbReport:
+    target = Remote(url=config.target_repo or "", git_dir=source.git_dir).display
+    report = AbsorbReport(
+        source.branch, source.tip, target, config.review_branch, branch_name(config)
+    )
+    if not absorb_state.clear(source.git_dir):
+        raise PubgateError(
+            "no absorb is stopped, so there is nothing to abort",
+            "git pubgate absorb writes its branch only once every commit is replayed",
+        )
+    report.aborted = True
+    return report
+
+
+def _take_resolution(
+    staging: pygit2.Repository, git_dir: Path, state: AbsorbState, content: Publish | None
+) -> None:
+    """Record the person's resolution of the stopped file, if it is one (``--continue``)."""
+    stop = state.stop
+    if stop is None:
+        raise PubgateError(
+            "no absorb is stopped, so there is nothing to continue", "run git pubgate absorb"
+        )
+    where = absorb_state.work_file(git_dir, stop.path)
+    try:
+        data = where.read_bytes()
+    except OSError as e:
+        raise PubgateError(
+            f"cannot read the file to resolve, {where}: {e.strerror}",
+            "resolve the conflict in that file, or run git pubgate absorb --abort",
+        ) from e
+    markers = has_conflict_markers(data)
+    if markers:
+        raise PubgateError(
+            f"{where} still holds conflict markers (line {markers[0]})",
+            "remove them, keeping what the file should say, then run --continue again",
+        )
+    blob = bytes(staging.odb.write(pygit2.enums.ObjectType.BLOB, data).raw)
+    published = content(stop.path.encode("utf-8", "surrogateescape"), blob) if content else blob
+    if published != bytes.fromhex(stop.theirs):
+        raise PubgateError(
+            f"the resolved {stop.path} does not publish back to the file of {stop.public[:12]}",
+            "its public text (without the internal sections) must be exactly the contributor's; "
+            "edit it again, then run --continue",
+        )
+    absorb_state.keep_blob(git_dir, blob, data)
+    state.resolutions[AbsorbState.key(stop.public, stop.path)] = blob.hex()
+    state.stop = None
+    absorb_state.save(git_dir, state)
+
+
+def _restore_resolutions(staging: pygit2.Repository, git_dir: Path, state: AbsorbState) -> None:
+    """Put resolved files back into staging: a fresh staging repository lacks them."""
+    for blob in state.resolutions.values():
+        if pygit2.Oid(hex=blob) not in staging.odb:
+            staging.odb.write(pygit2.enums.ObjectType.BLOB, absorb_state.kept_blob(git_dir, blob))
+
+
+def _stop(git_dir: Path, state: AbsorbState, public: str, error: ConflictError) -> PubgateError:
+    """Leave the conflicted file for a person and say where it is."""
+    path = error.path.decode("utf-8", "surrogateescape")
+    state.stop = absorb_state.Stop(
+        public, path, error.ours.hex(), error.base.hex(), error.theirs.hex()
+    )
+    where = absorb_state.work_file(git_dir, path)
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.write_bytes(error.merged)
+    absorb_state.save(git_dir, state)
+    lines = has_conflict_markers(error.merged)
+    hunk = f" (conflict markers at lines {lines[0]}-{lines[-1]})" if lines else ""
+    return PubgateError(
+        f"absorb stopped at {public[:12]}: {path} {error.why}{hunk}",
+        f"edit {where} so that it is the internal file with the contribution in it, then run "
+        "'git pubgate absorb --continue'; 'git pubgate absorb --abort' gives up",
+    )
+
+
+def _run(  # noqa: PLR0917
     config: Config,
     source: Source,
     staging: pygit2.Repository,
     options: AbsorbOptions,
     client: httpx.Client | None,
+    merge: SectionMerge | None,
 ) -> AbsorbReport:
     if config.trailer is None:
         raise PubgateError(
@@ -183,8 +298,10 @@ def _run(
             )
         _check_absorbed(staging, found, checker, report.review_tip)
         report.already_absorbed = len(found.absorbed)
-        replay = TreeReplay(staging, rules, owned)
+        replay = TreeReplay(staging, rules, owned, merge=merge)
         for public in found.waiting:
+            if merge is not None:
+                merge.public = public
             internal = _replay_one(staging, public, found, replay, checker, public_tree)
             found.image[public] = internal
             report.commits.append(_describe(staging, public, internal))
@@ -573,6 +690,8 @@ def _pull_request_text(report: AbsorbReport) -> tuple[str, str]:
 
 def outcome(report: AbsorbReport) -> str:
     """The one line that says what absorb did: all that ``-q`` prints."""
+    if report.aborted:
+        return f"aborted the stopped absorb; {report.branch} was not written"
     if report.up_to_date:
         return f"up to date: every public commit on {report.review_branch} is synced or absorbed"
     count = len(report.commits)
@@ -591,6 +710,8 @@ def outcome(report: AbsorbReport) -> str:
 
 def describe(report: AbsorbReport) -> list[str]:
     """Human-readable lines for an absorb report."""
+    if report.aborted:
+        return [outcome(report)]
     lines = [
         f"source: {report.source_branch} at {report.source_tip[:12]}",
         f"target: {report.target} ({report.review_branch} at {(report.review_tip or '')[:12]})",

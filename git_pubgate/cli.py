@@ -68,6 +68,8 @@ class _Args(argparse.Namespace):
     hook_args: list[str]
     via_config: bool
     no_isolation: bool
+    resume: bool
+    abort: bool
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -168,10 +170,20 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
         "absorb", help="bring public contributions back into the source, on a branch to merge"
     )
     absorb.add_argument(
+        "--no-pr", action="store_true", help="stop after writing (and pushing) the branch"
+    )
+    absorb_mode = absorb.add_mutually_exclusive_group()
+    absorb_mode.add_argument(
         "--dry-run", action="store_true", help="replay and check everything; write no branch"
     )
-    absorb.add_argument(
-        "--no-pr", action="store_true", help="stop after writing (and pushing) the branch"
+    absorb_mode.add_argument(
+        "--continue",
+        dest="resume",
+        action="store_true",
+        help="go on after resolving the file a stopped absorb left",
+    )
+    absorb_mode.add_argument(
+        "--abort", action="store_true", help="forget a stopped absorb; nothing was written"
     )
     _common(absorb, top=False)
 
@@ -398,7 +410,9 @@ def cmd_absorb(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     from . import absorb
 
     cfg = _config(args, cwd)
-    options = absorb.AbsorbOptions(dry_run=args.dry_run, no_pr=args.no_pr)
+    options = absorb.AbsorbOptions(
+        dry_run=args.dry_run, no_pr=args.no_pr, resume=args.resume, abort=args.abort
+    )
     with httpx.Client(timeout=httpx.Timeout(API_TIMEOUT), follow_redirects=False) as client:
         report = absorb.run(cfg, cwd, options, client, on_lock_wait=_waiting(args, err))
     if args.json:
