@@ -239,7 +239,7 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
     options = SyncOptions(
         dry_run=bool(getattr(args, "dry_run", False)),
         no_pr=bool(getattr(args, "no_pr", False)),
-        allow_divergence=bool(getattr(args, "allow_divergence", False)) or plan,
+        allow_divergence=bool(getattr(args, "allow_divergence", False)),
         push=not plan,
         init=bool(getattr(args, "init", False)),
         bump=getattr(args, "bump", None),

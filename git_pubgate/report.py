@@ -17,6 +17,14 @@ class PublicCommit:
     author: str
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why sync would refuse, and the way out: what a plan reports instead of refusing."""
+
+    reason: str
+    hint: str
+
+
 @dataclass
 class SyncReport:
     """Everything a sync or plan found and did; ``to_json`` is the stable ``--json`` form."""
@@ -43,6 +51,7 @@ class SyncReport:
     release: ReleasePlan | None = None
     superseded: list[str] = field(default_factory=list)  # older release branches retired
     absorb: list[Any] = field(default_factory=list)  # plan: public commits absorb would take
+    would_refuse: list[Refusal] = field(default_factory=list)  # plan only: sync would refuse
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +83,7 @@ class SyncReport:
             "absorb": [
                 {"public": c.public, "subject": c.subject, "author": c.author} for c in self.absorb
             ],
+            "would_refuse": [{"reason": r.reason, "hint": r.hint} for r in self.would_refuse],
         }
 
 
@@ -86,6 +96,8 @@ def outcome(report: SyncReport, *, plan: bool) -> str:
         )
     head = report.head[:12] if report.head else "-"
     target = f"{report.target} {report.head_branch}"
+    if plan and report.would_refuse:
+        return f"sync would refuse: {report.would_refuse[0].reason}"
     if plan:
         return f"sync would push {head} to {target}"
     if report.already_pushed:
@@ -143,6 +155,10 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         )
         lines.extend(f"  {c.public[:12]} {c.subject}  ({c.author})" for c in report.absorb[:50])
     lines.append(outcome(report, plan=plan))
+    if plan and report.would_refuse:
+        lines.append(f"  {report.would_refuse[0].hint}")
+        for other in report.would_refuse[1:]:
+            lines += [f"sync would also refuse: {other.reason}", f"  {other.hint}"]
     if (
         not plan
         and report.pull_request is None

@@ -25,13 +25,14 @@ from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
-from .forge import Forge, PullRequestOptions, make_forge, resolve_token
+from .forge import Forge, PullRequestOptions, forge_kind, make_forge, resolve_token
 from .gitio import Remote
+from .held_back import held_back
 from .lock import WAIT_SECONDS
 from .messages import MessagePolicy
 from .objects import PackWriter
 from .progress import Reporter
-from .report import PublicCommit, SyncReport, pull_request_text
+from .report import PublicCommit, Refusal, SyncReport, pull_request_text
 from .rewrite import Rewriter
 from .rules import Rules
 from .state import PublicIndex, SyncState, locate, read_synced
@@ -125,6 +126,15 @@ def _run(  # noqa: PLR0917
             f"review 'git pubgate plan', then 'git pubgate sync --init' pushes it to {review} "
             "directly, once; or create the repository with an initial commit",
         )
+    if not options.push and report.review_tip is None and forge_kind(config) != "none":
+        report.would_refuse.append(
+            Refusal(
+                f"{review} does not exist on the target and a pull request needs a branch to "
+                "go into",
+                f"'git pubgate sync --init' pushes this plan to {review} directly, once; "
+                "'--no-pr' only pushes the head branch",
+            )
+        )
 
     rules = Rules.compile(config.exclude, config.include)
     source_tree = _tree(staging, source.tip)
@@ -178,10 +188,7 @@ def _run(  # noqa: PLR0917
             and seed_tree in staging
         ):
             rewriter.seed_from(seed_source, seed_tree)
-        # The last synced tree first: the new commits are then compared with it, so what the
-        # filter reports as held back is what they changed.
         base_tree = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
-        rewriter.trees.dropped.clear()
         on_commit = None
         if progress is not None:
             total = _count_new(staging, source.tip, index.known)
@@ -202,9 +209,7 @@ def _run(  # noqa: PLR0917
     report.head = result.tip
     report.pruned = len(result.pruned)
     report.commits = _describe(staging, result.created)
-    report.excluded_paths = sorted(
-        p.decode("utf-8", "surrogateescape") for p in rewriter.trees.dropped
-    )
+    report.excluded_paths = held_back(staging, rules, state.last_source, source.tip)
     report.divergence = _divergence(staging, report.review_tip, base_tree, result, config)
     if not options.push and report.divergence and report.review_tip:
         from .absorb import waiting
@@ -225,9 +230,10 @@ def _run(  # noqa: PLR0917
     if report.divergence and not options.allow_divergence:
         shown = ", ".join(report.divergence[:10])
         more = f" and {len(report.divergence) - 10} more" if len(report.divergence) > 10 else ""
-        raise PubgateError(
-            f"refusing to sync since {review} on the target has changes that did not come "
-            f"from the source: {shown}{more}",
+        _refuse(
+            report,
+            options,
+            f"{review} on the target has changes that did not come from the source: {shown}{more}",
             "bring them into the source with 'git pubgate absorb' and merge its branch, or "
             "pass --allow-divergence to keep them on the public side (the pull request will "
             "merge both)",
@@ -277,6 +283,13 @@ def _run(  # noqa: PLR0917
         done = f"the push is done ({head_branch} at {(report.head or '')[:12]})"
         raise _with_progress(e, f"{done}, so a rerun only finishes the pull request") from e
     return report
+
+
+def _refuse(report: SyncReport, options: SyncOptions, reason: str, hint: str) -> None:
+    """Refuse to sync; a plan, which pushes nothing, says instead that sync would refuse."""
+    if options.push:
+        raise PubgateError(f"refusing to sync since {reason}", hint)
+    report.would_refuse.append(Refusal(reason, hint))
 
 
 def _with_progress(error: PubgateError, done: str) -> PubgateError:
