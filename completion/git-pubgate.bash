@@ -21,7 +21,7 @@ _git_pubgate ()
 	case "$subcommand,$cur" in
 	init,-*) __gitcomp "--force --config --json --quiet --verbose" ;;
 	plan,-*) __gitcomp "--bump --config --json --quiet --verbose" ;;
-	sync,-*) __gitcomp "--dry-run --no-pr --allow-divergence --init --bump --config --json --quiet --verbose" ;;
+	sync,-*) __gitcomp "--dry-run --no-pr --allow-divergence --delete-excluded --init --bump --config --json --quiet --verbose" ;;
 	publish,-*) __gitcomp "--dry-run --repository-url --no-isolation --config --json --quiet --verbose" ;;
 	audit,-*) __gitcomp "--config --json --quiet --verbose" ;;
 	hook,-*) __gitcomp "--via-config --config --json --quiet --verbose" ;;

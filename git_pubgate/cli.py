@@ -62,6 +62,7 @@ class _Args(argparse.Namespace):
     allow_divergence: bool
     force: bool
     init: bool
+    delete_excluded: bool
     keep: str | None
     repository_url: str | None
     action: str
@@ -128,6 +129,11 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
         "--allow-divergence",
         action="store_true",
         help="sync although the public branch has changes of its own",
+    )
+    sync.add_argument(
+        "--delete-excluded",
+        action="store_true",
+        help="let the pull request delete public files that exclude now matches",
     )
     _bump_option(sync)
     _common(sync, top=False)
@@ -242,6 +248,7 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
         allow_divergence=bool(getattr(args, "allow_divergence", False)),
         push=not plan,
         init=bool(getattr(args, "init", False)),
+        delete_excluded=bool(getattr(args, "delete_excluded", False)),
         bump=getattr(args, "bump", None),
     )
     if options.bump is not None and cfg.version is None:
@@ -258,7 +265,7 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
                 preview = run(
                     cfg,
                     cwd,
-                    SyncOptions(push=False, allow_divergence=True),
+                    SyncOptions(push=False, allow_divergence=True, init=True),
                     shown,
                     on_lock_wait=_waiting(args, err),
                 )

@@ -55,6 +55,7 @@ class Config:
     branch_prefix: str = "pubgate/"
     exclude: tuple[str, ...] = ()
     include: tuple[str, ...] | None = None
+    keep_public: tuple[str, ...] = ()
     trailer: str | None = DEFAULT_TRAILER
     github_token_env: str | None = None
     pypi_token_env: str | None = None
@@ -376,6 +377,7 @@ _TOP: dict[str, _Check] = {
     "branch_prefix": _prefix,
     "exclude": _patterns,
     "include": _patterns,
+    "keep_public": _patterns,
     "github_token_env": _env_name,
     "pypi_token_env": _env_name,
     "pypi_package_name": _string,
@@ -463,6 +465,9 @@ DESCRIPTIONS: dict[str, str] = {
     "branch_prefix": "Prefix of the head branch sync pushes. Default: pubgate/.",
     "exclude": "Paths that never leave, in gitignore syntax.",
     "include": "If given, only these paths (gitignore syntax) are published, before exclude.",
+    "keep_public": "Paths (gitignore syntax) that stay public as the last synced public commit "
+    "has them although exclude or include now leave them out: sync neither updates nor deletes "
+    "them. Other public paths the rules take away are refused until sync --delete-excluded.",
     "message.trailer": "Trailer that records each public commit's source commit. Default: "
     "Pubgate-Source; false turns it off, at the cost of a full rewrite every run.",
     "github_token_env": "Name of the environment variable holding the token for https pushes "

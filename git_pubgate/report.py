@@ -52,6 +52,9 @@ class SyncReport:
     superseded: list[str] = field(default_factory=list)  # older release branches retired
     absorb: list[Any] = field(default_factory=list)  # plan: public commits absorb would take
     would_refuse: list[Refusal] = field(default_factory=list)  # plan only: sync would refuse
+    # Public paths the rules exclude now: kept as they are (keep_public), or deleted by this PR.
+    kept_public: list[str] = field(default_factory=list)
+    newly_excluded: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,8 @@ class SyncReport:
                 {"public": c.public, "subject": c.subject, "author": c.author} for c in self.absorb
             ],
             "would_refuse": [{"reason": r.reason, "hint": r.hint} for r in self.would_refuse],
+            "kept_public": self.kept_public,
+            "newly_excluded": self.newly_excluded,
         }
 
 
@@ -121,6 +126,7 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     )
     if report.last_synced:
         lines.append(f"last synced source commit: {report.last_synced[:12]}")
+    lines.extend(_public_now_excluded(report))
     if report.up_to_date:
         lines.append(outcome(report, plan=plan))
         return lines
@@ -172,6 +178,21 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     return lines
 
 
+def _public_now_excluded(report: SyncReport) -> list[str]:
+    review = report.review_branch
+    lines = []
+    if report.kept_public:
+        lines.append(f"kept public as {review} has them, though excluded now (keep_public):")
+        lines.extend(f"  {path}" for path in report.kept_public[:50])
+    if report.newly_excluded:
+        lines.append(
+            f"public on {review} but excluded now (the next pull request deletes them from "
+            f"{review}; public history keeps them):"
+        )
+        lines.extend(f"  {path}" for path in report.newly_excluded[:50])
+    return lines
+
+
 def release_lines(release: ReleasePlan) -> list[str]:
     previous = (
         f"{release.previous} ({release.previous_from})"
@@ -217,6 +238,12 @@ def pull_request_text(
     if report.excluded_paths:
         held = f"Held back by the exclude rules ({len(report.excluded_paths)}):\n\n" + "".join(
             f"- `{path}`\n" for path in report.excluded_paths[:100]
+        )
+    if report.newly_excluded:
+        held += (
+            f"\nThis pull request deletes from `{report.review_branch}` what the exclude rules "
+            "take now (public history keeps it):\n\n"
+            + "".join(f"- `{path}`\n" for path in report.newly_excluded[:100])
         )
     reproduce = (
         f"```\ngit pubgate sync --dry-run   # {report.source_branch} at "

@@ -6,7 +6,8 @@ decoded with ``surrogateescape`` only to be matched, so any byte sequence round-
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pathspec
@@ -93,6 +94,10 @@ class Rules:
 
     include: _PatternSet | None
     exclude: _PatternSet
+    # Exact file paths that stay public whatever the patterns say (keep_public), and their
+    # parent directories, which must then be entered even when a pattern excludes them.
+    kept: frozenset[bytes] = frozenset()
+    kept_dirs: frozenset[bytes] = frozenset()
 
     @classmethod
     def compile(cls, exclude: Sequence[str] = (), include: Sequence[str] | None = None) -> Rules:
@@ -100,6 +105,14 @@ class Rules:
             include=_PatternSet.compile(include) if include is not None else None,
             exclude=_PatternSet.compile(exclude),
         )
+
+    def keeping(self, paths: Iterable[bytes]) -> Rules:
+        """These rules, with the files at ``paths`` public whatever the patterns say."""
+        kept = frozenset(paths)
+        dirs = {
+            b"/".join(p.split(b"/")[:depth]) for p in kept for depth in range(1, p.count(b"/") + 1)
+        }
+        return dataclasses.replace(self, kept=kept, kept_dirs=frozenset(dirs))
 
     @property
     def is_empty(self) -> bool:
@@ -116,15 +129,17 @@ class Rules:
             untouched=include_done and not exclude_active,
             included=include_done,
             # Only floating patterns: a tree gets the same answer wherever it sits.
-            position_free=self.exclude.position_free and include_done,
+            position_free=self.exclude.position_free and include_done and not self.kept,
         )
 
     def keeps_dir(self, path: bytes, included_above: bool) -> bool:
         """Whether the directory ``path`` may keep any content (it is not itself excluded)."""
         del included_above
-        return not self.exclude.matches(_decode(path) + "/")
+        return path in self.kept_dirs or not self.exclude.matches(_decode(path) + "/")
 
     def keeps_file(self, path: bytes, included_above: bool) -> bool:
+        if path in self.kept:
+            return True
         text = _decode(path)
         if not included_above and self.include is not None and not self.include.matches(text):
             return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from .release import Owned, ReleasePlan
 
+from . import keep_public
 from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
@@ -28,12 +29,13 @@ from .errors import ConfigError, PubgateError
 from .forge import Forge, PullRequestOptions, forge_kind, make_forge, resolve_token
 from .gitio import Remote
 from .held_back import held_back
+from .keep_public import KeepOverlay, Overlay
 from .lock import WAIT_SECONDS
 from .messages import MessagePolicy
 from .objects import PackWriter
 from .progress import Reporter
 from .report import PublicCommit, Refusal, SyncReport, pull_request_text
-from .rewrite import Rewriter
+from .rewrite import Rewriter, RewriteResult
 from .rules import Rules
 from .state import PublicIndex, SyncState, locate, read_synced
 from .workspace import Source, locked_staging, open_source
@@ -49,6 +51,7 @@ class SyncOptions:
     push: bool = True  # False for plan
     bump: str | None = None  # --bump: outranks version.bump and Release-As footers
     init: bool = False  # push a first publication straight to a review branch that is missing
+    delete_excluded: bool = False  # accept deleting public paths that exclude takes now
 
 
 def target_remote(config: Config, staging: pygit2.Repository, token: str | None) -> Remote:
@@ -126,7 +129,12 @@ def _run(  # noqa: PLR0917
             f"review 'git pubgate plan', then 'git pubgate sync --init' pushes it to {review} "
             "directly, once; or create the repository with an initial commit",
         )
-    if not options.push and report.review_tip is None and forge_kind(config) != "none":
+    if (
+        not options.push
+        and not options.init
+        and report.review_tip is None
+        and forge_kind(config) != "none"
+    ):
         report.would_refuse.append(
             Refusal(
                 f"{review} does not exist on the target and a pull request needs a branch to "
@@ -162,55 +170,41 @@ def _run(  # noqa: PLR0917
     elif not report.review_tip:
         report.first_publication = True
 
-    # Once a release is public, synced commits carry its version files and changelog.
-    overlay = (
-        owned.overlay(_tree(staging, state.last_public)) if owned and state.last_public else None
-    )
-    overlay_key = overlay.key if overlay else None
+    keep = Rules.compile(config.keep_public) if config.keep_public else None
     writer = PackWriter(Path(staging.path))
     try:
-        rewriter = Rewriter(
+        rewritten = _rewrite(
+            config,
+            source,
             staging,
-            rules,
             writer,
-            config.trailer,
-            messages=_message_policy(config),
-            people=_people(config, source.repo),
-            overlay=overlay,
+            rules,
+            owned,
+            keep,
+            cache,
+            state,
+            index,
+            root_parent,
+            progress,
         )
-        seed_source, seed_tree = cache.source_tip, cache.public_tree
-        seedable = cache.overlay == overlay_key
-        if (
-            seedable
-            and seed_source
-            and seed_tree
-            and seed_source in staging
-            and seed_tree in staging
-        ):
-            rewriter.seed_from(seed_source, seed_tree)
-        base_tree = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
-        on_commit = None
-        if progress is not None:
-            total = _count_new(staging, source.tip, index.known)
-            on_commit = lambda done: progress(done, total)  # noqa: E731
-        result = rewriter.rewrite(
-            source.tip,
-            index.known,
-            index.image_of_ancestor,
-            root_parent=root_parent,
-            on_commit=on_commit,
-        )
-        tip_tree = rewriter.filtered_tree_of(source.tip)
         writer.commit()
     except BaseException:
         writer.abort()
         raise
+    result, base_tree, tip_tree = rewritten.result, rewritten.base, rewritten.tip_tree
+    overlay_key = rewritten.key
+    report.kept_public = _shown(rewritten.kept)
+    report.newly_excluded = _shown(rewritten.deleted)
 
     report.head = result.tip
     report.pruned = len(result.pruned)
     report.commits = _describe(staging, result.created)
     report.excluded_paths = held_back(staging, rules, state.last_source, source.tip)
-    report.divergence = _divergence(staging, report.review_tip, base_tree, result, config)
+    report.divergence = [
+        path
+        for path in _divergence(staging, report.review_tip, base_tree, result, config)
+        if path not in report.newly_excluded  # not public changes: reported on their own
+    ]
     if not options.push and report.divergence and report.review_tip:
         from .absorb import waiting
 
@@ -238,6 +232,8 @@ def _run(  # noqa: PLR0917
             "pass --allow-divergence to keep them on the public side (the pull request will "
             "merge both)",
         )
+    if report.newly_excluded and not options.delete_excluded:
+        _refuse(report, options, *_deletion_refusal(report, config))
     if owned is not None:
         release = _release(
             staging,
@@ -283,6 +279,112 @@ def _run(  # noqa: PLR0917
         done = f"the push is done ({head_branch} at {(report.head or '')[:12]})"
         raise _with_progress(e, f"{done}, so a rerun only finishes the pull request") from e
     return report
+
+
+@dataclass
+class _Rewritten:
+    result: RewriteResult
+    base: bytes | None  # the public tree of the last synced source commit, by today's rules
+    tip_tree: bytes
+    key: str | None  # which overlays the public trees were computed with (for the cache)
+    kept: list[bytes]  # public files the rules exclude now, kept as they are (keep_public)
+    deleted: list[bytes]  # public files the rules exclude now, deleted by this pull request
+
+
+def _rewrite(  # noqa: PLR0917
+    config: Config,
+    source: Source,
+    staging: pygit2.Repository,
+    writer: PackWriter,
+    rules: Rules,
+    owned: Owned | None,
+    keep: Rules | None,
+    cache: SyncCache,
+    state: SyncState,
+    index: PublicIndex,
+    root_parent: str | None,
+    progress: Reporter | None,
+) -> _Rewritten:
+    """Rewrite the source commits after ``state``, with the overlays that state calls for."""
+    published = _tree(staging, state.last_public) if state.last_public else None
+    # Once a release is public, synced commits carry its version files and changelog.
+    overlay: Overlay | None = owned.overlay(published) if owned and published else None
+    kept = keep_public.kept(staging, published, rules, keep) if keep and published else {}
+    if kept:
+        # Kept files go out as public has them: the filter lets exactly those paths through.
+        overlay = keep_public.Chained(overlay, KeepOverlay(staging, kept))
+        rules = rules.keeping(kept)
+    rewriter, base = _start(config, source, staging, writer, rules, overlay, cache, state)
+    deleted: list[bytes] = []
+    if base is not None and published is not None and base != published:
+        deleted = keep_public.newly_excluded(staging, published, rules)
+    on_commit = None
+    if progress is not None:
+        total = _count_new(staging, source.tip, index.known)
+        on_commit = lambda count: progress(count, total)  # noqa: E731
+    result = rewriter.rewrite(
+        source.tip,
+        index.known,
+        index.image_of_ancestor,
+        root_parent=root_parent,
+        on_commit=on_commit,
+    )
+    tip_tree = rewriter.filtered_tree_of(source.tip)
+    key = overlay.key if overlay else None
+    return _Rewritten(result, base, tip_tree, key, list(kept), deleted)
+
+
+def _start(  # noqa: PLR0917
+    config: Config,
+    source: Source,
+    staging: pygit2.Repository,
+    writer: PackWriter,
+    rules: Rules,
+    overlay: Overlay | None,
+    cache: SyncCache,
+    state: SyncState,
+) -> tuple[Rewriter, bytes | None]:
+    """A rewriter, seeded from the cache when it was computed the same way; the base tree."""
+    rewriter = Rewriter(
+        staging,
+        rules,
+        writer,
+        config.trailer,
+        messages=_message_policy(config),
+        people=_people(config, source.repo),
+        overlay=overlay,
+    )
+    seed_source, seed_tree = cache.source_tip, cache.public_tree
+    if (
+        cache.overlay == (overlay.key if overlay else None)
+        and seed_source
+        and seed_tree
+        and seed_source in staging
+        and seed_tree in staging
+    ):
+        rewriter.seed_from(seed_source, seed_tree)
+    base = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
+    return rewriter, base
+
+
+def _shown(paths: Iterable[bytes]) -> list[str]:
+    return sorted(p.decode("utf-8", "surrogateescape") for p in paths)
+
+
+def _deletion_refusal(report: SyncReport, config: Config) -> tuple[str, str]:
+    paths = report.newly_excluded
+    shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+    review = report.review_branch
+    return (
+        f"{shown} {'is' if len(paths) == 1 else 'are'} public on {review} and excluded now: "
+        f"the next pull request would delete {'it' if len(paths) == 1 else 'them'} from "
+        f"{review}, and public history keeps {'it' if len(paths) == 1 else 'them'} "
+        "('git pubgate audit' lists where)",
+        f"to keep {'it' if len(paths) == 1 else 'them'} public as {review} has "
+        f"{'it' if len(paths) == 1 else 'them'}, add {'it' if len(paths) == 1 else 'them'} "
+        f"to keep_public in {config.path}; to delete {'it' if len(paths) == 1 else 'them'} "
+        f"from {review}, pass --delete-excluded",
+    )
 
 
 def _refuse(report: SyncReport, options: SyncOptions, reason: str, hint: str) -> None:

@@ -49,8 +49,20 @@ def set_file(
     return _set(repo, tree, parts, blob, mode)
 
 
-def _set(
-    repo: pygit2.Repository, tree: bytes | None, parts: list[bytes], blob: bytes, mode: bytes
+def set_entry(
+    repo: pygit2.Repository, tree: bytes | None, path: bytes, oid: bytes, mode: bytes
+) -> bytes:
+    """``tree`` (None: empty) with the entry at ``path`` (any bytes) set to ``oid``/``mode``."""
+    return _set(repo, tree, path.split(b"/"), oid, mode, exact=True)
+
+
+def _set(  # noqa: PLR0917
+    repo: pygit2.Repository,
+    tree: bytes | None,
+    parts: list[bytes],
+    blob: bytes,
+    mode: bytes,
+    exact: bool = False,
 ) -> bytes:
     data = repo.odb.read(pygit2.Oid(raw=tree))[1] if tree is not None else b""
     entries = parse_tree(data, 0, len(data)) or []
@@ -62,19 +74,19 @@ def _set(
         if entry_name == name:
             placed = True
             if rest and is_tree:
-                child = _set(repo, oid, rest, blob, mode)
+                child = _set(repo, oid, rest, blob, mode, exact)
                 out.append((_sort_key(name, True), tree_entry(entry_mode, name, child)))
             elif not rest:
-                keep = entry_mode if not is_tree and entry_mode != b"120000" else mode
+                keep = entry_mode if not exact and not is_tree and entry_mode != b"120000" else mode
                 out.append((_sort_key(name, False), tree_entry(keep, name, blob)))
             else:  # a file where a directory must go
-                child = _set(repo, None, rest, blob, mode)
+                child = _set(repo, None, rest, blob, mode, exact)
                 out.append((_sort_key(name, True), tree_entry(b"40000", name, child)))
             continue
         out.append((_sort_key(entry_name, is_tree), raw))
     if not placed:
         if rest:
-            child = _set(repo, None, rest, blob, mode)
+            child = _set(repo, None, rest, blob, mode, exact)
             out.append((_sort_key(name, True), tree_entry(b"40000", name, child)))
         else:
             out.append((_sort_key(name, False), tree_entry(mode, name, blob)))

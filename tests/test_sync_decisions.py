@@ -6,17 +6,17 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from .conftest import PublicRepos
 from .factory import C, git
-from .test_sync import ROUND_1, World
+from .test_sync import EXCLUDE, ROUND_1, World
 
 
-def _plan(world: World) -> dict[str, object]:
+def _plan(world: World) -> Any:
     code, out, err = world.sync("--json", "plan")
     assert code == 0, err
-    result: dict[str, object] = json.loads(out)
-    return result
+    return json.loads(out)
 
 
 def test_plan_says_when_sync_would_refuse(tmp_path: Path, public: PublicRepos) -> None:
@@ -41,7 +41,7 @@ def test_plan_says_when_sync_would_refuse(tmp_path: Path, public: PublicRepos) -
     ), err
     assert "sync would push" not in err
     plan = _plan(world)
-    assert plan["would_refuse"] and "NOTICE" in plan["would_refuse"][0]["reason"]  # type: ignore[index]
+    assert plan["would_refuse"] and "NOTICE" in plan["would_refuse"][0]["reason"]
     code, _, err = world.sync("sync", "--no-pr")
     assert code == 1 and "refusing to sync since main on the target has changes" in err
 
@@ -89,3 +89,77 @@ def test_held_back_list_of_a_first_publication_is_the_same_twice(
     assert code == 0, err
     assert json.loads(out)["excluded_paths"] == expected
     assert _plan(world)["excluded_paths"] == expected
+
+
+def _configure(world: World, exclude: list[str], **extra: object) -> None:
+    world.config.write_text(
+        json.dumps({"target_repo": str(world.target), "exclude": exclude, **extra}),
+        encoding="utf-8",
+    )
+
+
+def _show(world: World, rev: str) -> str:
+    return git("show", rev, cwd=world.target)
+
+
+def test_newly_excluded_public_path_is_never_deleted_silently(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    world = World(tmp_path, public, with_readme=True)
+    world.commit(*ROUND_1, C("d", ["c"], {"docs/notes.md": "public notes\n", "docs/a.md": "a\n"}))
+    world.sync_checked()
+    world.merge("merge")
+    # From now on docs/notes.md is to stay internal; the public copy is already out.
+    _configure(world, [*EXCLUDE, "docs/notes.md"])
+    world.commit(C("e", ["d"], {"docs/notes.md": "internal only now\n", "src/e.py": "e\n"}))
+    before = world.heads()
+
+    for extra in ((), ("--allow-divergence",)):
+        code, _, err = world.sync("sync", "--no-pr", *extra)
+        assert code == 1, err
+        assert err.startswith(
+            "error: refusing to sync since docs/notes.md is public on main and excluded now: "
+            "the next pull request would delete it from main, and public history keeps it "
+            "('git pubgate audit' lists where)"
+        ), err
+        assert "keep_public" in err and "--delete-excluded" in err
+        assert "did not come from the source" not in err
+        assert world.heads() == before
+    plan = _plan(world)
+    assert plan["newly_excluded"] == ["docs/notes.md"] and plan["divergence"] == []
+    assert "excluded now" in plan["would_refuse"][0]["reason"]
+
+    # Keep it public as it is: the internal edits never go out, nothing is deleted.
+    _configure(world, [*EXCLUDE, "docs/notes.md"], keep_public=["docs/notes.md"])
+    plan = _plan(world)
+    assert plan["kept_public"] == ["docs/notes.md"] and plan["would_refuse"] == []
+    assert plan["excluded_paths"] == ["docs/notes.md"]  # its internal change is held back
+    world.sync_checked()  # a run from scratch gives the same head
+    world.merge("merge")
+    assert _show(world, "main:docs/notes.md") == "public notes\n"
+    assert _show(world, "main:src/e.py") == "e\n"
+    world.commit(C("f", ["e"], {"docs/notes.md": "more internal\n", "src/f.py": "f\n"}))
+    world.sync_checked()
+    world.merge("rebase")
+    assert _show(world, "main:docs/notes.md") == "public notes\n"
+    code, _, err = world.sync("sync", "--no-pr")
+    assert code == 0 and "up to date" in err
+
+
+def test_newly_excluded_public_path_deleted_when_asked(tmp_path: Path, public: PublicRepos) -> None:
+    world = World(tmp_path, public, with_readme=True)
+    world.commit(*ROUND_1, C("d", ["c"], {"docs/notes.md": "public notes\n", "docs/a.md": "a\n"}))
+    world.sync_checked()
+    world.merge("squash")
+    _configure(world, [*EXCLUDE, "docs/"])
+    world.commit(C("e", ["d"], {"src/e.py": "e\n"}))
+    code, _, err = world.sync("plan")
+    assert "sync would refuse: docs/a.md, docs/notes.md are public on main" in err, err
+    code, out, err = world.sync("--json", "sync", "--no-pr", "--delete-excluded")
+    assert code == 0, err
+    assert json.loads(out)["newly_excluded"] == ["docs/a.md", "docs/notes.md"]
+    world.merge("squash")
+    assert "docs" not in git("ls-tree", "--name-only", "main", cwd=world.target).split()
+    assert _show(world, "main:src/e.py") == "e\n"
+    plan = _plan(world)
+    assert plan["newly_excluded"] == [] and plan["up_to_date"] is True
