@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .lost_trailers import SquashMatch
     from .release import ReleasePlan
 
 
@@ -55,6 +56,7 @@ class SyncReport:
     # Public paths the rules exclude now: kept as they are (keep_public), or deleted by this PR.
     kept_public: list[str] = field(default_factory=list)
     newly_excluded: list[str] = field(default_factory=list)
+    squash_without_trailer: SquashMatch | None = None  # where the review branch was found
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,11 @@ class SyncReport:
             "would_refuse": [{"reason": r.reason, "hint": r.hint} for r in self.would_refuse],
             "kept_public": self.kept_public,
             "newly_excluded": self.newly_excluded,
+            "squash_without_trailer": (
+                {"source": squash.source, "public": squash.public}
+                if (squash := self.squash_without_trailer)
+                else None
+            ),
         }
 
 
@@ -126,6 +133,13 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     )
     if report.last_synced:
         lines.append(f"last synced source commit: {report.last_synced[:12]}")
+    if report.squash_without_trailer is not None:
+        squash = report.squash_without_trailer
+        lines.append(
+            f"{report.review_branch} at {squash.public[:12]} holds source commit "
+            f"{squash.source[:12]} without naming it: its tree is that commit's public tree "
+            "(a squash merge that lost the trailers); sync continues from there"
+        )
     lines.extend(_public_now_excluded(report))
     if report.up_to_date:
         lines.append(outcome(report, plan=plan))

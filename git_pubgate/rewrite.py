@@ -379,6 +379,10 @@ class Rewriter:
         """The raw id of the public tree of a source commit."""
         return self.trees.filter_root(self._input_tree(self._tree_of_source(source_commit)))
 
+    def public_tree_of(self, public_commit: str) -> bytes:
+        """The raw tree id of a public commit (one this rewriter wrote, or an existing one)."""
+        return self._tree_of_public(public_commit)
+
     def _input_tree(self, tree: bytes) -> bytes:
         """What the filter sees: the source tree, with release-owned files as released."""
         return self._overlay(tree) if self._overlay is not None else tree

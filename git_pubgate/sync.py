@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from .release import Owned, ReleasePlan
 
-from . import keep_public
+from . import keep_public, lost_trailers
 from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
@@ -31,6 +31,7 @@ from .gitio import Remote
 from .held_back import held_back
 from .keep_public import KeepOverlay, Overlay
 from .lock import WAIT_SECONDS
+from .lost_trailers import SquashMatch
 from .messages import MessagePolicy
 from .objects import PackWriter
 from .progress import Reporter
@@ -187,6 +188,27 @@ def _run(  # noqa: PLR0917
             root_parent,
             progress,
         )
+        squash = _lost_trailers(staging, report.review_tip, config, state, index, rewritten)
+        if squash is not None:
+            # Continue from what the squash holds, as if its message had kept the trailers.
+            index.known.update(dict.fromkeys(squash.synced, squash.public))
+            state = locate(staging, source.tip, index.known)
+            report.last_synced, report.first_publication = state.last_source, False
+            report.squash_without_trailer = squash
+            rewritten = _rewrite(
+                config,
+                source,
+                staging,
+                writer,
+                rules,
+                owned,
+                keep,
+                cache,
+                state,
+                index,
+                None,
+                progress,
+            )
         writer.commit()
     except BaseException:
         writer.abort()
@@ -284,6 +306,7 @@ def _run(  # noqa: PLR0917
 @dataclass
 class _Rewritten:
     result: RewriteResult
+    rewriter: Rewriter
     base: bytes | None  # the public tree of the last synced source commit, by today's rules
     tip_tree: bytes
     key: str | None  # which overlays the public trees were computed with (for the cache)
@@ -331,7 +354,7 @@ def _rewrite(  # noqa: PLR0917
     )
     tip_tree = rewriter.filtered_tree_of(source.tip)
     key = overlay.key if overlay else None
-    return _Rewritten(result, base, tip_tree, key, list(kept), deleted)
+    return _Rewritten(result, rewriter, base, tip_tree, key, list(kept), deleted)
 
 
 def _start(  # noqa: PLR0917
@@ -365,6 +388,31 @@ def _start(  # noqa: PLR0917
         rewriter.seed_from(seed_source, seed_tree)
     base = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
     return rewriter, base
+
+
+def _lost_trailers(  # noqa: PLR0917
+    staging: pygit2.Repository,
+    review_tip: str | None,
+    config: Config,
+    state: SyncState,
+    index: PublicIndex,
+    done: _Rewritten,
+) -> SquashMatch | None:
+    """A squash merge without trailers on the review branch, when one holds a new commit."""
+    if review_tip is None or config.trailer is None or not done.result.created:
+        return None
+    if state.last_public is not None and _tree(staging, review_tip) == _tree(
+        staging, state.last_public
+    ):
+        return None  # the review branch holds what the trailers say: nothing was lost
+    return lost_trailers.find(
+        staging,
+        review_tip,
+        state.last_public,
+        done.result.created,
+        done.rewriter.public_tree_of,
+        index.known,
+    )
 
 
 def _shown(paths: Iterable[bytes]) -> list[str]:

@@ -163,3 +163,76 @@ def test_newly_excluded_public_path_deleted_when_asked(tmp_path: Path, public: P
     assert _show(world, "main:src/e.py") == "e\n"
     plan = _plan(world)
     assert plan["newly_excluded"] == [] and plan["up_to_date"] is True
+
+
+def _squash_without_trailers(world: World) -> None:
+    """Squash the head branch into main with a message that names no source commit
+    (GitLab's default squash message, or a hand-written one)."""
+    world.prs += 1
+    work = world.tmp / f"merge{world.prs}"
+    git("clone", "-q", str(world.target), str(work))
+    git("checkout", "-q", "main", cwd=work)
+    git("merge", "-q", "--squash", "origin/pubgate/sync", cwd=work)
+    git("commit", "-q", "-m", f"Sync from internal (!{world.prs})", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+
+
+def _tree_of(world: World, rev: str) -> str:
+    return git("rev-parse", f"{rev}^{{tree}}", cwd=world.target).strip()
+
+
+def test_squash_merge_that_lost_its_trailers(tmp_path: Path) -> None:
+    """Side by side: a squash that kept the trailers (GitHub) and one that lost them (GitLab).
+    The trailerless world must continue from the same place, publish the same commits with the
+    same trees, and its runs from scratch must agree with its incremental ones."""
+    worlds = {}
+    for name in ("kept", "lost"):
+        (tmp_path / name).mkdir()
+        repos = PublicRepos(tmp_path / name)
+        worlds[name] = (World(tmp_path / name, repos, with_readme=True), repos)
+    squash = {"kept": lambda w: w.merge("squash"), "lost": _squash_without_trailers}
+
+    def step(*commits: C, merge: str | None = None) -> dict[str, Any]:
+        plans = {}
+        for name, (world, _) in worlds.items():
+            world.commit(*commits)
+            plans[name] = _plan(world)
+            world.sync_checked()  # incremental == from scratch
+            if merge == "merge":
+                world.merge("merge")
+            elif merge == "squash":
+                squash[name](world)
+        return plans
+
+    step(*ROUND_1, merge="squash")  # the very first pull request, squashed
+    plans = step(C("d", ["c"], {"src/d.py": "d\n"}), merge="squash")
+    lost, kept = worlds["lost"][0], worlds["kept"][0]
+    assert plans["lost"]["divergence"] == [] and plans["lost"]["would_refuse"] == []
+    assert [c["source"] for c in plans["lost"]["commits"]] == [lost.ids["d"]]
+    assert plans["lost"]["squash_without_trailer"] == {
+        "source": lost.ids["b"],  # c only touched excluded paths: b is the last public one
+        "public": git("rev-parse", "main~1", cwd=lost.target).strip(),
+    }
+    assert plans["kept"]["squash_without_trailer"] is None
+    assert plans["lost"]["last_synced_source"] == plans["kept"]["last_synced_source"]
+    assert plans["lost"]["excluded_paths"] == plans["kept"]["excluded_paths"]
+    assert [c["subject"] for c in plans["lost"]["commits"]] == [
+        c["subject"] for c in plans["kept"]["commits"]
+    ]
+    _, _, err = lost.sync("plan")
+    assert "a squash merge that lost the trailers" in err
+
+    # A later squash without trailers, after history that has them, is no divergence either.
+    plans = step(C("e", ["d"], {"src/e.py": "e\n", "internal/e": "e\n"}), merge="merge")
+    plans = step(C("f", ["e"], {"src/f.py": "f\n"}), merge="squash")
+    plans = step(C("g", ["f"], {"docs/g.md": "g\n"}))
+    assert plans["lost"]["divergence"] == [] and plans["lost"]["would_refuse"] == []
+    assert len(plans["lost"]["commits"]) == 1
+    assert _tree_of(lost, "pubgate/sync") == _tree_of(kept, "pubgate/sync")
+    assert _tree_of(lost, "pubgate/sync~1") == _tree_of(lost, "main")  # built on the squash
+    lost.merge("merge")  # applies without conflict
+    kept.merge("merge")
+    assert _tree_of(lost, "main") == _tree_of(kept, "main")
+    for world, repos in worlds.values():
+        assert world.sync("sync", "--no-pr")[0] == 0
+        repos.fsck()
