@@ -277,6 +277,8 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
     if args.json:
         _say(out, json.dumps(report.to_json(), indent=2, sort_keys=True))
     elif args.quiet:
+        for warning in report.warnings:  # a pattern that hides nothing is worth a line
+            _say(err, f"warning: {warning}")
         if not plan:
             _say(err, outcome(report, plan=plan))
     else:

@@ -57,6 +57,7 @@ class SyncReport:
     kept_public: list[str] = field(default_factory=list)
     newly_excluded: list[str] = field(default_factory=list)
     squash_without_trailer: SquashMatch | None = None  # where the review branch was found
+    warnings: list[str] = field(default_factory=list)  # e.g. patterns that match nothing
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +90,7 @@ class SyncReport:
                 {"public": c.public, "subject": c.subject, "author": c.author} for c in self.absorb
             ],
             "would_refuse": [{"reason": r.reason, "hint": r.hint} for r in self.would_refuse],
+            "warnings": self.warnings,
             "kept_public": self.kept_public,
             "newly_excluded": self.newly_excluded,
             "squash_without_trailer": (
@@ -126,7 +128,8 @@ def outcome(report: SyncReport, *, plan: bool) -> str:
 
 def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     """Human-readable lines for a sync or plan report."""
-    lines = [f"source: {report.source_branch} at {report.source_tip[:12]}"]
+    lines = [f"warning: {warning}" for warning in report.warnings]
+    lines.append(f"source: {report.source_branch} at {report.source_tip[:12]}")
     lines.append(
         f"target: {report.target} ({report.review_branch}"
         + (f" at {report.review_tip[:12]})" if report.review_tip else ", not created yet)")

@@ -91,6 +91,12 @@ class TreeFilter:
         # An excluded directory is named once, with a trailing slash, never its contents.
         self.dropped: set[bytes] = set()
 
+    def paths_seen(self) -> list[str]:
+        """Every path the rules were asked about so far (directories as ``dir/``)."""
+        files = {path for path, _ in self._file_rule}
+        dirs = {path + b"/" for path, _ in self._dir_rule}
+        return [p.decode("utf-8", "surrogateescape") for p in files | dirs]
+
     def seed(self, source_root: bytes, public_root: bytes) -> None:
         """Start from a known result: ``public_root`` is the filtered ``source_root``.
 

@@ -34,6 +34,7 @@ from .lock import WAIT_SECONDS
 from .lost_trailers import SquashMatch
 from .messages import MessagePolicy
 from .objects import PackWriter
+from .pattern_check import PatternCheck, load_witnesses, save_witnesses
 from .progress import Reporter
 from .report import PublicCommit, Refusal, SyncReport, pull_request_text
 from .rewrite import Rewriter, RewriteResult
@@ -217,6 +218,8 @@ def _run(  # noqa: PLR0917
     overlay_key = rewritten.key
     report.kept_public = _shown(rewritten.kept)
     report.newly_excluded = _shown(rewritten.deleted)
+
+    report.warnings = _unmatched_patterns(config, source, staging, rewritten.rewriter)
 
     report.head = result.tip
     report.pruned = len(result.pruned)
@@ -413,6 +416,20 @@ def _lost_trailers(  # noqa: PLR0917
         done.rewriter.public_tree_of,
         index.known,
     )
+
+
+def _unmatched_patterns(
+    config: Config, source: Source, staging: pygit2.Repository, rewriter: Rewriter
+) -> list[str]:
+    patterns = PatternCheck(config.exclude, config.include)
+    patterns.see(rewriter.trees.paths_seen())
+    memory = source.git_dir / "pubgate" / "patterns.json"
+    known = load_witnesses(memory)
+    patterns.see_witnesses(staging, source.tip, known)
+    patterns.see_tree(Path(staging.path), source.tip)
+    if patterns.witnesses.items() - known.items():
+        save_witnesses(memory, {**known, **patterns.witnesses})
+    return patterns.warnings()
 
 
 def _shown(paths: Iterable[bytes]) -> list[str]:

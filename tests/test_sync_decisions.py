@@ -236,3 +236,42 @@ def test_squash_merge_that_lost_its_trailers(tmp_path: Path) -> None:
     for world, repos in worlds.values():
         assert world.sync("sync", "--no-pr")[0] == 0
         repos.fsck()
+
+
+def test_patterns_that_match_nothing_are_warned_about(tmp_path: Path, public: PublicRepos) -> None:
+    world = World(tmp_path, public, with_readme=True)
+    typos = ["intenral/", "/home/alice/src/internal/", ".git/"]
+    _configure(world, [*EXCLUDE, *typos, "tmp.key"], include=["src/", "README.md", "scr/"])
+    world.commit(
+        *ROUND_1,
+        C("d", ["c"], {"tmp.key": "k\n"}),
+        C("e", ["d"], {"tmp.key": None, "src/e.py": "e\n"}),  # only history has tmp.key
+    )
+    expected = [f"exclude pattern {p!r} matches no path" for p in typos] + [
+        "include pattern 'scr/' matches no path"
+    ]
+
+    def warned(*args: str) -> list[str]:
+        code, out, err = world.sync("--json", *args)
+        assert code == 0, err
+        warnings: list[str] = json.loads(out)["warnings"]
+        assert len(warnings) == len(expected)
+        for start, warning in zip(expected, warnings, strict=True):
+            assert warning.startswith(start), warning
+        return warnings
+
+    first = warned("plan")
+    assert "the file system" in first[1] and "never stores .git" in first[2]
+    assert warned("sync", "--no-pr") == first
+    code, _, err = world.sync("plan")
+    assert code == 0 and "warning: exclude pattern 'intenral/' matches no path" in err
+    code, _, err = world.sync("-q", "sync", "--no-pr")
+    assert code == 0 and "warning: exclude pattern 'intenral/'" in err  # even when quiet
+    world.merge("merge")
+    world.commit(C("f", ["e"], {"src/f.py": "f\n"}))
+    # Incremental: the tip and the new commit; tmp.key is only in history by now.
+    later = [*expected[:3], "exclude pattern 'tmp.key' matches no path", expected[3]]
+    expected[:] = later
+    warned("plan")
+    shutil.rmtree(world.src / ".git" / "pubgate")
+    warned("plan")
