@@ -270,6 +270,7 @@ PR_FIELDS = (
     "head",
     "commits",
     "held_back",
+    "new_identities",
     "reproduce",
     "version",
     "release",

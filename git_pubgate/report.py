@@ -58,6 +58,7 @@ class SyncReport:
     newly_excluded: list[str] = field(default_factory=list)
     squash_without_trailer: SquashMatch | None = None  # where the review branch was found
     warnings: list[str] = field(default_factory=list)  # e.g. patterns that match nothing
+    new_identities: list[str] = field(default_factory=list)  # "Name <address>", first public
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +92,7 @@ class SyncReport:
             ],
             "would_refuse": [{"reason": r.reason, "hint": r.hint} for r in self.would_refuse],
             "warnings": self.warnings,
+            "new_identities": self.new_identities,
             "kept_public": self.kept_public,
             "newly_excluded": self.newly_excluded,
             "squash_without_trailer": (
@@ -158,6 +160,12 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         lines.append(f"  ... {count - len(shown)} earlier commits")
     for commit in shown:
         lines.append(f"  {commit.public[:12]} {commit.subject}  ({commit.author})")
+    if report.new_identities:
+        lines.append(
+            f"public for the first time ({_count(len(report.new_identities), 'identity')}, "
+            "as author or committer):"
+        )
+        lines.extend(f"  {who}" for who in report.new_identities)
     if report.excluded_paths:
         lines.append(f"held back ({len(report.excluded_paths)} excluded paths touched):")
         for path in report.excluded_paths[: 50 if not verbose else None]:
@@ -195,6 +203,11 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     return lines
 
 
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
+
+
 def _public_now_excluded(report: SyncReport) -> list[str]:
     review = report.review_branch
     lines = []
@@ -229,7 +242,7 @@ This pull request was opened by git-pubgate. It brings {count} commit{plural} fr
 `{source_branch}` branch.
 {release}
 {commits}
-{held_back}
+{new_identities}{held_back}
 To reproduce this branch locally from the internal repository:
 
 {reproduce}
@@ -262,6 +275,13 @@ def pull_request_text(
             "take now (public history keeps it):\n\n"
             + "".join(f"- `{path}`\n" for path in report.newly_excluded[:100])
         )
+    identities = ""
+    if report.new_identities:
+        identities = (
+            "Public for the first time, as author or committer:\n\n"
+            + "".join(f"- `{who}`\n" for who in report.new_identities[:100])
+            + "\n"
+        )
     reproduce = (
         f"```\ngit pubgate sync --dry-run   # {report.source_branch} at "
         f"{report.source_tip[:12]}, gives head {report.head}\n```"
@@ -285,6 +305,7 @@ def pull_request_text(
         "head": report.head or "",
         "commits": "\n".join(rows) + "\n",
         "held_back": held,
+        "new_identities": identities,
         "reproduce": reproduce,
     }
     default_title = RELEASE_TITLE if report.release is not None else DEFAULT_TITLE

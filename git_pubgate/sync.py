@@ -29,6 +29,7 @@ from .errors import ConfigError, PubgateError
 from .forge import Forge, PullRequestOptions, forge_kind, make_forge, resolve_token
 from .gitio import Remote
 from .held_back import held_back
+from .identities import first_public
 from .keep_public import KeepOverlay, Overlay
 from .lock import WAIT_SECONDS
 from .lost_trailers import SquashMatch
@@ -272,6 +273,10 @@ def _run(  # noqa: PLR0917
         )
         head_branch = report.head_branch = release.branch
         report.head = release.commit
+    new_commits = [c.public for c in report.commits]
+    if report.release is not None and report.release.commit:
+        new_commits.append(report.release.commit)
+    report.new_identities = first_public(staging, new_commits, report.review_tip)
     try:
         if options.init:
             if pushing:

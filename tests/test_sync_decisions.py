@@ -8,6 +8,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from git_pubgate.config import load
+from git_pubgate.report import pull_request_text
+from git_pubgate.sync import SyncOptions, run
+
 from .conftest import PublicRepos
 from .factory import C, git
 from .test_sync import EXCLUDE, ROUND_1, World
@@ -275,3 +279,35 @@ def test_patterns_that_match_nothing_are_warned_about(tmp_path: Path, public: Pu
     warned("plan")
     shutil.rmtree(world.src / ".git" / "pubgate")
     warned("plan")
+
+
+def test_identities_public_for_the_first_time_are_listed(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    world = World(tmp_path, public, with_readme=True)  # its README is Ada Author's
+    world.commit(*ROUND_1)
+    assert _plan(world)["new_identities"] == []
+    world.sync_checked()
+    world.merge("merge")
+    world.commit(
+        C("d", ["c"], {"src/d.py": "d\n"}, author="Bob Internal"),
+        C("e", ["d"], {"internal/e.md": "e\n"}, author="Carol Hidden"),  # pruned: not public
+        C("f", ["e"], {"src/f.py": "f\n"}),
+    )
+    bob = "Bob Internal <bob.internal@corp.example>"
+    assert _plan(world)["new_identities"] == [bob]
+    code, _, err = world.sync("plan")
+    assert (
+        code == 0
+        and f"public for the first time (1 identity, as author or committer):\n  {bob}\n" in err
+    )
+    report = run(load(world.config), world.src, SyncOptions(push=False))
+    _, body = pull_request_text(report)
+    assert f"Public for the first time, as author or committer:\n\n- `{bob}`\n" in body
+    assert "Carol" not in body
+    world.sync_checked()
+    world.merge("merge")
+    world.commit(C("g", ["f"], {"src/g.py": "g\n"}, author="Bob Internal"))
+    assert _plan(world)["new_identities"] == []  # public since the last merge
+    shutil.rmtree(world.src / ".git" / "pubgate")
+    assert _plan(world)["new_identities"] == []
