@@ -17,9 +17,11 @@ from typing import Any
 import pygit2
 from pygit2.enums import SortMode
 
+from . import keep_public
 from .authors import IdentityError, People
 from .config import Config
 from .gitio import Remote
+from .keep_public import Overlay
 from .messages import MessagePolicy
 from .objects import EMPTY_TREE, PackWriter, parse_tree
 from .release import Owned
@@ -63,7 +65,9 @@ def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remo
     rules = Rules.compile(config.exclude, config.include)
     messages = MessagePolicy.compile(forbid=config.forbid, defaults=False)
     people = People.compile({}, config.authors_fail_on)
-    trees = _TreeAudit(staging, rules)
+    # keep_public paths are public by the user's decision: not a finding, not a difference.
+    keep = Rules.compile(config.keep_public) if config.keep_public else None
+    trees = _TreeAudit(staging, rules, keep)
     walker = staging.walk(None, SortMode.TOPOLOGICAL)
     for tip in set(tips.values()):
         walker.push(tip)
@@ -81,7 +85,9 @@ def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remo
         report.findings += [(oid, what) for what in trees.check(commit.tree_id.raw)]
     review_tip = tips.get(f"heads/{config.review_branch}")
     if review_tip and config.trailer:
-        checked, differences = _compare_with_source(config, source, staging, review_tip, rules)
+        checked, differences = _compare_with_source(
+            config, source, staging, review_tip, rules, keep
+        )
         report.source_checked, report.source_differences = checked, differences
     return report
 
@@ -102,9 +108,10 @@ def _fetch_all(config: Config, staging: pygit2.Repository, remote: Remote) -> di
 
 
 class _TreeAudit:
-    def __init__(self, repo: pygit2.Repository, rules: Rules):
+    def __init__(self, repo: pygit2.Repository, rules: Rules, keep: Rules | None = None):
         self._odb = repo.odb
         self._rules = rules
+        self._keep = keep
         self._memo: dict[tuple[bytes, bytes], list[str]] = {}
 
     def check(self, root: bytes) -> list[str]:
@@ -126,7 +133,9 @@ class _TreeAudit:
                 if is_tree:
                     stack.append((child, path + b"/"))
                     continue
-                if not self._rules.is_public(path):
+                if not self._rules.is_public(path) and (
+                    self._keep is None or self._keep.is_public(path)
+                ):
                     here.append(f"excluded path {shown!r}")
                 if mode == GITLINK:
                     here.append(f"gitlink (submodule) at {shown!r}")
@@ -151,23 +160,28 @@ class _TreeAudit:
         return []
 
 
-def _compare_with_source(
+def _compare_with_source(  # noqa: PLR0917
     config: Config,
     source: Source,
     staging: pygit2.Repository,
     review_tip: str,
     rules: Rules,
+    keep: Rules | None = None,
 ) -> tuple[str | None, list[str]]:
     """The public tree of the last synced source commit against the commit that holds it."""
     state = locate(staging, source.tip, read_synced(staging, review_tip, config.trailer or ""))
     if state.last_source is None or state.last_public is None:
         return None, []
     held = staging[state.last_public].peel(pygit2.Commit).tree
-    overlay = None
+    overlay: Overlay | None = None
     if config.version is not None:
         # Version files and changelog belong to release commits: take them as public has them.
         source_tree = bytes(staging[state.last_source].peel(pygit2.Commit).tree_id.raw)
         overlay = Owned(staging, config.version, source_tree).overlay(held.id.raw)
+    kept = keep_public.kept(staging, held.id.raw, rules, keep) if keep else {}
+    if kept:  # as sync publishes them: public as they are
+        overlay = keep_public.Chained(overlay, keep_public.KeepOverlay(staging, kept))
+        rules = rules.keeping(kept)
     writer = PackWriter(Path(staging.path))
     try:
         rewriter = Rewriter(staging, rules, writer, None, overlay=overlay)

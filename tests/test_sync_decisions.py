@@ -148,6 +148,8 @@ def test_newly_excluded_public_path_is_never_deleted_silently(
     assert _show(world, "main:docs/notes.md") == "public notes\n"
     code, _, err = world.sync("sync", "--no-pr")
     assert code == 0 and "up to date" in err
+    code, _, err = world.sync("audit")  # kept by decision: no finding, no difference
+    assert code == 0 and err.rstrip().endswith("clean; source checked at " + world.ids["f"][:12])
 
 
 def test_newly_excluded_public_path_deleted_when_asked(tmp_path: Path, public: PublicRepos) -> None:
@@ -167,6 +169,8 @@ def test_newly_excluded_public_path_deleted_when_asked(tmp_path: Path, public: P
     assert _show(world, "main:src/e.py") == "e\n"
     plan = _plan(world)
     assert plan["newly_excluded"] == [] and plan["up_to_date"] is True
+    code, _, err = world.sync("audit")  # as promised: history keeps them, audit says where
+    assert code == 1 and "excluded path 'docs/notes.md'" in err
 
 
 def _squash_without_trailers(world: World) -> None:
