@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import pygit2
 from pygit2.enums import SortMode
 
+from .state import SyncState
+from .trailer import source_ids
+
 # Review-branch commits looked at, newest first along the first parent: a squash is recent.
 SEARCH_LIMIT = 1000
 
@@ -63,6 +66,16 @@ def find(  # noqa: PLR0917
         if match is not None:
             return SquashMatch(match, str(commit.id), _covered(repo, match, created, known))
     return None
+
+
+def unnamed(repo: pygit2.Repository, state: SyncState, trailer: str | None) -> SquashMatch | None:
+    """The state, when its public commit does not name its source commit: such a squash."""
+    if state.last_source is None or state.last_public is None or trailer is None:
+        return None
+    message = repo[state.last_public].peel(pygit2.Commit).raw_message
+    if state.last_source in source_ids(message, trailer):
+        return None
+    return SquashMatch(state.last_source, state.last_public, ())
 
 
 def _covered(

@@ -196,7 +196,6 @@ def _run(  # noqa: PLR0917
             index.known.update(dict.fromkeys(squash.synced, squash.public))
             state = locate(staging, source.tip, index.known)
             report.last_synced, report.first_publication = state.last_source, False
-            report.squash_without_trailer = squash
             rewritten = _rewrite(
                 config,
                 source,
@@ -215,6 +214,8 @@ def _run(  # noqa: PLR0917
     except BaseException:
         writer.abort()
         raise
+    # Said whenever the state rests on such a squash, whether found now or by an earlier run.
+    report.squash_without_trailer = lost_trailers.unnamed(staging, state, config.trailer)
     result, base_tree, tip_tree = rewritten.result, rewritten.base, rewritten.tip_tree
     overlay_key = rewritten.key
     report.kept_public = _shown(rewritten.kept)

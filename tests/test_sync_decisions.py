@@ -206,6 +206,9 @@ def test_squash_merge_that_lost_its_trailers(tmp_path: Path) -> None:
             world.commit(*commits)
             plans[name] = _plan(world)
             world.sync_checked()  # incremental == from scratch
+            after = _plan(world)  # what the sync left in .git/pubgate changes nothing
+            for key in ("head", "squash_without_trailer", "excluded_paths", "last_synced_source"):
+                assert after[key] == plans[name][key], key
             if merge == "merge":
                 world.merge("merge")
             elif merge == "squash":
