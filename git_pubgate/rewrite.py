@@ -86,10 +86,6 @@ class TreeFilter:
         self._file_rule: dict[tuple[bytes, bool], bool] = {}
         self._dir_rule: dict[tuple[bytes, bool], DirState | None] = {}
         self._seeds: dict[bytes, tuple[bytes, bytes | None]] = {}
-        # Excluded paths in the entries that differed from the last tree seen at their place:
-        # what the commits filtered since the last clear() changed and the rules held back.
-        # An excluded directory is named once, with a trailing slash, never its contents.
-        self.dropped: set[bytes] = set()
 
     def paths_seen(self) -> list[str]:
         """Every path the rules were asked about so far (directories as ``dir/``)."""
@@ -202,13 +198,11 @@ class TreeFilter:
                         out.append(data[start : start + len(mode) + len(name) + 22])
                     else:
                         out.append(b"")
-                        self.dropped.add(path)
                     frame.pos += 1
                     continue
                 child_state = self._dir(path, included)
                 if child_state is None:
                     out.append(b"")
-                    self.dropped.add(path + b"/")
                     frame.pos += 1
                     continue
                 if child_state.untouched:
