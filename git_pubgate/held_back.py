@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pygit2
 
+from .objects import EMPTY_TREE, parse_tree
 from .rules import Rules
 
 
@@ -21,64 +22,46 @@ def held_back(
 ) -> list[str]:
     """The excluded paths of ``tip`` that differ from ``last_source``, at the level they are cut.
 
-    libgit2 compares the two trees and skips every subtree whose id did not change, so an
-    incremental run pays for what changed, not for the size of the tree.
+    The two trees are compared level by level: a subtree with the same id on both sides, or
+    one below which no rule can drop anything, is never read, so an incremental run reads the
+    few trees its new commits changed. (libgit2's diff costs a quarter of a second to start.)
     """
     if rules.is_empty:
         return []
-    new = repo[tip].peel(pygit2.Commit).tree
-    if last_source is None:
-        diff = new.diff_to_tree(swap=True)  # from the empty tree
-    else:
-        old = repo[last_source].peel(pygit2.Commit).tree
-        if old.id == new.id:
-            return []
-        diff = old.diff_to_tree(new)
-    cut = _Cutter(rules)
-    found: set[bytes] = set()
-    for delta in diff.deltas:
-        if delta.status == pygit2.enums.DeltaStatus.DELETED:
+    new = bytes(repo[tip].peel(pygit2.Commit).tree_id.raw)
+    old = bytes(repo[last_source].peel(pygit2.Commit).tree_id.raw) if last_source else None
+    found: list[bytes] = []
+    # (old tree or None, new tree, prefix, include matched above)
+    stack = [(old, new, b"", rules.include is None)]
+    while stack:
+        old_tree, new_tree, prefix, included = stack.pop()
+        if old_tree == new_tree:
             continue
-        level = cut.level(delta.new_file.raw_path)
-        if level is not None:
-            found.add(level)
+        before = {name: (mode, oid) for mode, name, oid, _, _ in _entries(repo, old_tree)}
+        for mode, name, oid, _, is_tree in _entries(repo, new_tree):
+            if before.get(name) == (mode, oid):
+                continue  # unchanged: nothing new is held back below it
+            path = prefix + name
+            if not is_tree:
+                if not rules.keeps_file(path, included):
+                    found.append(path)
+                continue
+            if not rules.keeps_dir(path, included):
+                found.append(path + b"/")  # cut here: its contents are never named
+                continue
+            state = rules.dir_state(path, included)
+            if state.untouched:
+                continue  # no rule drops anything below
+            old_mode, old_oid = before.get(name, (b"", b""))
+            old_sub = old_oid if old_mode in (b"40000", b"040000") else None
+            stack.append((old_sub, oid, path + b"/", state.included))
     return sorted(p.decode("utf-8", "surrogateescape") for p in found)
 
 
-class _Cutter:
-    """Where the rules cut a path: its first excluded directory (``dir/``), or the file itself."""
-
-    def __init__(self, rules: Rules):
-        self._rules = rules
-        self._dirs: dict[bytes, tuple[bytes | None, bool]] = {}
-
-    def _dir(self, path: bytes) -> tuple[bytes | None, bool]:
-        """(the cut directory at or above ``path``, or None; whether include matched above).
-
-        A loop down the path, never recursion: paths can be thousands of levels deep.
-        """
-        known = self._dirs.get(path)
-        if known is not None:
-            return known
-        parts = path.split(b"/")
-        cut: bytes | None = None
-        included = self._rules.include is None
-        for depth in range(1, len(parts) + 1):
-            prefix = b"/".join(parts[:depth])
-            known = self._dirs.get(prefix)
-            if known is None:
-                if cut is None:
-                    if not self._rules.keeps_dir(prefix, included):
-                        cut = prefix + b"/"
-                    else:
-                        included = self._rules.dir_state(prefix, included).included
-                known = self._dirs[prefix] = (cut, included)
-            cut, included = known
-        return cut, included
-
-    def level(self, path: bytes) -> bytes | None:
-        parent, _, _ = path.rpartition(b"/")
-        cut, included = self._dir(parent) if parent else (None, self._rules.include is None)
-        if cut is not None:
-            return cut
-        return None if self._rules.keeps_file(path, included) else path
+def _entries(
+    repo: pygit2.Repository, tree: bytes | None
+) -> list[tuple[bytes, bytes, bytes, int, bool]]:
+    if tree is None or tree == EMPTY_TREE:
+        return []
+    data = repo.odb.read(pygit2.Oid(raw=tree))[1]
+    return parse_tree(data, 0, len(data)) or []
