@@ -190,7 +190,7 @@ def _run(  # noqa: PLR0917
             root_parent,
             progress,
         )
-        squash = _lost_trailers(staging, report.review_tip, config, state, index, rewritten)
+        squash = _find_squash(staging, report.review_tip, config, state, index, rewritten)
         if squash is not None:
             # Continue from what the squash holds, as if its message had kept the trailers.
             index.known.update(dict.fromkeys(squash.synced, squash.public))
@@ -399,7 +399,7 @@ def _start(  # noqa: PLR0917
     return rewriter, base
 
 
-def _lost_trailers(  # noqa: PLR0917
+def _find_squash(  # noqa: PLR0917
     staging: pygit2.Repository,
     review_tip: str | None,
     config: Config,
@@ -443,18 +443,15 @@ def _shown(paths: Iterable[bytes]) -> list[str]:
 
 
 def _deletion_refusal(report: SyncReport, config: Config) -> tuple[str, str]:
-    paths = report.newly_excluded
+    paths, review = report.newly_excluded, report.review_branch
     shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
-    review = report.review_branch
+    is_, it = ("is", "it") if len(paths) == 1 else ("are", "them")
     return (
-        f"{shown} {'is' if len(paths) == 1 else 'are'} public on {review} and excluded now: "
-        f"the next pull request would delete {'it' if len(paths) == 1 else 'them'} from "
-        f"{review}, and public history keeps {'it' if len(paths) == 1 else 'them'} "
-        "('git pubgate audit' lists where)",
-        f"to keep {'it' if len(paths) == 1 else 'them'} public as {review} has "
-        f"{'it' if len(paths) == 1 else 'them'}, add {'it' if len(paths) == 1 else 'them'} "
-        f"to keep_public in {config.path}; to delete {'it' if len(paths) == 1 else 'them'} "
-        f"from {review}, pass --delete-excluded",
+        f"{shown} {is_} public on {review} and excluded now: the next pull request would "
+        f"delete {it} from {review}, and public history keeps {it} ('git pubgate audit' lists "
+        "where)",
+        f"to keep {it} public as {review} has {it}, add {it} to keep_public in {config.path}; "
+        f"to delete {it} from {review}, pass --delete-excluded",
     )
 
 
