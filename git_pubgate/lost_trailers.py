@@ -42,6 +42,7 @@ def find(  # noqa: PLR0917
     created: Iterable[tuple[str, str]],
     public_tree: Callable[[str], bytes],
     known: Iterable[str],
+    absorbed: Iterable[str] = (),
 ) -> SquashMatch | None:
     """The newest review-branch commit after ``last_public`` whose tree a created commit has.
 
@@ -49,6 +50,8 @@ def find(  # noqa: PLR0917
         created: (source, public) pairs a rewrite produced, parents first.
         public_tree: the raw tree id of one of those public commits.
         known: source commits already synced (by trailers), which bound the squash's range.
+        absorbed: public commits that absorbed source commits name (``Pubgate-Absorbed``):
+            public contributions, never a squash of ours.
     """
     by_tree: dict[bytes, str] = {}
     for source, public in created:
@@ -59,9 +62,12 @@ def find(  # noqa: PLR0917
     walker.simplify_first_parent()
     if last_public is not None:
         walker.hide(last_public)
+    skip = set(absorbed)
     for seen, commit in enumerate(walker):
         if seen >= SEARCH_LIMIT:
             break
+        if str(commit.id) in skip:
+            continue
         match = by_tree.get(commit.tree_id.raw)
         if match is not None:
             return SquashMatch(match, str(commit.id), _covered(repo, match, created, known))

@@ -421,6 +421,7 @@ def _find_squash(  # noqa: PLR0917
         done.result.created,
         done.rewriter.public_tree_of,
         index.known,
+        absorbed=[public for _, public in done.result.converged],
     )
 
 

@@ -14,6 +14,7 @@ from git_pubgate.sync import SyncOptions, run
 
 from .conftest import PublicRepos
 from .factory import C, git
+from .test_absorb import make_world
 from .test_sync import EXCLUDE, ROUND_1, World
 
 
@@ -318,3 +319,18 @@ def test_identities_public_for_the_first_time_are_listed(
     assert _plan(world)["new_identities"] == []  # public since the last merge
     shutil.rmtree(world.src / ".git" / "pubgate")
     assert _plan(world)["new_identities"] == []
+
+
+def test_an_absorbed_contribution_is_not_taken_for_a_squash(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    """A public contribution that absorb brought in and a --no-ff merge took, with nothing else:
+    the merge's public tree is the contribution's, yet it is no squash of a sync."""
+    world = make_world(tmp_path, public)
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}, author="Zoe Contributor"))
+    world.absorb()
+    world.merge_absorbed(no_ff=True)
+    report = world.sync()
+    assert report["squash_without_trailer"] is None and not report["up_to_date"]
+    parents = git("log", "-1", "--format=%P", report["head"], cwd=world.public).split()
+    assert parents[1] == world.pub["p1"]
