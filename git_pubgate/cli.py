@@ -384,6 +384,7 @@ def cmd_audit(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
 
 def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     from . import hooks
+    from .credentials import redacted  # git passes the remote's URL as configured, secrets too
 
     top = toplevel(cwd) or cwd
     if args.action == "install":
@@ -406,7 +407,7 @@ def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) ->
     if findings:
         _say(
             err,
-            f"pubgate: {url} is the public repository and these must not reach it; "
+            f"pubgate: {redacted(url)} is the public repository and these must not reach it; "
             "use git pubgate sync, or 'git push --no-verify' for a deliberate exception",
         )
         return EXIT_FAILED

@@ -18,6 +18,7 @@ import pathspec
 import pygit2
 import yaml
 
+from .credentials import has_credentials, redacted
 from .errors import ConfigError
 
 CONFIG_NAMES = ("pubgate.yaml", "pubgate.yml")
@@ -208,6 +209,20 @@ def _repo_location(value: Any, key: str, src: _Source) -> str:
     location = _string(value, key, src).strip()
     if location.startswith("-"):
         raise src.error(key, "a repository location cannot start with '-'")
+    if has_credentials(location):
+        # Shown redacted: the error must not repeat what it refuses.
+        raise src.error(
+            key,
+            f"{redacted(location)} holds a password or token, which would reach every git "
+            "command line, every log and, with this file committed, the public tree",
+            "remove it from the URL; put the token in an environment variable and name that "
+            "variable in "
+            + (
+                "source_token_env"
+                if key == "source_repo"
+                else "github_token_env (gitlab_token_env, gitea_token_env for those forges)"
+            ),
+        )
     if not is_local(location) or location.startswith("file://"):
         return location
     # A local path: relative to the file that names it, not to wherever git pubgate runs.

@@ -89,14 +89,17 @@ def test_wrong_or_missing_token_is_a_clean_error(
     assert files_containing(tmp_path, wrong.encode()) == []
 
 
-def test_credentials_in_the_url_are_not_echoed(tmp_path: Path, public: PublicRepos) -> None:
+def test_credentials_in_the_url_are_refused_not_echoed(tmp_path: Path, public: PublicRepos) -> None:
+    """A token inside target_repo would reach every git argv (and the public tree, with the
+    config committed): a configuration error, which never repeats it."""
     public.bare()
     with GitHttpServer(public.root, TOKEN) as server:
         url = server.url("public.git").replace("http://", f"http://x-access-token:{TOKEN}@")
         src = setup(tmp_path, public, url)
         code, _, err = run(tmp_path, src, "plan")
-        assert code == 0, err
-        assert TOKEN not in err
+        assert code == 2 and "github_token_env" in err, err
+        assert TOKEN not in err and "http://***@127.0.0.1" in err
+        assert server.seen_auth == [] and server.rejected == 0  # refused before any request
     # The user put it in the config file; nothing of ours may copy it anywhere else.
     assert files_containing(src, TOKEN.encode()) == []
     (tmp_path / "pubgate.yaml").unlink()  # the test's own copy, for the suite-wide check
