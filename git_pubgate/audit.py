@@ -1,10 +1,11 @@
 """``git pubgate audit``: check what the public repository holds against the rules and the source.
 
-Walks every commit of the target's review branch, its ``branch_prefix`` branches and its tags,
-and reports each commit that holds an excluded path, a gitlink, a symlink into an excluded path
-or out of the repository, a message a ``forbid`` rule matches, or an identity of a ``fail_on``
-domain. Then rebuilds the public tree of the last synced source commit and compares it with the
-public commit that holds it (ShipIt's "verify"). Subtrees are checked once per id and place.
+Walks every commit that any ref the target advertises can reach (branches, tags, pull request
+refs, notes: whatever anyone can fetch), and reports each commit that holds an excluded path, a
+gitlink, a symlink into an excluded path or out of the repository, a message a ``forbid`` rule
+matches, or an identity of a ``fail_on`` domain. Then rebuilds the public tree of the last
+synced source commit and compares it with the public commit that holds it (ShipIt's "verify").
+Subtrees are checked once per id and place.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class AuditReport:
 
 def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remote) -> AuditReport:
     report = AuditReport()
-    tips = _fetch_all(config, staging, remote)
+    tips = _fetch_all(staging, remote)
     report.refs = sorted(tips)
     rules = Rules.compile(config.exclude, config.include)
     messages = MessagePolicy.compile(forbid=config.forbid, defaults=False)
@@ -70,7 +71,11 @@ def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remo
     trees = _TreeAudit(staging, rules, keep)
     walker = staging.walk(None, SortMode.TOPOLOGICAL)
     for tip in set(tips.values()):
-        walker.push(tip)
+        marked = staging[tip]
+        if isinstance(marked, pygit2.Commit):
+            walker.push(tip)
+        elif isinstance(marked, pygit2.Tree):  # a tag on a tree publishes the tree
+            report.findings += [(tip, what) for what in trees.check(marked.id.raw)]
     for commit in walker:
         report.commits += 1
         oid = str(commit.id)
@@ -92,19 +97,19 @@ def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remo
     return report
 
 
-def _fetch_all(config: Config, staging: pygit2.Repository, remote: Remote) -> dict[str, str]:
-    heads, tags = remote.refs()  # one round trip for branches and tags
-    refs = {
-        f"heads/{b}": oid
-        for b, oid in heads.items()
-        if b == config.review_branch or b.startswith(config.branch_prefix)
-    }
-    refs |= {f"tags/{t}": oid for t, oid in tags.items()}
+def _fetch_all(staging: pygit2.Repository, remote: Remote) -> dict[str, str]:
+    """Fetch every ref the target advertises; ref name (without ``refs/``) -> the commit it
+    marks. Not only the branches sync writes: a branch pushed by hand with --no-verify, a pull
+    request's head or a note is just as public."""
+    refs = {ref.removeprefix("refs/"): oid for ref, oid in remote.advertised().items()}
     remote.fetch([f"+refs/{name}:{AUDIT_NS}{name}" for name in refs if refs[name] not in staging])
-    return {
-        name: str(staging.get(oid).peel(pygit2.Commit).id)  # type: ignore[union-attr]
-        for name, oid in refs.items()
-    }
+    tips = {}
+    for name, oid in refs.items():
+        target = staging[oid]
+        while isinstance(target, pygit2.Tag):
+            target = staging[target.target]
+        tips[name] = str(target.id)  # a commit, or a tree or blob that a tag marks
+    return tips
 
 
 class _TreeAudit:

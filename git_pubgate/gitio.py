@@ -227,6 +227,15 @@ class Remote:
                 tags[ref[len("refs/tags/") :]] = oid
         return heads, tags
 
+    def advertised(self) -> dict[str, str]:
+        """Every ref the remote advertises (branches, tags, pull request refs, notes, ...),
+        peeled tag lines and the symbolic HEAD left out: full ref name -> id."""
+        return {
+            ref: oid
+            for ref, oid in self._listing().items()
+            if ref.startswith("refs/") and not ref.endswith("^{}")
+        }
+
     def delete(self, branch: str, expected: str) -> None:
         """Delete ``branch``, only if it still is at ``expected``."""
         self._push_with_lease(

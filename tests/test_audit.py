@@ -103,6 +103,32 @@ def test_a_public_tree_that_drifted_from_the_source(tmp_path: Path, public: Publ
     assert code == 1 and report["source_differences"] == ["extra.txt"]
 
 
+def test_every_advertised_ref_is_read(tmp_path: Path, public: PublicRepos) -> None:
+    """A branch pushed by hand past the hook, a pull request ref, a custom ref and a tag on a
+    bare tree: all public, all audited, none of them the branches sync writes."""
+    src, target, config = setup(tmp_path, public)
+    assert run(config, src, "sync", "--no-pr")[0] == 0
+    git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
+    assert run(config, src, "audit")[0] == 0
+    internal = git("rev-parse", "main", cwd=src).strip()
+    git("push", "-q", "--no-verify", str(target), f"{internal}:refs/heads/leak", cwd=src)
+    code, report, _ = run(config, src, "--json", "audit")
+    assert code == 1 and "heads/leak" in report["refs"]  # type: ignore[operator]
+    assert {f["finding"] for f in report["findings"]} == {  # type: ignore[union-attr,index]
+        "excluded path 'internal/x'"
+    }
+    git("update-ref", "-d", "refs/heads/leak", cwd=target)
+    first = git("rev-list", "--max-parents=0", "main", cwd=src).strip()
+    git("push", "-q", str(target), f"{first}:refs/pull/7/head", cwd=src)
+    tree = git("rev-parse", f"{internal}^{{tree}}", cwd=src).strip()
+    git("push", "-q", str(target), f"{tree}:refs/tags/a-tree", cwd=src)
+    code, report, _ = run(config, src, "--json", "audit")
+    assert code == 1
+    assert {"pull/7/head", "tags/a-tree"} <= set(report["refs"])  # type: ignore[arg-type]
+    marked = {f["commit"] for f in report["findings"]}  # type: ignore[union-attr,index]
+    assert marked == {first, tree}
+
+
 EXCLUDES = ["/internal/", "*.pem", "internal/deep/", "docs/", "a/b/", "**/f1*.txt"]
 
 
