@@ -311,9 +311,10 @@ class Remote:
         return found.get(f"refs/tags/{tag}^{{}}") or found.get(f"refs/tags/{tag}")
 
     def push_ref(self, ref: str) -> None:
-        """Push one ref that must not exist on the remote yet (a release tag)."""
+        """Push one ref that must not exist on the remote yet (a release tag), from a checkout:
+        its pre-push hooks run, as for any push made there."""
         self._run(
-            ["push", "--quiet", "--no-verify", "--end-of-options", self.url, f"{ref}:{ref}"],
+            ["push", "--quiet", "--end-of-options", self.url, f"{ref}:{ref}"],
             f"pushing {ref} to",
             "the upload is done; push the tag by hand, or rerun once the cause is fixed",
         )

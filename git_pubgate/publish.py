@@ -1,9 +1,11 @@
 """``git pubgate publish``: pre-publish commands, a reproducible build, checks, upload, tag.
 
-Runs in a checkout of the target (the usual CI case), on ``review_branch``. Nothing is uploaded
-before every check has passed, and the tag is pushed only after the upload: a rerun after any
-failure converges (files already on the index with the same bytes count as published; a tag
-already on the same commit is left alone).
+Runs in a checkout of the target (the usual CI case) at a commit that the target's
+``review_branch`` contains, or outside any checkout (it then clones that branch). It builds in a
+clean export of that commit (``reviewed.py``), never in the checkout. Nothing is uploaded before
+every check has passed, and the tag is pushed only after the upload: a rerun after any failure
+converges (files already on the index with the same bytes count as published; a tag already on
+the same commit is left alone).
 """
 
 from __future__ import annotations
@@ -29,15 +31,15 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from pygit2.enums import SortMode
 
-from .config import Config, is_local
+from .config import Config
 from .errors import ConfigError, PubgateError
 from .forge import resolve_token
 from .gitio import Remote, config_value
 from .procs import tied
+from .reviewed import Checkout, clean_export, open_checkout, require_reviewed
 from .trailer import RELEASE_TRAILER, values
 from .version_files import detect
 from .versions import maybe_version
-from .workspace import normalise_url
 
 PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
 TESTPYPI_UPLOAD = "https://test.pypi.org/legacy/"
@@ -46,15 +48,31 @@ _JSON_API = {PYPI_UPLOAD: "https://pypi.org/pypi/", TESTPYPI_UPLOAD: "https://te
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-# Runs one command in a directory with extra environment, streaming its output; returns the
-# exit code. The seam tests and callers use: publish never calls subprocess for commands itself.
+# Runs one command in a directory with the given (whole) environment, streaming its output;
+# returns the exit code. The seam tests and callers use: publish never calls subprocess for
+# commands itself.
 Runner = Callable[[str, Path, Mapping[str, str]], int]
 
 
 def shell_runner(command: str, cwd: Path, env: Mapping[str, str]) -> int:
-    return subprocess.run(
-        command, shell=True, cwd=cwd, env={**os.environ, **env}, check=False
-    ).returncode
+    return subprocess.run(command, shell=True, cwd=cwd, env=dict(env), check=False).returncode
+
+
+def untrusted_env(config: Config) -> dict[str, str]:
+    """The environment for code publish runs but does not control (pre_publish_commands, the
+    build backend): ours, less every credential the configuration names. Only git's
+    credential helper and twine get a token, each through its own environment."""
+    secret = {
+        config.github_token_env,
+        config.gitlab_token_env,
+        config.gitea_token_env,
+        config.github_app_key_env,
+        config.source_token_env,
+        config.pypi_token_env,
+        "GIT_PUBGATE_TOKEN",
+        "TWINE_PASSWORD",
+    }
+    return {k: v for k, v in os.environ.items() if k not in secret}
 
 
 @dataclass(frozen=True)
@@ -106,39 +124,56 @@ def run(
             f"{config.path}: pypi_package_name is not set",
             "set it to the package's name on the index",
         )
+    if not config.target_repo:
+        raise ConfigError(
+            f"{config.path}: target_repo is not set, so publish cannot ask the public "
+            "repository what was reviewed",
+            "set target_repo to the public repository",
+        )
     with contextlib.ExitStack() as stack:
         checkout = _checkout(config, cwd, client, stack)
-        return _publish(config, checkout, options, client, runner)
+        remote = _target(config, checkout.git_dir, client)
+        require_reviewed(checkout, remote, config.review_branch)
+        return _publish(config, checkout, remote, options, client, runner)
 
 
-def _publish(
-    config: Config, checkout: Path, options: PublishOptions, client: httpx.Client, runner: Runner
+def _publish(  # noqa: PLR0917
+    config: Config,
+    checkout: Checkout,
+    remote: Remote,
+    options: PublishOptions,
+    client: httpx.Client,
+    runner: Runner,
 ) -> PublishReport:
     report = PublishReport(dry_run=options.dry_run)
     url = options.repository_url or config.pypi_repository_url or PYPI_UPLOAD
     report.repository_url = url.rstrip("/") + "/"
-    repo = pygit2.Repository(str(checkout))
-    head = repo.head.peel(pygit2.Commit)
-    report.commit = str(head.id)
-
+    repo = checkout.repo
+    head = repo[checkout.commit].peel(pygit2.Commit)
+    report.commit = checkout.commit
     prefix = config.version.tag_prefix if config.version else DEFAULT_TAG_PREFIX
-    for command in config.pre_publish_commands:
-        code = runner(command, checkout, {})
-        if code != 0:
-            raise PubgateError(
-                f"pre-publish command failed with exit code {code}: {command}",
-                "fix what it reports and rerun; nothing was built or uploaded",
-            )
 
-    if config.version is not None and _version_from_tags(checkout):
-        # setuptools-scm and hatch-vcs read the version from the tag on HEAD: tag before building.
+    if config.version is not None and _version_from_tags(repo, head):
+        # setuptools-scm and hatch-vcs read the version from the tag on HEAD: tag before the
+        # export, which takes the checkout's tags along.
         released = _released_version(repo, head)
         if released is not None:
-            _create_tag(checkout, f"{prefix}{released}", released, report.commit)
+            _create_tag(checkout.workdir, f"{prefix}{released}", released, report.commit)
 
-    with tempfile.TemporaryDirectory(prefix="pubgate-dist-") as dist_dir:
+    env = untrusted_env(config)
+    with (
+        clean_export(checkout) as export,
+        tempfile.TemporaryDirectory(prefix="pubgate-dist-") as dist_dir,
+    ):
+        for command in config.pre_publish_commands:
+            code = runner(command, export, env)
+            if code != 0:
+                raise PubgateError(
+                    f"pre-publish command failed with exit code {code}: {command}",
+                    "fix what it reports and rerun; nothing was built or uploaded",
+                )
         dist = Path(dist_dir)
-        _build(checkout, dist, head.commit_time, options.isolation)
+        _build(export, dist, head.commit_time, options.isolation, env)
         files = sorted(dist.iterdir())
         _twine(["check", "--strict", *map(str, files)], {}, "twine check")
         name, version = _metadata(files)
@@ -151,7 +186,6 @@ def _publish(
                 "fix [project].name in pyproject.toml or pypi_package_name in the config",
             )
         report.tag = f"{prefix}{version}"
-        remote = _target(config, checkout, client)
         on_target = remote.tag_commit(report.tag)
         local = repo.references.get(f"refs/tags/{report.tag}")
         tag_at = on_target or (str(local.peel(pygit2.Commit).id) if local is not None else None)
@@ -172,87 +206,47 @@ def _publish(
             report.uploaded = missing
     if on_target is None:
         # Also when a run stopped after tagging locally: the tag still has to reach the target.
-        _tag(checkout, remote, report.tag, str(version), report.commit)
+        _tag(checkout.workdir, remote, report.tag, str(version), report.commit)
         report.tagged = True
     return report
 
 
-def _checkout(config: Config, cwd: Path, client: httpx.Client, stack: contextlib.ExitStack) -> Path:
-    """The target's work tree to publish from, clean and on review_branch: the one git pubgate
-    runs in (the usual CI case), else a fresh clone of target_repo, removed afterwards."""
+def _checkout(
+    config: Config, cwd: Path, client: httpx.Client, stack: contextlib.ExitStack
+) -> Checkout:
+    """The work tree git pubgate runs in (the usual CI case), whatever its remotes say: the
+    target is asked about its commit later. Outside any work tree, a fresh clone of
+    review_branch, removed afterwards."""
     found = pygit2.discover_repository(str(cwd))
     repo = pygit2.Repository(found) if found is not None else None
-    here = (
-        repo is not None
-        and repo.workdir is not None
-        and (
-            not config.target_repo
-            or _is_target(repo, Path(repo.workdir).resolve(), config.target_repo)
-        )
+    if repo is not None and repo.workdir is not None:
+        return open_checkout(Path(repo.workdir).resolve())
+    assert config.target_repo is not None  # run() refuses a config without it
+    clone = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pubgate-publish-")))
+    remote = Remote(
+        url=config.target_repo,
+        git_dir=clone,
+        token=resolve_token(config, client)
+        if config.target_repo.startswith(("https://", "http://"))
+        else None,
     )
-    if repo is None or not here:
-        if not config.target_repo:
-            raise PubgateError(
-                f"{cwd} is not a checkout of the public repository and target_repo is not set",
-                "run git pubgate publish in a clone of the public repository, or set target_repo",
-            )
-        clone = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pubgate-publish-")))
-        remote = Remote(
-            url=config.target_repo,
-            git_dir=clone,
-            token=resolve_token(config, client)
-            if config.target_repo.startswith(("https://", "http://"))
-            else None,
-        )
-        remote.clone(clone / "public", config.review_branch)
-        repo = pygit2.Repository(str(clone / "public"))
-    workdir = Path(repo.workdir).resolve()
-    if repo.head_is_detached:
-        raise PubgateError(
-            "refusing to publish from a detached HEAD, since it is not clear what is released",
-            f"git checkout {config.review_branch}",
-        )
-    status = _git(workdir, "status", "--porcelain", "--untracked-files=normal")
-    if status.strip():
-        raise PubgateError(
-            "refusing to publish from a work tree with changes, since the build would not be "
-            "the reviewed commit",
-            "commit, stash or remove them (git status), then rerun",
-        )
-    if repo.head.shorthand != config.review_branch:
-        _git(workdir, "checkout", "--quiet", config.review_branch, "--")
-    return workdir
+    remote.clone(clone / "public", config.review_branch)
+    return open_checkout(clone / "public")
 
 
-def _is_target(repo: pygit2.Repository, workdir: Path, target: str) -> bool:
-    if is_local(target):
-        target_path = Path(target.removeprefix("file://")).resolve()
-        urls = [r.url for r in repo.remotes if r.url]
-        return target_path == workdir or any(
-            Path(u.removeprefix("file://")).resolve() == target_path for u in urls if is_local(u)
-        )
-    return any(r.url and normalise_url(r.url) == normalise_url(target) for r in repo.remotes)
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise PubgateError(f"git {args[0]} failed: {done.stderr.strip()}", "see git's message")
-    return done.stdout
-
-
-def _build(checkout: Path, dist: Path, commit_time: int, isolation: bool) -> None:
+def _build(
+    source: Path, dist: Path, commit_time: int, isolation: bool, env: Mapping[str, str]
+) -> None:
     """sdist, then the wheel from the sdist; dates pinned to the commit, so rebuilding the same
     commit gives the same bytes."""
     command = [sys.executable, "-m", "build", "--outdir", str(dist)]
     if not isolation:
         command.append("--no-isolation")
-    env = {**os.environ, "SOURCE_DATE_EPOCH": str(commit_time), "PYTHONHASHSEED": "0"}
     done = subprocess.run(
-        [*command, str(checkout)],
+        [*command, str(source)],
         capture_output=True,
         text=True,
-        env=env,
+        env={**env, "SOURCE_DATE_EPOCH": str(commit_time), "PYTHONHASHSEED": "0"},
         check=False,
         preexec_fn=tied(),
     )
@@ -260,7 +254,8 @@ def _build(checkout: Path, dist: Path, commit_time: int, isolation: bool) -> Non
         tail = (done.stdout + done.stderr).strip().splitlines()[-1:] or ["(no output)"]
         raise PubgateError(
             f"building the package failed: {tail[0]}",
-            "run 'python -m build' in the checkout to see the whole output; nothing was uploaded",
+            "run 'python -m build' in a clean checkout of that commit to see the whole output; "
+            "nothing was uploaded",
         )
 
 
@@ -314,14 +309,16 @@ def _metadata(files: list[Path]) -> tuple[str, Version]:
     return str(metadata["Name"]), version
 
 
-def _version_from_tags(checkout: Path) -> bool:
-    """Whether the project takes its version from git tags (setuptools-scm, hatch-vcs, ...)."""
+def _version_from_tags(repo: pygit2.Repository, head: pygit2.Commit) -> bool:
+    """Whether the project takes its version from git tags (setuptools-scm, hatch-vcs, ...),
+    as the commit being published says."""
 
     def read(path: str) -> bytes | None:
         try:
-            return (checkout / path).read_bytes()
-        except OSError:
+            blob = head.tree[path]
+        except KeyError:
             return None
+        return blob.data if isinstance(blob, pygit2.Blob) else None
 
     try:
         return detect(read).from_tags
@@ -359,11 +356,12 @@ def _tags_agree(
             )
 
 
-def _target(config: Config, checkout: Path, client: httpx.Client) -> Remote:
-    url = config.target_repo or "origin"
+def _target(config: Config, git_dir: Path, client: httpx.Client) -> Remote:
+    assert config.target_repo is not None
+    url = config.target_repo
     return Remote(
         url=url,
-        git_dir=checkout / ".git",
+        git_dir=git_dir,
         token=resolve_token(config, client) if url.startswith(("https://", "http://")) else None,
     )
 

@@ -267,10 +267,17 @@ def test_refusals_before_anything_is_uploaded(tmp_path: Path, index: Index) -> N
     code, _, err = publish(checkout, "--no-isolation")
     assert code == 1 and "work tree with changes" in err
     git("commit", "-qam", "Fix the name", cwd=checkout)
-    git("checkout", "-q", "--detach", cwd=checkout)
-    code, _, err = publish(checkout, "--no-isolation")
-    assert code == 1 and "detached HEAD" in err
+    fixed = git("rev-parse", "HEAD", cwd=checkout).strip()
+    code, _, err = publish(checkout, "--no-isolation")  # committed, but nobody reviewed it
+    assert code == 1 and err.startswith(
+        f"error: refusing to publish {fixed[:12]}, since main on {tmp_path / 'public.git'} "
+        "does not contain it"
+    )
     assert on_index(index) == []
+    git("push", "-q", "origin", "main", cwd=checkout)
+    git("checkout", "-q", "--detach", cwd=checkout)  # a detached HEAD at a reviewed commit
+    code, report, err = publish(checkout, "--no-isolation", "--dry-run")
+    assert code == 0 and report["commit"] == fixed, err
 
 
 @pytest.mark.usefixtures("token")
@@ -500,6 +507,7 @@ def test_twine_check_failure_is_one_plain_line(tmp_path: Path, index: Index) -> 
     pyproject = checkout / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('readme = "README.md"\n', ""))
     git("commit", "-qam", "no readme", cwd=checkout)
+    git("push", "-q", "origin", "main", cwd=checkout)
     code, _, err = publish(checkout, "--no-isolation")
     assert code == 1
     lines = err.splitlines()
@@ -509,3 +517,129 @@ def test_twine_check_failure_is_one_plain_line(tmp_path: Path, index: Index) -> 
         lines[1] == "hint: fix the package's metadata (twine check --strict); nothing was uploaded"
     )
     assert on_index(index) == []
+
+
+@pytest.mark.usefixtures("token")
+def test_publish_in_the_internal_repository_publishes_nothing(tmp_path: Path, index: Index) -> None:
+    """The internal clone has a remote whose URL is target_repo (added to look at the public
+    side): that proves nothing. The target's main does not hold the internal commit, so
+    publish refuses naming it, before any pre-publish command, build, upload or tag."""
+    origin = tmp_path / "public.git"
+    git("init", "-q", "--bare", "-b", "main", str(origin))
+    src = tmp_path / "internal"
+    marker = tmp_path / "pre-publish-ran"
+    settings = {
+        "target_repo": str(origin),
+        "exclude": ["internal/", "secrets.env"],
+        "pypi_package_name": "pubgate-sample",
+        "pypi_token_env": "PYPI_TOKEN",
+        "pypi_repository_url": index.url,
+        "pre_publish_commands": [f"touch '{marker}'"],
+    }
+    pyproject = (
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "pubgate-sample"\nversion = "0.1.0"\nreadme = "README.md"\n'
+        'description = "A package"\nrequires-python = ">=3.8"\n'
+        '[tool.hatch.build.targets.sdist]\ninclude = ["*"]\n'
+    )
+    files = {
+        "pyproject.toml": pyproject,
+        "README.md": "# pubgate-sample\n\nA test package.\n",
+        "pubgate_sample/__init__.py": "",
+        "pubgate.yaml": json.dumps(settings),
+        "secrets.env": "API_KEY=internal-only\n",
+        "internal/runbook.md": "page the on-call\n",
+    }
+    build(src, [C("a", (), files)])
+    synced = pubgate("sync", "--no-pr", cwd=src)
+    assert synced.code == 0, synced.err
+    git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=origin)
+    git("remote", "add", "public", str(origin), cwd=src)
+    git("fetch", "-q", "public", cwd=src)
+    internal = git("rev-parse", "HEAD", cwd=src).strip()
+
+    code, _, err = publish(src, "--no-isolation")
+    assert code == 1
+    assert err.startswith(
+        f"error: refusing to publish {internal[:12]}, since main on {origin} does not contain it"
+    )
+    assert not marker.exists() and on_index(index) == []
+    assert git("ls-remote", "--tags", str(origin)) == "" and git("tag", cwd=src) == ""
+    assert git("status", "--porcelain", cwd=src) == ""
+
+    # The same refusal from a detached HEAD or another branch: what counts is the commit.
+    git("checkout", "-q", "--detach", cwd=src)
+    code, _, err = publish(src, "--no-isolation")
+    assert code == 1 and f"refusing to publish {internal[:12]}" in err and not marker.exists()
+
+
+@pytest.mark.usefixtures("token")
+def test_the_tag_push_goes_through_the_checkouts_pre_push_hook(
+    tmp_path: Path, index: Index
+) -> None:
+    """No push of ours skips the hooks: the tag push runs the checkout's pre-push hook like
+    any push made there, and a hook that refuses stops it (the rerun tags once it passes)."""
+    checkout = make_project(tmp_path, index)
+    seen = tmp_path / "hook-saw"
+    hook = checkout / ".git" / "hooks" / "pre-push"
+    hook.write_text(f"#!/bin/sh\ncat >> '{seen}'\nexit 1\n")
+    hook.chmod(0o755)
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1 and "pushing refs/tags/v0.1.0" in err
+    assert "refs/tags/v0.1.0" in seen.read_text()
+    assert git("ls-remote", "--tags", str(tmp_path / "public.git")) == ""
+    hook.write_text(f"#!/bin/sh\ncat >> '{seen}'\n")
+    code, report, err = publish(checkout, "--no-isolation")
+    assert code == 0 and report["tagged"] is True, err
+
+
+def test_a_failed_upload_leaves_the_checkout_clean_for_the_rerun(
+    tmp_path: Path, index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """setuptools writes <name>.egg-info into the tree it builds; that tree is a clean export
+    of the commit, never the checkout, so the rerun after a wrong token finds it clean."""
+    checkout = make_project(tmp_path, index)
+    (checkout / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        '\n[project]\nname = "pubgate-sample"\nversion = "0.1.0"\nreadme = "README.md"\n'
+        'description = "A package built by setuptools"\nrequires-python = ">=3.8"\n\n'
+        '[tool.setuptools]\npackages = ["pubgate_sample"]\n'
+    )
+    settings = json.loads((checkout / "pubgate.yaml").read_text())
+    settings["pre_publish_commands"] = ["echo generated > generated.txt"]  # writes into its cwd
+    (checkout / "pubgate.yaml").write_text(json.dumps(settings))
+    git("commit", "-qam", "Build with setuptools", cwd=checkout)
+    git("push", "-q", "origin", "main", cwd=checkout)
+    monkeypatch.setenv("PYPI_TOKEN", "pypi-wrong-token")
+    code, _, err = publish(checkout, "--no-isolation")
+    assert code == 1 and "uploading to" in err, err
+    assert git("status", "--porcelain", "--ignored", cwd=checkout) == ""
+    monkeypatch.setenv("PYPI_TOKEN", PYPI_TOKEN)
+    code, report, err = publish(checkout, "--no-isolation")
+    assert code == 0, err
+    assert report["uploaded"] == [
+        "pubgate_sample-0.1.0-py3-none-any.whl",
+        "pubgate_sample-0.1.0.tar.gz",
+    ]
+    assert git("status", "--porcelain", "--ignored", cwd=checkout) == ""
+
+
+@pytest.mark.usefixtures("token")
+def test_pre_publish_commands_and_the_build_never_see_a_token(
+    tmp_path: Path, index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pre_publish_commands run arbitrary code: the tokens the config names are not in their
+    environment (git's credential helper and twine get theirs directly)."""
+    monkeypatch.setenv("GH_TOKEN", "gh-token-for-the-tag-push")
+    dump = tmp_path / "env-seen"
+    checkout = make_project(
+        tmp_path,
+        index,
+        github_token_env="GH_TOKEN",
+        pre_publish_commands=[f"env > '{dump}'"],
+    )
+    code, _, err = publish(checkout, "--no-isolation", "--dry-run")
+    assert code == 0, err
+    seen = dump.read_text()
+    assert "PATH=" in seen
+    assert "gh-token-for-the-tag-push" not in seen and PYPI_TOKEN not in seen
