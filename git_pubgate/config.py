@@ -476,7 +476,8 @@ DESCRIPTIONS: dict[str, str] = {
     "source_repo": "The internal repository: a local path, or a URL that is a remote of the "
     "repository git pubgate runs in. Default: the repository it runs in.",
     "source_branch": "The branch to publish. Default: the source's HEAD branch.",
-    "target_repo": "The public repository: a path, file://, https:// or ssh URL. Required.",
+    "target_repo": "The public repository: a path, file://, https:// or ssh URL, never with a "
+    "password or token in it (name the token's variable in github_token_env). Required.",
     "review_branch": "The public branch pull requests go into. Default: main.",
     "branch_prefix": "Prefix of the head branch sync pushes. Default: pubgate/.",
     "exclude": "Paths that never leave, in gitignore syntax.",
@@ -515,8 +516,9 @@ DESCRIPTIONS: dict[str, str] = {
     "pr.draft": "Open new pull requests as drafts. Default: false.",
     "pypi_package_name": "The package's name on PyPI (for publish).",
     "pypi_token_env": "Name of the variable holding the PyPI token (for publish).",
-    "pre_publish_commands": "Commands run, in order, before publish builds; the first failure "
-    "stops everything.",
+    "pre_publish_commands": "Commands run, in order, before publish builds, in a clean export "
+    "of the reviewed commit and without the configured tokens; the first failure stops "
+    "everything.",
     "committer": "The identity of release commits: 'Name <address>'. Default: "
     f"{DEFAULT_COMMITTER}.",
     "version.bump": "auto (from Conventional Commits: feat minor, fix/perf patch, ! or "
