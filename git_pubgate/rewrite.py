@@ -284,8 +284,10 @@ class _Ancestry:
     filter-repo does for commits outside the range it rewrites.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, old_is_ancestor: Callable[[str, str], bool] | None = None) -> None:
         self._graph: dict[str, tuple[int, tuple[str, ...]]] = {}
+        # Between commits of earlier syncs the graph knows nothing: ask the repository.
+        self._old_is_ancestor = old_is_ancestor
 
     def add(self, commit: str, parents: Iterable[str]) -> None:
         parents = tuple(parents)
@@ -299,6 +301,7 @@ class _Ancestry:
         floor = graph.get(maybe_ancestor, (0, ()))[0]
         todo = [commit]
         seen: set[str] = set()
+        old: list[str] = []
         while todo:
             current = todo.pop()
             if current == maybe_ancestor:
@@ -309,7 +312,11 @@ class _Ancestry:
             depth, parents = graph.get(current, (0, ()))
             if depth > floor:
                 todo.extend(parents)
-        return False
+            elif depth == 0 and floor == 0:
+                old.append(current)
+        if not old or self._old_is_ancestor is None:
+            return False
+        return any(self._old_is_ancestor(maybe_ancestor, o) for o in old)
 
 
 @dataclass(frozen=True)
@@ -363,7 +370,7 @@ class Rewriter:
         self._converged: set[str] = set()
         self._source_tree: dict[str, bytes] = {}
         self._public_tree: dict[str, bytes] = {}
-        self._graph = _Ancestry()
+        self._graph = _Ancestry(lambda a, b: bool(repo.descendant_of(b, a)))
 
     def seed_from(self, source_commit: str, public_tree: str) -> None:
         """Seed the tree filter with a source commit's known public tree (see TreeFilter.seed)."""
