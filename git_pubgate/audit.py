@@ -23,6 +23,7 @@ from .authors import IdentityError, People
 from .config import Config
 from .gitio import Remote
 from .keep_public import Overlay
+from .layout import chain, public_layout
 from .messages import MessagePolicy
 from .objects import EMPTY_TREE, PackWriter, parse_tree
 from .release import Owned
@@ -179,9 +180,12 @@ def _compare_with_source(  # noqa: PLR0917
         return None, []
     held = staging[state.last_public].peel(pygit2.Commit).tree
     overlay: Overlay | None = None
+    layout = public_layout(config, source, staging)
     if config.version is not None:
         # Version files and changelog belong to release commits: take them as public has them.
         source_tree = bytes(staging[state.last_source].peel(pygit2.Commit).tree_id.raw)
+        if layout is not None:
+            source_tree = layout(source_tree)
         overlay = Owned(staging, config.version, source_tree).overlay(held.id.raw)
     kept = keep_public.kept(staging, held.id.raw, rules, keep) if keep else {}
     if kept:  # as sync publishes them: public as they are
@@ -189,7 +193,7 @@ def _compare_with_source(  # noqa: PLR0917
         rules = rules.keeping(kept)
     writer = PackWriter(Path(staging.path))
     try:
-        rewriter = Rewriter(staging, rules, writer, None, overlay=overlay)
+        rewriter = Rewriter(staging, rules, writer, None, overlay=chain(layout, overlay))
         expected = rewriter.filtered_tree_of(state.last_source)
         writer.commit()
     except BaseException:

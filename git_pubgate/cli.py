@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
@@ -37,8 +38,9 @@ from .errors import (
 from .forge import resolve_token
 from .gitio import config_value
 from .lock import WAIT_SECONDS
+from .path_trees import SharedTrees
 from .progress import Progress
-from .report import describe, outcome
+from .report import SyncReport, describe, outcome
 from .sync import SyncOptions, run, target_remote
 from .workspace import locked_staging, open_source, toplevel
 
@@ -68,9 +70,11 @@ class _Args(argparse.Namespace):
     action: str
     hook_args: list[str]
     via_config: bool
+    root: str | None
     no_isolation: bool
     resume: bool
     abort: bool
+    target: list[str] | None
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -100,6 +104,15 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
+def _target_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--target",
+        action="append",
+        metavar="NAME",
+        help=f"{what} only this target of a targets: configuration (repeatable)",
+    )
+
+
 def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
     parser = _Parser(
         prog=prog, description="Publish an internal git repository through a review gate."
@@ -111,10 +124,16 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="write a commented starter pubgate.yaml")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument(
+        "--root",
+        metavar="DIR",
+        help="a monorepo: this folder becomes the public repository's root",
+    )
     _common(init, top=False)
 
     plan = sub.add_parser("plan", help="show what sync would do now")
     _bump_option(plan)
+    _target_option(plan, "plan")
     _common(plan, top=False)
 
     sync = sub.add_parser("sync", help="rewrite new commits and push the head branch")
@@ -136,6 +155,7 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
         help="let the pull request delete public files that exclude now matches",
     )
     _bump_option(sync)
+    _target_option(sync, "sync")
     _common(sync, top=False)
 
     publish = sub.add_parser(
@@ -150,12 +170,19 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
     publish.add_argument(
         "--no-isolation", action="store_true", help="build in this environment, not a fresh one"
     )
+    _target_option(publish, "publish")
     _common(publish, top=False)
 
     audit_cmd = sub.add_parser(
         "audit", help="check the target's history against the rules and against the source"
     )
+    _target_option(audit_cmd, "audit")
     _common(audit_cmd, top=False)
+
+    targets_cmd = sub.add_parser(
+        "targets", help="list the targets of a targets: configuration (--json for a CI matrix)"
+    )
+    _common(targets_cmd, top=False)
 
     hook = sub.add_parser("hook", help="install, uninstall or run the pre-push hook")
     hook.add_argument("action", choices=["install", "uninstall", "pre-push"])
@@ -215,7 +242,16 @@ def cmd_init(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     path = cwd / (args.config or "pubgate.yaml")
     if path.exists() and not args.force:
         raise PubgateError(f"refusing to overwrite {path}", "pass --force to replace it")
-    path.write_text(config_mod.STARTER, encoding="utf-8")
+    root = None
+    if args.root:
+        root = args.root.strip().strip("/")
+        where = toplevel(cwd) or cwd
+        if not root or not (where / root).is_dir():
+            raise ConfigError(
+                f"--root {args.root}: no such folder in {where}",
+                "name a folder of the repository, relative to its top (libs/tracing/)",
+            )
+    path.write_text(config_mod.starter(root), encoding="utf-8")
     if args.json:
         _say(out, json.dumps({"written": str(path)}))
     elif not args.quiet:
@@ -242,6 +278,31 @@ def _waiting(args: _Args, err: TextIO) -> Callable[[], None] | None:
 
 def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) -> int:
     cfg = _config(args, cwd)
+    if cfg.targets or args.target:
+        return _sync_targets(args, cfg, cwd, out, err, plan=plan)
+    report = _sync_one(args, cfg, cwd, err, plan=plan)
+    if args.json:
+        _say(out, json.dumps(report.to_json(), indent=2, sort_keys=True))
+    elif args.quiet:
+        for warning in report.warnings:  # a pattern that hides nothing is worth a line
+            _say(err, f"warning: {warning}")
+        if not plan:
+            _say(err, outcome(report, plan=plan))
+    else:
+        for line in describe(report, plan=plan, verbose=args.verbose):
+            _say(err, line)
+    return EXIT_OK
+
+
+def _sync_one(
+    args: _Args,
+    cfg: config_mod.Config,
+    cwd: Path,
+    err: TextIO,
+    *,
+    plan: bool,
+    shared: SharedTrees | None = None,
+) -> SyncReport:
     options = SyncOptions(
         dry_run=bool(getattr(args, "dry_run", False)),
         no_pr=bool(getattr(args, "no_pr", False)),
@@ -256,7 +317,8 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
             "--bump needs releases, and the configuration has no version section",
             f"add 'version: {{bump: auto}}' to {cfg.path}",
         )
-    progress = Progress("rewriting", err, enabled=None if not args.quiet else False)
+    label = f"rewriting {cfg.name}" if cfg.name else "rewriting"
+    progress = Progress(label, err, enabled=None if not args.quiet else False)
     shown = progress if progress.enabled else None
     try:
         with _http_client(cfg, options) as client:
@@ -268,23 +330,45 @@ def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) ->
                     SyncOptions(push=False, allow_divergence=True, init=True),
                     shown,
                     on_lock_wait=_waiting(args, err),
+                    trees=shared,
                 )
                 for line in describe(preview, plan=True, verbose=args.verbose):
                     _say(err, line)
-            report = run(cfg, cwd, options, shown, client, on_lock_wait=_waiting(args, err))
+            return run(
+                cfg, cwd, options, shown, client, on_lock_wait=_waiting(args, err), trees=shared
+            )
     finally:
         progress.close()
+
+
+def _sync_targets(
+    args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err: TextIO, *, plan: bool
+) -> int:
+    """Sync (or plan) each chosen target in turn; one summary line per target at the end."""
+    from . import targets
+
+    chosen = targets.select(cfg, args.target)
+    shared = SharedTrees()  # each source tree is read once, whatever the number of targets
+
+    def step(target: config_mod.Config) -> tuple[int, dict[str, Any] | None, str]:
+        report = _sync_one(args, target, cwd, err, plan=plan, shared=shared)
+        if not args.json and not args.quiet:
+            _say(err, f"[{target.name}]")
+            for line in describe(report, plan=plan, verbose=args.verbose):
+                _say(err, f"  {line}")
+        elif args.quiet:
+            for warning in report.warnings:
+                _say(err, f"warning: {target.name}: {warning}")
+        return EXIT_OK, report.to_json(), outcome(report, plan=plan)
+
+    outcomes = targets.run_each(chosen, step, err)
     if args.json:
-        _say(out, json.dumps(report.to_json(), indent=2, sort_keys=True))
-    elif args.quiet:
-        for warning in report.warnings:  # a pattern that hides nothing is worth a line
-            _say(err, f"warning: {warning}")
-        if not plan:
-            _say(err, outcome(report, plan=plan))
+        body = {"targets": [o.to_json() for o in outcomes]}
+        _say(out, json.dumps(body, indent=2, sort_keys=True))
     else:
-        for line in describe(report, plan=plan, verbose=args.verbose):
-            _say(err, line)
-    return EXIT_OK
+        for done in outcomes:
+            _say(err, f"{done.name}: {done.summary}")
+    return targets.worst(outcomes)
 
 
 API_TIMEOUT = 30.0  # seconds a forge may keep us waiting for one response
@@ -306,13 +390,51 @@ def _http_client(cfg: config_mod.Config, options: SyncOptions) -> Iterator[httpx
         yield client
 
 
+def _each_target(  # noqa: PLR0917
+    args: _Args,
+    chosen: list[config_mod.Config],
+    cwd: Path,
+    out: TextIO,
+    err: TextIO,
+    one: Callable[[_Args, config_mod.Config, Path, TextIO, TextIO], int],
+) -> int:
+    """Run a one-target command for each target; JSON objects are gathered into one."""
+    from . import targets
+
+    def step(target: config_mod.Config) -> tuple[int, dict[str, Any] | None, str]:
+        if not args.json and not args.quiet:
+            _say(err, f"[{target.name}]")
+        captured = io.StringIO()
+        code = one(args, target, cwd, captured, err)
+        data = json.loads(captured.getvalue()) if args.json else None
+        return code, data, "ok" if code == EXIT_OK else f"failed (exit {code})"
+
+    outcomes = targets.run_each(chosen, step, err)
+    if args.json:
+        body = {"targets": [o.to_json() for o in outcomes]}
+        _say(out, json.dumps(body, indent=2, sort_keys=True))
+    else:
+        for done in outcomes:
+            _say(err, f"{done.name}: {done.summary}")
+    return targets.worst(outcomes)
+
+
 def cmd_publish(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    from . import targets
+
+    cfg = _config(args, cwd)
+    if cfg.targets or args.target:
+        chosen = targets.for_checkout(cfg, cwd, args.target)
+        return _each_target(args, chosen, cwd, out, err, _publish_one)
+    return _publish_one(args, cfg, cwd, out, err)
+
+
+def _publish_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err: TextIO) -> int:
     import httpx
 
     from . import publish
     from .publish import PublishOptions
 
-    cfg = _config(args, cwd)
     progress = Progress("publishing", err, enabled=None if not args.quiet else False)
     options = PublishOptions(
         dry_run=args.dry_run,
@@ -350,11 +472,19 @@ def cmd_publish(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_audit(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    from . import targets
+
+    cfg = _config(args, cwd)
+    if cfg.targets or args.target:
+        return _each_target(args, targets.select(cfg, args.target), cwd, out, err, _audit_one)
+    return _audit_one(args, cfg, cwd, out, err)
+
+
+def _audit_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err: TextIO) -> int:
     import httpx
 
     from . import audit
 
-    cfg = _config(args, cwd)
     source = open_source(cfg, cwd)
     # Audit fetches into the staging repository, which a sync may be writing to at this moment.
     with (
@@ -401,7 +531,12 @@ def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) ->
         refs = hooks.parse_pre_push(stdin.read())
     else:
         raise ConfigError("hook pre-push takes the remote's name and URL", "git passes them")
-    findings = hooks.check_push(top, remote, url, refs, _config(args, cwd))
+    cfg = _config(args, cwd)
+    findings = [  # each target whose repository this push goes to checks it by its own rules
+        finding
+        for target in cfg.targets or (cfg,)
+        for finding in hooks.check_push(top, remote, url, refs, target)
+    ]
     for finding in findings:
         _say(err, f"pubgate: refusing to push {finding.commit[:12]}: {finding.what}")
     if findings:
@@ -432,6 +567,23 @@ def cmd_absorb(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     else:
         for line in absorb.describe(report):
             _say(err, line)
+    return EXIT_OK
+
+
+def cmd_targets(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    from . import targets
+
+    cfg = _config(args, cwd)
+    if not cfg.targets:
+        raise ConfigError(
+            f"{cfg.path} has no targets",
+            "a targets: section names each public repository; see 'Monorepos' in the README",
+        )
+    if args.json:
+        _say(out, json.dumps(targets.listing(cfg), indent=2, sort_keys=True))
+    else:
+        for target in cfg.targets:
+            _say(out, str(target.name))
     return EXIT_OK
 
 
@@ -485,6 +637,8 @@ def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
             return cmd_absorb(args, cwd, out, err)
         if args.command == "publish":
             return cmd_publish(args, cwd, out, err)
+        if args.command == "targets":
+            return cmd_targets(args, cwd, out, err)
         if args.command in ("plan", "sync"):
             return cmd_sync(args, cwd, out, err, plan=args.command == "plan")
         return cmd_demo(args, cwd, out, err)

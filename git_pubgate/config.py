@@ -6,6 +6,7 @@ names the file, the line (where YAML gives one), the key path and what was expec
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import tomllib
@@ -20,6 +21,7 @@ import yaml
 
 from .credentials import has_credentials, redacted
 from .errors import ConfigError
+from .paths import check_moves
 
 CONFIG_NAMES = ("pubgate.yaml", "pubgate.yml")
 DEFAULT_TRAILER = "Pubgate-Source"
@@ -87,6 +89,10 @@ class Config:
     source_forge: str | None = None  # None: detect from source_repo
     source_api_url: str | None = None
     source_token_env: str | None = None
+    root: str = ""  # the source folder that is the public root ("": the whole source)
+    move: tuple[tuple[str, str], ...] = ()  # (source path, public path)
+    name: str | None = None  # the target's name, in a file with targets
+    targets: tuple[Config, ...] = ()  # a file with targets: each one, defaults applied
 
     @property
     def head_branch(self) -> str:
@@ -96,11 +102,16 @@ class Config:
 class _Source:
     """Where each key path came from, for messages: file name and YAML line numbers."""
 
-    def __init__(self, path: Path, lines: Mapping[str, int]):
+    def __init__(self, path: Path, lines: Mapping[str, int], target: str | None = None):
         self.path = path
         self.lines = lines
+        self.target = target
+        # A target's keys are written under targets.NAME; the ones it inherits are not.
+        self.own: set[str] = set()
 
     def error(self, key: str, problem: str, hint: str | None = None) -> ConfigError:
+        if self.target is not None and key.split(".", 1)[0].split("[", 1)[0] in self.own:
+            key = f"targets.{self.target}.{key}"
         line = self.lines.get(key)
         where = f"{self.path}:{line}" if line else str(self.path)
         return ConfigError(f"{where}: {key}: {problem}", hint)
@@ -203,6 +214,13 @@ def is_local(location: str) -> bool:
         return False
     before_colon = location.split(":", 1)
     return len(before_colon) == 1 or "/" in before_colon[0]
+
+
+def normalise_url(url: str) -> str:
+    """``host/owner/name`` for any spelling of a repository URL (ssh, https, scp syntax)."""
+    url = url.strip().removesuffix("/").removesuffix(".git")
+    match = re.match(r"^(?:ssh://)?(?:[^@/]+@)?([^:/]+)[:/](.+)$", url.split("://", 1)[-1])
+    return f"{match.group(1)}/{match.group(2)}".lower() if match else url.lower()
 
 
 def _repo_location(value: Any, key: str, src: _Source) -> str:
@@ -385,6 +403,38 @@ def _tag_prefix(value: Any, key: str, src: _Source) -> str:
     return value
 
 
+def _root(value: Any, key: str, src: _Source) -> str:
+    text = _string(value, key, src).strip().strip("/")
+    return _repo_path(text, key, src) if text else _repo_path(value, key, src)
+
+
+def _moves(value: Any, key: str, src: _Source) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not value:
+        raise src.error(
+            key,
+            f"expected a mapping of source paths to public paths, got {_kind(value)}",
+            "for example  move: {LICENSE: LICENSE, tools/ci/lint.toml: .lint.toml}",
+        )
+    pairs = []
+    for source, public in value.items():
+        where = f"{key}.{source}"
+        pairs.append(
+            (
+                _repo_path(str(source).strip("/"), where, src),
+                _repo_path(_string(public, where, src).strip("/"), where, src),
+            )
+        )
+    clash = check_moves(pairs)
+    if clash is not None:
+        raise src.error(
+            key,
+            f"two moves overlap: {clash[0]!r} and {clash[1]!r} (the same path, or one inside "
+            "the other)",
+            "give each moved path its own source and its own public place",
+        )
+    return tuple(pairs)
+
+
 _TOP: dict[str, _Check] = {
     "source_repo": _repo_location,
     "target_repo": _repo_location,
@@ -407,6 +457,8 @@ _TOP: dict[str, _Check] = {
     "source_forge": _forge,
     "source_api_url": _url,
     "source_token_env": _env_name,
+    "root": _root,
+    "move": _moves,
 }
 
 
@@ -539,6 +591,14 @@ DESCRIPTIONS: dict[str, str] = {
     "source_api_url": "The source forge's REST API, for self-hosted instances.",
     "source_token_env": "Name of the variable holding the token for pushing to source_repo over "
     "https and for the source forge's API (absorb).",
+    "root": "A folder of the source that becomes the public root (libs/tracing/): only "
+    "history that touches it is published, and exclude, include and version.files are written "
+    "relative to it. Default: the whole source.",
+    "move": "Files or folders placed into the public tree from elsewhere in the source, "
+    "{source path: public path} (LICENSE: LICENSE). They leave their old place.",
+    "targets": "Many public repositories from one source: a mapping of target names to "
+    "settings. The top-level keys are defaults every target inherits and may override; "
+    "exclude lists are added to, move and sections are merged key by key.",
     "pypi_repository_url": "Where publish uploads. Default: PyPI (https://upload.pypi.org/legacy/"
     "); TestPyPI and private indexes work too.",
 }
@@ -556,7 +616,7 @@ def known_keys() -> list[str]:
     )
     for name, table in tables:
         keys += [f"{name}.{key}" for key in table]
-    return keys
+    return [*keys, "targets"]
 
 
 def _kind(value: Any) -> str:
@@ -578,12 +638,95 @@ def _unknown(key: str, known: Mapping[str, Any], src: _Source, prefix: str = "")
     return src.error(prefix + key, "unknown key", hint)
 
 
+_TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SECTIONS = ("message", "authors", "pr", "github_app", "version")
+
+
+def _inherit(defaults: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """A target's settings: the defaults, then its own keys over them.
+
+    ``exclude`` lists are added to (a target can only hold back more), ``move`` mappings and
+    sections (``version``, ``pr``, ...) are merged key by key, and a section set to ``false``
+    is dropped (``version: false``: no releases for this target). Anything else is replaced.
+    """
+    merged = dict(defaults)
+    for key, value in own.items():
+        before = merged.get(key)
+        if key == "exclude" and isinstance(before, list) and isinstance(value, list):
+            merged[key] = before + value
+        elif key in _SECTIONS and value is False:
+            merged.pop(key, None)
+        elif (key == "move" or key in _SECTIONS) and isinstance(before, dict):
+            merged[key] = {**before, **value} if isinstance(value, dict) else value
+        else:
+            merged[key] = value
+    return merged
+
+
+def _targets(data: dict[str, Any], src: _Source) -> tuple[Config, ...]:
+    """Each entry of ``targets:``, with the top-level keys as its defaults."""
+    raw = data["targets"]
+    if not isinstance(raw, dict) or not raw:
+        raise src.error(
+            "targets",
+            f"expected a mapping of target names to settings, got {_kind(raw)}",
+            "for example  targets: {tracing: {root: libs/tracing/, target_repo: ...}}",
+        )
+    defaults = {k: v for k, v in data.items() if k != "targets"}
+    out = []
+    for name, own in raw.items():
+        key = f"targets.{name}"
+        if not isinstance(name, str) or not _TARGET_NAME.match(name):
+            raise src.error(
+                key,
+                f"{name!r} is not a target name",
+                "letters, digits, '.', '_' and '-', starting with a letter or digit",
+            )
+        settings = {} if own is None else own
+        if not isinstance(settings, dict):
+            raise src.error(key, f"expected a mapping of settings, got {_kind(settings)}")
+        if "targets" in settings:
+            raise src.error(f"{key}.targets", "targets cannot be nested")
+        target_src = _Source(src.path, src.lines, target=name)
+        target_src.own = {str(k) for k in settings}
+        config = parse(_inherit(defaults, settings), target_src)
+        out.append(dataclasses.replace(config, name=name))
+    _refuse_shared_branches(out, src)
+    return tuple(out)
+
+
+def _refuse_shared_branches(targets: list[Config], src: _Source) -> None:
+    """Two targets must not push to, or open pull requests into, the same branch."""
+    seen: dict[tuple[str, str], str] = {}
+    for target in targets:
+        if not target.target_repo:
+            raise src.error(
+                f"targets.{target.name}",
+                "has no target_repo",
+                "give each target its public repository (target_repo)",
+            )
+        repo = normalise_url(target.target_repo)
+        for branch in (target.review_branch, target.head_branch):
+            other = seen.get((repo, branch))
+            if other is not None:
+                raise src.error(
+                    f"targets.{target.name}",
+                    f"pushes to {target.target_repo} branch {branch}, as target {other!r} does",
+                    "give one of them another target_repo, review_branch or branch_prefix",
+                )
+            seen[(repo, branch)] = str(target.name)
+
+
 def parse(data: Any, src: _Source) -> Config:
     """Validate already-loaded data into a ``Config`` (pure apart from resolving local paths)."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{src.path}: expected a mapping of settings, got {_kind(data)}")
+    if "targets" in data and src.target is None:
+        targets = _targets(data, src)
+        top = parse({k: v for k, v in data.items() if k != "targets"}, src)
+        return dataclasses.replace(top, targets=targets)
     values: dict[str, Any] = {}
     sections = {
         "message": (_MESSAGE, ""),
@@ -606,7 +749,8 @@ def parse(data: Any, src: _Source) -> Config:
             continue
         check = _TOP.get(key)
         if check is None:
-            raise _unknown(key, {**_TOP, **dict.fromkeys(sections)}, src)
+            known = {**_TOP, **dict.fromkeys(sections)}
+            raise _unknown(key, known if src.target else {**known, "targets": None}, src)
         if value is None:
             continue  # an empty key means "the default", as YAML users expect
         values[key] = check(value, key, src)
@@ -713,3 +857,22 @@ version:
 # pre_publish_commands:
 #   - "pytest"
 """
+
+_ROOT_BLOCK = """\
+# A monorepo: this folder of the source becomes the root of the public repository. Only
+# history that touches it is published; exclude, include and version.files below are written
+# relative to it. More public repositories from the same source: see "targets:" in the README.
+root: "{root}/"
+# Files from elsewhere in the source, placed into the public tree (source path: public path):
+# move:
+#   LICENSE: LICENSE
+
+"""
+
+
+def starter(root: str | None = None) -> str:
+    """The commented starter ``git pubgate init`` writes; with ``root``, for one monorepo folder."""
+    if root is None:
+        return STARTER
+    marker = "# The internal repository and branch to publish."
+    return STARTER.replace(marker, _ROOT_BLOCK.format(root=root) + marker, 1)

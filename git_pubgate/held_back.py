@@ -11,6 +11,8 @@ Paths are named at the level where the rules cut, so an excluded directory appea
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pygit2
 
 from .objects import EMPTY_TREE, parse_tree
@@ -18,7 +20,11 @@ from .rules import Rules
 
 
 def held_back(
-    repo: pygit2.Repository, rules: Rules, last_source: str | None, tip: str
+    repo: pygit2.Repository,
+    rules: Rules,
+    last_source: str | None,
+    tip: str,
+    layout: Callable[[bytes], bytes] | None = None,
 ) -> list[str]:
     """The excluded paths of ``tip`` that differ from ``last_source``, at the level they are cut.
 
@@ -30,6 +36,9 @@ def held_back(
         return []
     new = bytes(repo[tip].peel(pygit2.Commit).tree_id.raw)
     old = bytes(repo[last_source].peel(pygit2.Commit).tree_id.raw) if last_source else None
+    if layout is not None:  # a monorepo target: compare the trees as they are published
+        new = layout(new)
+        old = layout(old) if old is not None else None
     found: list[bytes] = []
     # (old tree or None, new tree, prefix, include matched above)
     stack = [(old, new, b"", rules.include is None)]

@@ -23,9 +23,17 @@ def exclusive(
     git_dir: Path,
     wait: float = WAIT_SECONDS,
     on_wait: Callable[[], None] | None = None,
+    *,
+    state: Path | None = None,
 ) -> Iterator[None]:
-    """Hold the repository's pubgate lock, waiting up to ``wait`` seconds for another run."""
-    path = git_dir / "pubgate" / "lock"
+    """Hold the repository's pubgate lock, waiting up to ``wait`` seconds for another run.
+
+    Args:
+        state: the directory of the state the lock guards (default: ``<git_dir>/pubgate``;
+            each target of a multi-target configuration has its own, so they never wait on
+            one another).
+    """
+    path = (state if state is not None else git_dir / "pubgate") / "lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

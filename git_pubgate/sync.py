@@ -31,10 +31,12 @@ from .gitio import Remote
 from .held_back import held_back
 from .identities import first_public
 from .keep_public import KeepOverlay, Overlay
+from .layout import chain, public_layout
 from .lock import WAIT_SECONDS
 from .lost_trailers import SquashMatch
 from .messages import MessagePolicy
 from .objects import PackWriter
+from .path_trees import SharedTrees
 from .pattern_check import PatternCheck, load_witnesses, save_witnesses
 from .progress import Reporter
 from .report import PublicCommit, Refusal, SyncReport, pull_request_text
@@ -84,6 +86,7 @@ def run(
     *,
     lock_wait: float = WAIT_SECONDS,
     on_lock_wait: Callable[[], None] | None = None,
+    trees: SharedTrees | None = None,
 ) -> SyncReport:
     """Plan or perform one sync and report what happened.
 
@@ -91,10 +94,11 @@ def run(
         client: the HTTP client for the forge; without one, no pull request is opened.
         lock_wait: how long to wait for another run on the same source to finish.
         on_lock_wait: called once if that wait begins.
+        trees: the readers of source trees, shared by the targets of one run.
     """
     source = open_source(config, cwd)
     with locked_staging(source, wait=lock_wait, on_wait=on_lock_wait) as staging:
-        return _run(config, source, staging, options, progress, client)
+        return _run(config, source, staging, options, progress, client, trees)
 
 
 def _run(  # noqa: PLR0917
@@ -104,6 +108,7 @@ def _run(  # noqa: PLR0917
     options: SyncOptions,
     progress: Reporter | None,
     client: httpx.Client | None,
+    trees: SharedTrees | None = None,
 ) -> SyncReport:
     token = resolve_token(config, client)
     remote = target_remote(config, staging, token)
@@ -148,7 +153,10 @@ def _run(  # noqa: PLR0917
         )
 
     rules = Rules.compile(config.exclude, config.include)
+    layout = public_layout(config, source, staging, trees)
     source_tree = _tree(staging, source.tip)
+    if layout is not None:
+        source_tree = layout(source_tree)  # releases read version files where the public has them
     owned = None
     if config.version is not None:
         # Imported only with releases on: version maths is start-up every other run skips.
@@ -157,8 +165,15 @@ def _run(  # noqa: PLR0917
         owned = Owned(staging, config.version, source_tree)
         owned.check_public(rules)
     cache_file = CacheFile(
-        source.git_dir / "pubgate" / "cache",
-        fingerprint(remote.display, review, config.trailer, config.exclude, config.include),
+        source.state_dir / "cache",
+        fingerprint(
+            remote.display,
+            review,
+            config.trailer,
+            config.exclude,
+            config.include,
+            *((config.root, config.move) if layout is not None else ()),
+        ),
     )
     cache = cache_file.load()
     index = _public_index(staging, report.review_tip, config.trailer, cache)
@@ -189,6 +204,7 @@ def _run(  # noqa: PLR0917
             index,
             root_parent,
             progress,
+            layout=Layout(layout),
         )
         squash = _find_squash(staging, report.review_tip, config, state, index, rewritten)
         if squash is not None:
@@ -209,6 +225,7 @@ def _run(  # noqa: PLR0917
                 index,
                 None,
                 progress,
+                layout=Layout(layout),
             )
         writer.commit()
     except BaseException:
@@ -221,12 +238,14 @@ def _run(  # noqa: PLR0917
     report.kept_public = _shown(rewritten.kept)
     report.newly_excluded = _shown(rewritten.deleted)
 
-    report.warnings = _unmatched_patterns(config, source, staging, rewritten.rewriter)
+    report.warnings = _unmatched_patterns(config, source, staging, rewritten.rewriter, layout)
 
     report.head = result.tip
     report.pruned = len(result.pruned)
     report.commits = _describe(staging, result.created)
-    report.excluded_paths = held_back(staging, rules, state.last_source, source.tip)
+    # Public-layout paths (relative to root): they go into the pull request, which must not
+    # describe the internal repository's folders.
+    report.excluded_paths = held_back(staging, rules, state.last_source, source.tip, layout)
     report.divergence = [
         path
         for path in _divergence(staging, report.review_tip, base_tree, result, config)
@@ -336,6 +355,8 @@ def _rewrite(  # noqa: PLR0917
     index: PublicIndex,
     root_parent: str | None,
     progress: Reporter | None,
+    *,
+    layout: Layout,
 ) -> _Rewritten:
     """Rewrite the source commits after ``state``, with the overlays that state calls for."""
     published = _tree(staging, state.last_public) if state.last_public else None
@@ -346,7 +367,9 @@ def _rewrite(  # noqa: PLR0917
         # Kept files go out as public has them: the filter lets exactly those paths through.
         overlay = keep_public.Chained(overlay, KeepOverlay(staging, kept))
         rules = rules.keeping(kept)
-    rewriter, base = _start(config, source, staging, writer, rules, overlay, cache, state)
+    rewriter, base = _start(
+        config, source, staging, writer, rules, overlay, cache, state, layout=layout
+    )
     deleted: list[bytes] = []
     if base is not None and published is not None and base != published:
         deleted = keep_public.newly_excluded(staging, published, rules)
@@ -375,6 +398,8 @@ def _start(  # noqa: PLR0917
     overlay: Overlay | None,
     cache: SyncCache,
     state: SyncState,
+    *,
+    layout: Layout,
 ) -> tuple[Rewriter, bytes | None]:
     """A rewriter, seeded from the cache when it was computed the same way; the base tree."""
     rewriter = Rewriter(
@@ -384,7 +409,7 @@ def _start(  # noqa: PLR0917
         config.trailer,
         messages=_message_policy(config),
         people=_people(config, source.repo),
-        overlay=overlay,
+        overlay=chain(layout.trees, overlay),
     )
     seed_source, seed_tree = cache.source_tip, cache.public_tree
     if (
@@ -426,17 +451,30 @@ def _find_squash(  # noqa: PLR0917
 
 
 def _unmatched_patterns(
-    config: Config, source: Source, staging: pygit2.Repository, rewriter: Rewriter
+    config: Config,
+    source: Source,
+    staging: pygit2.Repository,
+    rewriter: Rewriter,
+    layout: Callable[[bytes], bytes] | None,
 ) -> list[str]:
     patterns = PatternCheck(config.exclude, config.include)
     patterns.see(rewriter.trees.paths_seen())
-    memory = source.git_dir / "pubgate" / "patterns.json"
+    memory = source.state_dir / "patterns.json"
     known = load_witnesses(memory)
-    patterns.see_witnesses(staging, source.tip, known)
-    patterns.see_tree(Path(staging.path), source.tip)
+    # Patterns are written for the public layout: look at the tip's tree as it is published.
+    tip = layout(_tree(staging, source.tip)).hex() if layout is not None else source.tip
+    patterns.see_witnesses(staging, tip, known)
+    patterns.see_tree(Path(staging.path), tip)
     if patterns.witnesses.items() - known.items():
         save_witnesses(memory, {**known, **patterns.witnesses})
     return patterns.warnings()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a target's rewrite reads the source: its public layout."""
+
+    trees: Callable[[bytes], bytes] | None = None
 
 
 def _shown(paths: Iterable[bytes]) -> list[str]:

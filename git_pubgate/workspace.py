@@ -9,7 +9,6 @@ refs, index and working tree are never touched.
 from __future__ import annotations
 
 import contextlib
-import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 import pygit2
 
 from .config import Config, is_local
+from .config import normalise_url as _normalise_url
 from .errors import ConfigError, PubgateError
 from .gitio import summarise
 from .lock import WAIT_SECONDS, exclusive
@@ -32,6 +32,14 @@ class Source:
     git_dir: Path  # the common git dir (a linked worktree shares its objects with the main one)
     branch: str
     tip: str
+    # Where this target's state lives: its lock, staging repository and cache.
+    state_dir: Path
+
+
+def state_dir(git_dir: Path, target: str | None) -> Path:
+    """``.git/pubgate``, or ``.git/pubgate/targets/NAME`` for one target of many."""
+    base = git_dir / "pubgate"
+    return base / "targets" / target if target else base
 
 
 def _common_dir(repo: pygit2.Repository) -> Path:
@@ -78,13 +86,11 @@ def open_source(config: Config, cwd: Path) -> Source:
         )
     branch = config.source_branch or _head_branch(repo)
     tip = _resolve_branch(repo, branch, remote)
-    return Source(repo, _common_dir(repo), branch, tip)
+    git_dir = _common_dir(repo)
+    return Source(repo, git_dir, branch, tip, state_dir(git_dir, config.name))
 
 
-def normalise_url(url: str) -> str:
-    url = url.strip().removesuffix("/").removesuffix(".git")
-    match = re.match(r"^(?:ssh://)?(?:[^@/]+@)?([^:/]+)[:/](.+)$", url.split("://", 1)[-1])
-    return f"{match.group(1)}/{match.group(2)}".lower() if match else url.lower()
+normalise_url = _normalise_url  # where hooks and publish import it from
 
 
 def _repo_with_remote(cwd: Path, url: str, config: Config) -> tuple[pygit2.Repository, str]:
@@ -164,13 +170,13 @@ def locked_staging(
 
     Opening staging clears what killed runs left and may repack, which is safe only in the lock.
     """
-    with exclusive(source.git_dir, wait=wait, on_wait=on_wait):
+    with exclusive(source.git_dir, wait=wait, on_wait=on_wait, state=source.state_dir):
         yield _staging_repo(source)
 
 
 def _staging_repo(source: Source) -> pygit2.Repository:
     """Open (creating on first use) the staging repository for ``source``."""
-    path = source.git_dir / "pubgate" / "public.git"
+    path = source.state_dir / "public.git"
     objects = (source.git_dir / "objects").resolve()
     if not (path / "HEAD").is_file():
         _create_staging(path)
