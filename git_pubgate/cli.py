@@ -37,6 +37,7 @@ from .errors import (
 )
 from .forge import resolve_token
 from .gitio import config_value
+from .layout import path_map
 from .lock import WAIT_SECONDS
 from .path_trees import SharedTrees
 from .progress import Progress
@@ -348,7 +349,8 @@ def _sync_targets(
     from . import targets
 
     chosen = targets.select(cfg, args.target)
-    shared = SharedTrees()  # each source tree is read once, whatever the number of targets
+    # Each source tree is read once, whatever the number of targets.
+    shared = SharedTrees((path_map(t) for t in chosen), share_commits=len(chosen) > 1)
 
     def step(target: config_mod.Config) -> tuple[int, dict[str, Any] | None, str]:
         report = _sync_one(args, target, cwd, err, plan=plan, shared=shared)

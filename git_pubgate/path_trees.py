@@ -12,13 +12,15 @@ made of, so only commits that change the root folder or a moved path cost a writ
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pygit2
 from pygit2.enums import ObjectType
 
-from .objects import EMPTY_TREE, TREE_MODES, parse_tree, tree_entry
+from .objects import EMPTY_TREE, TREE_MODES, RawCommit, parse_tree, tree_entry
 from .paths import PathMap
+from .rewrite import CommitSource, walk_commits
 
 _DIR_MODE = b"40000"
 Entry = tuple[bytes, bytes]  # (mode, raw id)
@@ -27,13 +29,21 @@ Entry = tuple[bytes, bytes]  # (mode, raw id)
 class SourceTrees:
     """Reads entries of source trees by path, remembering each answer.
 
-    Shared by every target of one run (they read the same source objects), so the work of
-    walking down to each target's folder is paid once per tree, not once per target.
+    Shared by every target of one run (they read the same source objects). A tree is parsed
+    once for every name any target wants at any depth (``want``), so ten targets under
+    ``libs/`` cost one read of each ``libs`` tree, not ten.
     """
 
     def __init__(self, odb: pygit2.Odb):
         self._odb = odb
-        self._found: dict[tuple[bytes, bytes], Entry | None] = {}
+        self._names: dict[bytes, int] = {}  # a wanted name -> its place in each row
+        self._rows: dict[bytes, tuple[Entry | None, ...]] = {}  # tree -> entry of each name
+
+    def want(self, paths: Iterable[bytes]) -> None:
+        """Name the paths lookups will ask for (every component of each)."""
+        for path in paths:
+            for name in path.split(b"/"):
+                self._names.setdefault(name, len(self._names))
 
     def read(self, tree: bytes) -> bytes:
         return bytes(self._odb.read(pygit2.Oid(raw=tree))[1])
@@ -44,10 +54,7 @@ class SourceTrees:
         for name in path.split(b"/"):
             if current[0] not in TREE_MODES:
                 return None
-            key = (current[1], name)
-            if key not in self._found:
-                self._found[key] = self._lookup(current[1], name)
-            found = self._found[key]
+            found = self._lookup(current[1], name)
             if found is None:
                 return None
             current = found
@@ -56,23 +63,64 @@ class SourceTrees:
     def _lookup(self, tree: bytes, name: bytes) -> Entry | None:
         if tree == EMPTY_TREE:
             return None
+        index = self._names.get(name)
+        if index is None:
+            self.want([name])
+            index = self._names[name]
+        row = self._rows.get(tree)
+        if row is None or index >= len(row):
+            row = self._rows[tree] = self._scan(tree)
+        return row[index]
+
+    def _scan(self, tree: bytes) -> tuple[Entry | None, ...]:
+        names = self._names
+        row: list[Entry | None] = [None] * len(names)
         data = self.read(tree)
         for mode, entry_name, oid, _, _ in parse_tree(data, 0, len(data)) or ():
-            if entry_name == name:
-                return mode, oid
-        return None
+            index = names.get(entry_name)
+            if index is not None:
+                row[index] = (mode, oid)
+        return tuple(row)
 
 
 class SharedTrees:
     """One ``SourceTrees`` per source repository, for the targets of one run to share."""
 
-    def __init__(self) -> None:
+    def __init__(self, paths: Iterable[PathMap] = (), *, share_commits: bool = False) -> None:
         self._by_dir: dict[Path, SourceTrees] = {}
+        # Every target's paths, known before the first tree is read.
+        self._wanted = [p for paths_of in paths for p in _paths_of(paths_of)]
+        self._share_commits = share_commits
+        self._histories: dict[tuple[Path, str], list[tuple[str, RawCommit]]] = {}
+
+    def commits(self, repo: pygit2.Repository, git_dir: Path) -> CommitSource | None:
+        """The commits of ``repo`` read once for every target that rewrites from scratch.
+
+        A first sync of many targets walks the same whole history for each: that walk and the
+        parsing of every commit is kept (about 0.5 KB a commit) and handed to each in turn. A
+        target with synced commits walks only what is new to it, by itself.
+        """
+        if not self._share_commits:
+            return None
+        own = walk_commits(repo)
+
+        def commits(tip: str, hidden: Iterable[str]) -> Iterable[tuple[str, RawCommit]]:
+            hidden = list(hidden)
+            if hidden:
+                return own(tip, hidden)
+            key = (git_dir, tip)
+            found = self._histories.get(key)
+            if found is None:
+                found = self._histories[key] = list(own(tip, ()))
+            return found
+
+        return commits
 
     def of(self, repo: pygit2.Repository, git_dir: Path) -> SourceTrees:
         found = self._by_dir.get(git_dir)
         if found is None:
             found = self._by_dir[git_dir] = SourceTrees(repo.odb)
+            found.want(self._wanted)
         return found
 
 
@@ -90,6 +138,7 @@ class TreeMapper:
         self._paths = paths
         self._odb = repo.odb
         self._composed: dict[tuple[bytes, tuple[Entry | None, ...]], bytes] = {}
+        trees.want(_paths_of(paths))
         # git knows the empty tree without storing it; libgit2 cannot read it unless it is stored.
         self._odb.write(ObjectType.TREE, b"")
 
@@ -173,6 +222,10 @@ class TreeMapper:
         if tree is not None and new == data:
             return tree
         return bytes(self._odb.write(ObjectType.TREE, new).raw)
+
+
+def _paths_of(paths: PathMap) -> list[bytes]:
+    return ([paths.root] if paths.root else []) + [src for src, _ in paths.moves]
 
 
 def _row(name: bytes, entry: Entry) -> tuple[bytes, bytes]:

@@ -12,7 +12,7 @@ history has the shape people already get from that tool.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pygit2
@@ -86,6 +86,7 @@ class TreeFilter:
         self._file_rule: dict[tuple[bytes, bool], bool] = {}
         self._dir_rule: dict[tuple[bytes, bool], DirState | None] = {}
         self._seeds: dict[bytes, tuple[bytes, bytes | None]] = {}
+        self._root_state = rules.dir_state(b"", False)  # asked for once per commit otherwise
 
     def paths_seen(self) -> list[str]:
         """Every path the rules were asked about so far (directories as ``dir/``)."""
@@ -134,7 +135,7 @@ class TreeFilter:
         """Return the raw id of the public version of the root tree ``tree``."""
         if self._rules.is_empty:
             return tree
-        state = self._rules.dir_state(b"", False)
+        state = self._root_state
         if state.untouched:
             return tree
         result = self._filter(tree, state)
@@ -319,6 +320,25 @@ class _Ancestry:
         return any(self._old_is_ancestor(maybe_ancestor, o) for o in old)
 
 
+# The commits a rewrite reads: (tip, synced commits to leave out with their ancestors) ->
+# (id, parsed commit), parents first. Targets of one run share one reading of the history.
+CommitSource = Callable[[str, Iterable[str]], Iterable[tuple[str, RawCommit]]]
+
+
+def walk_commits(repo: pygit2.Repository) -> CommitSource:
+    """Read the commits from ``repo``, in topological order, parents first."""
+
+    def commits(tip: str, hidden: Iterable[str]) -> Iterator[tuple[str, RawCommit]]:
+        walker = repo.walk(tip, SortMode.TOPOLOGICAL | SortMode.REVERSE)
+        for known in hidden:
+            if known in repo:
+                walker.hide(known)
+        for commit in walker:
+            yield str(commit.id), RawCommit.parse(commit.read_raw())
+
+    return commits
+
+
 @dataclass(frozen=True)
 class RewriteResult:
     """What one rewrite produced.
@@ -357,8 +377,10 @@ class Rewriter:
         messages: MessagePolicy | None = None,
         people: People | None = None,
         overlay: Callable[[bytes], bytes] | None = None,
+        commits: CommitSource | None = None,
     ):
         self._repo = repo
+        self._commits = commits or walk_commits(repo)
         self._overlay = overlay
         self._trailer = trailer
         self._messages = messages
@@ -430,16 +452,11 @@ class Rewriter:
             on_commit: called with the number of commits done so far, for progress.
         """
         self._image.update(synced)
-        walker = self._repo.walk(tip, SortMode.TOPOLOGICAL | SortMode.REVERSE)
-        for known in synced:
-            if known in self._repo:
-                walker.hide(known)
         created: list[tuple[str, str]] = []
         pruned: list[str] = []
         converged: list[tuple[str, str]] = []
-        for done, commit in enumerate(walker, 1):
-            source = str(commit.id)
-            public = self._rewrite_one(source, commit.read_raw(), image_of_old, root_parent)
+        for done, (source, commit) in enumerate(self._commits(tip, synced), 1):
+            public = self._rewrite_one(source, commit, image_of_old, root_parent)
             if public is None or source in self._pruned:
                 pruned.append(source)
             elif source in self._converged:
@@ -460,11 +477,10 @@ class Rewriter:
     def _rewrite_one(
         self,
         source: str,
-        raw: bytes,
+        commit: RawCommit,
         image_of_old: Callable[[str], str | None],
         root_parent: str | None,
     ) -> str | None:
-        commit = RawCommit.parse(raw)
         tree = bytes.fromhex(commit.tree)
         self._source_tree[source] = tree
         new_tree = self.trees.filter_root(self._input_tree(tree))

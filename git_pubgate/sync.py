@@ -40,7 +40,7 @@ from .path_trees import SharedTrees
 from .pattern_check import PatternCheck, load_witnesses, save_witnesses
 from .progress import Reporter
 from .report import PublicCommit, Refusal, SyncReport, pull_request_text
-from .rewrite import Rewriter, RewriteResult
+from .rewrite import CommitSource, Rewriter, RewriteResult
 from .rules import Rules
 from .state import PublicIndex, SyncState, locate, read_synced
 from .workspace import Source, locked_staging, open_source
@@ -189,6 +189,7 @@ def _run(  # noqa: PLR0917
         report.first_publication = True
 
     keep = Rules.compile(config.keep_public) if config.keep_public else None
+    shared_layout = Layout(layout, trees.commits(source.repo, source.git_dir) if trees else None)
     writer = PackWriter(Path(staging.path))
     try:
         rewritten = _rewrite(
@@ -204,7 +205,7 @@ def _run(  # noqa: PLR0917
             index,
             root_parent,
             progress,
-            layout=Layout(layout),
+            layout=shared_layout,
         )
         squash = _find_squash(staging, report.review_tip, config, state, index, rewritten)
         if squash is not None:
@@ -225,7 +226,7 @@ def _run(  # noqa: PLR0917
                 index,
                 None,
                 progress,
-                layout=Layout(layout),
+                layout=shared_layout,
             )
         writer.commit()
     except BaseException:
@@ -410,6 +411,7 @@ def _start(  # noqa: PLR0917
         messages=_message_policy(config),
         people=_people(config, source.repo),
         overlay=chain(layout.trees, overlay),
+        commits=layout.commits,
     )
     seed_source, seed_tree = cache.source_tip, cache.public_tree
     if (
@@ -472,9 +474,10 @@ def _unmatched_patterns(
 
 @dataclass(frozen=True)
 class Layout:
-    """How a target's rewrite reads the source: its public layout."""
+    """How a target's rewrite reads the source: its public layout, and the shared commits."""
 
     trees: Callable[[bytes], bytes] | None = None
+    commits: CommitSource | None = None
 
 
 def _shown(paths: Iterable[bytes]) -> list[str]:
