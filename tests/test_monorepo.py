@@ -8,11 +8,13 @@ of filter-repo are not one: its second pass prunes merges the first one kept).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from git_pubgate.lock import exclusive
 
@@ -396,3 +398,24 @@ def test_init_writes_a_starter_for_one_folder(tmp_path: Path) -> None:
     assert "relative to it" in text
     missing = pubgate("init", "--force", "--root", "libs/nope", cwd=src)
     assert missing.code == 2 and "--root libs/nope: no such folder" in missing.err
+
+
+def test_the_matrix_example_pins_its_actions_and_caches_each_target(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    workflow = yaml.safe_load((root / "examples/github/monorepo-sync.yml").read_text())
+    assert workflow["permissions"] == {"contents": "read"}
+    steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
+    for step in steps:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+    sync = workflow["jobs"]["sync"]
+    assert sync["strategy"]["matrix"]["target"] == "${{ fromJSON(needs.targets.outputs.names) }}"
+    cache = next(s for s in sync["steps"] if s.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == ".git/pubgate/targets/${{ matrix.target }}"
+    assert "${{ matrix.target }}" in cache["with"]["key"]
+    run = next(s for s in sync["steps"] if "sync --target" in s.get("run", ""))
+    assert run["env"]["TARGET"] == "${{ matrix.target }}"
+    jenkins = (root / "examples/jenkins/Jenkinsfile.monorepo").read_text()
+    assert "parallel stages" in jenkins and "pubgate targets" in jenkins
