@@ -31,7 +31,7 @@ _git_pubgate ()
 	targets,-*) __gitcomp "--config --json --quiet --verbose" ;;
 	hook,-*) __gitcomp "--via-config --config --json --quiet --verbose" ;;
 	hook,*) __gitcomp "install uninstall pre-push" ;;
-	absorb,-*) __gitcomp "--dry-run --no-pr --continue --abort --config --json --quiet --verbose" ;;
+	absorb,-*) __gitcomp "--dry-run --no-pr --continue --abort --target --config --json --quiet --verbose" ;;
 	demo,-*) __gitcomp "--keep --config --json --quiet --verbose" ;;
 	esac
 }

@@ -32,6 +32,7 @@ from .config import Config, is_local
 from .errors import PubgateError
 from .forge import PullRequestOptions, make_forge_for, resolve_token
 from .gitio import Remote, summarise
+from .layout import path_map, public_layout
 from .lock import WAIT_SECONDS
 from .objects import OBJ_COMMIT, PackWriter, RawCommit, object_id
 from .procs import tied
@@ -114,7 +115,9 @@ class AbsorbReport:
 
 
 def branch_name(config: Config) -> str:
-    return f"{config.branch_prefix}{ABSORB_BRANCH}"
+    # Targets share the source repository: each absorbs into a branch of its own.
+    suffix = f"-{config.name}" if config.name else ""
+    return f"{config.branch_prefix}{ABSORB_BRANCH}{suffix}"
 
 
 def run(
@@ -279,8 +282,9 @@ def _run(  # noqa: PLR0917
     open_tips, remote_branch_tip = _open_branch(staging, source, source_remote, branch)
 
     rules = Rules.compile(config.exclude, config.include)
-    owned = _owned_paths(config, staging, source.tip)
-    with _filter(staging, rules) as public_tree:
+    layout = public_layout(config, source, staging)
+    owned = _owned_paths(config, staging, source.tip, layout)
+    with _filter(staging, rules, layout) as public_tree:
         checker = _RoundTrip(staging, public_tree, owned)
         found = scan(
             staging,
@@ -298,7 +302,16 @@ def _run(  # noqa: PLR0917
             )
         _check_absorbed(staging, found, checker, report.review_tip)
         report.already_absorbed = len(found.absorbed)
-        replay = TreeReplay(staging, rules, owned, merge=merge)
+        paths = path_map(config)
+        mapped = not paths.is_identity
+        replay = TreeReplay(
+            staging,
+            rules,
+            owned,
+            reverse=paths.reverse if mapped else None,
+            forward=paths.forward if mapped else None,
+            merge=merge,
+        )
         for public in found.waiting:
             if merge is not None:
                 merge.public = public
@@ -338,8 +351,10 @@ def waiting(
     if local is not None:
         tips.append(str(local.peel(pygit2.Commit).id))
     rules = Rules.compile(config.exclude, config.include)
-    with _filter(staging, rules) as public_tree:
-        checker = _RoundTrip(staging, public_tree, _owned_paths(config, staging, source.tip))
+    layout = public_layout(config, source, staging)
+    with _filter(staging, rules, layout) as public_tree:
+        owned = _owned_paths(config, staging, source.tip, layout)
+        checker = _RoundTrip(staging, public_tree, owned)
         found = scan(staging, review_tip, config.trailer, checker.own, tips)
     if not found.synced_any:
         return []
@@ -394,10 +409,12 @@ _PublicTree = Any  # Callable[[bytes], bytes]: an internal tree -> its filtered 
 
 
 @contextmanager
-def _filter(staging: pygit2.Repository, rules: Rules) -> Iterator[_PublicTree]:
+def _filter(
+    staging: pygit2.Repository, rules: Rules, layout: Callable[[bytes], bytes] | None = None
+) -> Iterator[_PublicTree]:
     """The filter sync uses, writing into staging (trees it writes must be readable at once)."""
     writer = _LooseWriter(staging)
-    rewriter = Rewriter(staging, rules, writer, None)
+    rewriter = Rewriter(staging, rules, writer, None, overlay=layout)
     yield rewriter.public_tree
 
 
@@ -424,10 +441,17 @@ class _LooseWriter(PackWriter):
         pass
 
 
-def _owned_paths(config: Config, staging: pygit2.Repository, source_tip: str) -> frozenset[str]:
+def _owned_paths(
+    config: Config,
+    staging: pygit2.Repository,
+    source_tip: str,
+    layout: Callable[[bytes], bytes] | None = None,
+) -> frozenset[str]:
     if config.version is None:
         return frozenset()
     tree = bytes(staging[source_tip].peel(pygit2.Commit).tree_id.raw)
+    if layout is not None:
+        tree = layout(tree)  # version files are public paths
     return frozenset(Owned(staging, config.version, tree).paths)
 
 
@@ -502,7 +526,7 @@ def _replay_one(  # noqa: PLR0917
         ours = checker.tree_of(images[0])
         base = checker.tree_of(commit.parents[0])
     else:
-        ours = _merge_tree(staging, images, replay.rules, short)
+        ours = _merge_tree(staging, images, replay.is_public, short)
         base = public_tree(ours)
     try:
         new_tree = replay.apply(ours, base, theirs)
@@ -526,7 +550,9 @@ def _replay_one(  # noqa: PLR0917
     return written.hex()
 
 
-def _merge_tree(staging: pygit2.Repository, parents: list[str], rules: Rules, short: str) -> bytes:
+def _merge_tree(
+    staging: pygit2.Repository, parents: list[str], is_public: Callable[[bytes], bool], short: str
+) -> bytes:
     """The internal tree of a merge of ``parents``; a conflict outside public content refuses.
 
     A conflict inside public content is fine: the contributor resolved it, and the replay
@@ -556,7 +582,7 @@ def _merge_tree(staging: pygit2.Repository, parents: list[str], rules: Rules, sh
             "git merge-tree --write-tree needs git 2.38 or newer",
         )
     fields = done.stdout.split(b"\0")
-    if any(not rules.is_public(path) for path in fields[1:] if path):
+    if any(not is_public(path) for path in fields[1:] if path):
         # The path itself stays unnamed: it is internal, and this message may travel.
         raise PubgateError(
             f"refusing to absorb {short}, since merging the internal images of its parents "

@@ -219,6 +219,7 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
     absorb_mode.add_argument(
         "--abort", action="store_true", help="forget a stopped absorb; nothing was written"
     )
+    _target_option(absorb, "absorb from")
     _common(absorb, top=False)
 
     demo = sub.add_parser("demo", help="a self-contained run on throwaway local repositories")
@@ -552,11 +553,19 @@ def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) ->
 
 
 def cmd_absorb(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    from . import targets
+
+    cfg = _config(args, cwd)
+    if cfg.targets or args.target:
+        return _each_target(args, targets.select(cfg, args.target), cwd, out, err, _absorb_one)
+    return _absorb_one(args, cfg, cwd, out, err)
+
+
+def _absorb_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err: TextIO) -> int:
     import httpx
 
     from . import absorb
 
-    cfg = _config(args, cwd)
     options = absorb.AbsorbOptions(
         dry_run=args.dry_run, no_pr=args.no_pr, resume=args.resume, abort=args.abort
     )

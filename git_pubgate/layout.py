@@ -14,7 +14,7 @@ import pygit2
 from .config import Config
 from .errors import ConfigError
 from .objects import TREE_MODES
-from .path_trees import SharedTrees, TreeMapper
+from .path_trees import SharedTrees, SourceTrees, TreeMapper
 from .paths import PathMap, overlaps
 from .workspace import Source
 
@@ -30,7 +30,8 @@ def public_layout(
     paths = path_map(config)
     if paths.is_identity:
         return None
-    reader = (shared or SharedTrees()).of(source.repo, source.git_dir)
+    # Alone, read through staging: it also sees trees written there (absorb's internal ones).
+    reader = shared.of(source.repo, source.git_dir) if shared else SourceTrees(staging.odb)
     mapper = TreeMapper(reader, paths, staging)
     tip_tree = bytes(source.repo[source.tip].peel(pygit2.Commit).tree_id.raw)
     where = f"{config.path}" + (f" (target {config.name})" if config.name else "")

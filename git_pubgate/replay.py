@@ -65,6 +65,7 @@ class TreeReplay:
         rules: the path rules: a change to a path they hold back is refused.
         owned: public paths sync writes itself (version files, changelog): changes are refused.
         reverse: maps public paths back to internal ones (monorepo roots and moves).
+        forward: its inverse, internal paths to public ones (None: not published).
         merge: brings a public edit into an internal file whose published form differs from
             it (internal sections); None when no file can differ.
     """
@@ -76,14 +77,23 @@ class TreeReplay:
         owned: frozenset[str] = frozenset(),
         *,
         reverse: PathReverse | None = None,
+        forward: PathReverse | None = None,
         merge: BlobMerge | None = None,
     ):
         self._odb = repo.odb
         self.rules = rules
         self._owned = {p.encode() for p in owned}
         self._reverse = reverse
+        self._forward = forward
         self._merge = merge
         self._entries: dict[bytes, dict[bytes, Entry]] = {}
+
+    def is_public(self, internal_path: bytes) -> bool:
+        """Whether an internal path is published (where the layout places it, by the rules)."""
+        if self._forward is None:
+            return self.rules.is_public(internal_path)
+        public = self._forward(internal_path)
+        return public is not None and self.rules.is_public(public)
 
     def _read(self, tree: bytes | None) -> dict[bytes, Entry]:
         if tree is None:

@@ -419,3 +419,59 @@ def test_the_matrix_example_pins_its_actions_and_caches_each_target(tmp_path: Pa
     assert run["env"]["TARGET"] == "${{ matrix.target }}"
     jenkins = (root / "examples/jenkins/Jenkinsfile.monorepo").read_text()
     assert "parallel stages" in jenkins and "pubgate targets" in jenkins
+
+
+def test_a_contribution_to_one_target_comes_back_under_its_root(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    src = tmp_path / "src"
+    ids = build(
+        src,
+        [
+            C("r", (), {"LICENSE": "MIT\n", "tools/x.sh": "x\n"}),
+            C("a", ["r"], {"libs/a/a.py": "A\n", "libs/a/internal/n.md": "n\n"}),
+            C("b", ["a"], {"libs/b/b.py": "B\n"}),
+        ],
+    )
+    repos = {lib: public.bare(f"{lib}.git") for lib in "ab"}
+    write_config(
+        src,
+        {
+            "exclude": ["/internal/"],
+            "move": {"LICENSE": "LICENSE"},
+            "targets": {
+                lib: {"root": f"libs/{lib}", "target_repo": str(repos[lib])} for lib in "ab"
+            },
+        },
+    )
+    assert pubgate("sync", "--no-pr", cwd=src).code == 0
+    for repo in repos.values():
+        merge_head(repo)
+    # A contributor fixes a.py and the LICENSE on a's public repository.
+    build(
+        repos["a"],
+        [C("fix", ["main"], {"a.py": "A fixed\n", "LICENSE": "MIT, fixed\n"}, author="Cy Cole")],
+        bare=True,
+        known={"main": tip_of(repos["a"], "main")},
+    )
+    result, body = run_json("absorb", "--target", "a", cwd=src)
+    assert result.code == 0, result.err
+    assert len(body["targets"][0]["commits"]) == 1
+    absorbed = "pubgate/absorb-a"
+    assert git("show", f"{absorbed}:libs/a/a.py", cwd=src) == "A fixed\n"
+    assert git("show", f"{absorbed}:LICENSE", cwd=src) == "MIT, fixed\n"
+    assert git("show", f"{absorbed}:libs/a/internal/n.md", cwd=src) == "n\n"
+    # On top of the internal commit a's public history came from, changing only what P did.
+    assert git("rev-parse", f"{absorbed}^", cwd=src).strip() == ids["a"]
+    changed = git("diff", "--name-only", f"{absorbed}^", absorbed, cwd=src).split()
+    assert changed == ["LICENSE", "libs/a/a.py"]
+    git("merge", "-q", "--no-ff", "-m", "Merge contributions", absorbed, cwd=src)
+    # The next sync maps the absorbed commit back onto the contribution: nothing new for a;
+    # b gets the LICENSE fix.
+    result, body = run_json("sync", "--no-pr", cwd=src)
+    assert result.code == 0, result.err
+    by_name = {t["name"]: t for t in body["targets"]}
+    assert by_name["a"]["up_to_date"], by_name["a"]["commits"]
+    assert "fix" in [c["subject"] for c in by_name["b"]["commits"]]
+    head_b = by_name["b"]["head"]
+    assert git("show", f"{head_b}:LICENSE", cwd=repos["b"]) == "MIT, fixed\n"
