@@ -9,8 +9,8 @@ libraries, each commit changes one to three files anywhere. Target ``tNN`` publi
 
 1. **First sync**: ``git pubgate sync --no-pr --target t00`` (one target) and ``git pubgate sync
    --no-pr`` (all N) on fresh copies of the history, alternating which goes first; medians.
-   Also N separate one-target processes, one after the other (what a loop over the targets
-   without a shared reader costs), in the first run only.
+   With ``--separate``, also N one-target processes one after the other (what a loop over
+   the targets without a shared reader costs), in the first run only.
 2. **Incremental**: after the all-N sync and a fast-forward "merge" of each pull request, one
    new commit (it changes ``pkg01/`` and ``internal/``) and ``git pubgate sync --no-pr`` for all
    N, process start included; medians.
@@ -48,7 +48,9 @@ def sync(config: Path, *args: str) -> list[str]:
     return [str(BIN / "git-pubgate"), "-q", "--config", str(config), "sync", "--no-pr", *args]
 
 
-def first_sync(source: Path, work: Path, runs: int, count: int) -> dict[str, object]:
+def first_sync(
+    source: Path, work: Path, runs: int, count: int, separate_too: bool
+) -> dict[str, object]:
     one: list[float] = []
     many: list[float] = []
     separate = None
@@ -60,7 +62,7 @@ def first_sync(source: Path, work: Path, runs: int, count: int) -> dict[str, obj
             args = ("--target", "t00") if kind == "one" else ()
             wall = measure(sync(config, *args), work)[0]
             (one if kind == "one" else many).append(wall)
-        if run == 0:
+        if run == 0 and separate_too:
             copy = fresh(source, work / "mono-separate.git")
             config = configure(work, copy, count, "mono-separate")
             separate = sum(
@@ -108,12 +110,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/pubgate-bench"))
     parser.add_argument("--only", choices=["first", "incremental"])
+    parser.add_argument("--separate", action="store_true", help="also N one-target processes")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     source = history(args.work, args.commits, args.files)
     report: dict[str, object] = {"commits": args.commits, "targets": args.targets}
     if args.only in (None, "first"):
-        report["first_sync"] = first_sync(source, args.work, args.runs, args.targets)
+        report["first_sync"] = first_sync(
+            source, args.work, args.runs, args.targets, args.separate
+        )
         print(json.dumps(report["first_sync"], indent=2), flush=True)
     if args.only in (None, "incremental"):
         report["incremental"] = incremental(source, args.work, args.runs, args.targets)
