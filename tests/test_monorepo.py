@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -475,3 +476,37 @@ def test_a_contribution_to_one_target_comes_back_under_its_root(
     assert "fix" in [c["subject"] for c in by_name["b"]["commits"]]
     head_b = by_name["b"]["head"]
     assert git("show", f"{head_b}:LICENSE", cwd=repos["b"]) == "MIT, fixed\n"
+
+
+def push(repo: Path, remote: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "push", remote, "main"], cwd=repo, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_pre_push_hook_checks_a_push_by_its_targets_rules(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    src = tmp_path / "src"
+    build(src, [C("a", (), {"README.md": "r\n", "src/a.py": "a\n"})])
+    repos = {lib: public.bare(f"{lib}.git") for lib in "ab"}
+    for lib, repo in repos.items():
+        git("remote", "add", lib, str(repo), cwd=src)
+    write_config(
+        src,
+        {
+            "exclude": ["/internal/"],
+            "targets": {
+                "a": {"root": "libs/a", "target_repo": str(repos["a"])},
+                "b": {"root": "libs/b", "target_repo": str(repos["b"]), "exclude": ["*.pem"]},
+            },
+        },
+    )
+    assert pubgate("hook", "install", cwd=src).code == 0
+    base = git("rev-parse", "main", cwd=src).strip()
+    build(src, [C("k", ["main"], {"deploy.pem": "key\n"})], known={"main": base})
+    to_a = push(src, "a")
+    assert to_a.returncode == 0, to_a.stderr  # a holds back internal/ only
+    to_b = push(src, "b")
+    assert to_b.returncode == 1
+    assert "excluded path 'deploy.pem' (exclude '*.pem')" in to_b.stderr
