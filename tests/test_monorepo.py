@@ -404,7 +404,8 @@ def test_init_writes_a_starter_for_one_folder(tmp_path: Path) -> None:
 def test_the_matrix_example_pins_its_actions_and_caches_each_target(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     workflow = yaml.safe_load((root / "examples/github/monorepo-sync.yml").read_text())
-    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["permissions"] == {}
+    assert all(job["permissions"] == {"contents": "read"} for job in workflow["jobs"].values())
     steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
     for step in steps:
         if "uses" in step:

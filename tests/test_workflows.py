@@ -26,7 +26,8 @@ def run(tool: str, *args: str | Path, home: Path) -> subprocess.CompletedProcess
 
 
 def test_there_are_workflows_to_check() -> None:
-    assert [p.name for p in WORKFLOWS] == ["internal-sync.yml", "public-publish.yml"]
+    names = [p.name for p in WORKFLOWS]
+    assert names == ["internal-sync.yml", "monorepo-sync.yml", "public-publish.yml"]
 
 
 def test_zizmor_finds_nothing(tmp_path: Path) -> None:
