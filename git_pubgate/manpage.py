@@ -98,6 +98,12 @@ def render() -> str:
         ".TP",
         ".git/pubgate/cache/",
         _escape("Where the last run stopped, so the next pays only for what is new."),
+        ".TP",
+        ".git/pubgate/targets/\\fINAME\\fR/",
+        _escape(
+            "With targets: each target's own lock, staging repository and cache, so targets "
+            "never wait for or read one another's state (cache it per target in CI)."
+        ),
         ".SH EXAMPLES",
         ".nf",
         "git pubgate init",
