@@ -22,6 +22,7 @@ import yaml
 from .credentials import has_credentials, redacted
 from .errors import ConfigError
 from .paths import check_moves
+from .replace import ReplaceError, Replacement, compile_rule
 
 CONFIG_NAMES = ("pubgate.yaml", "pubgate.yml")
 DEFAULT_TRAILER = "Pubgate-Source"
@@ -93,6 +94,24 @@ class Config:
     move: tuple[tuple[str, str], ...] = ()  # (source path, public path)
     name: str | None = None  # the target's name, in a file with targets
     targets: tuple[Config, ...] = ()  # a file with targets: each one, defaults applied
+    replace: tuple[Replacement, ...] = ()
+    secrets_scan: bool = True
+    secrets_allow: tuple[str, ...] = ()
+    defaults: bool = True
+    publish_config: bool = False
+
+    @property
+    def token_envs(self) -> tuple[str, ...]:
+        """The variables this configuration names as holding tokens (their values are secrets)."""
+        names = (
+            self.github_token_env,
+            self.gitlab_token_env,
+            self.gitea_token_env,
+            self.pypi_token_env,
+            self.github_app_key_env,
+            self.source_token_env,
+        )
+        return tuple(dict.fromkeys(n for n in names if n))
 
     @property
     def head_branch(self) -> str:
@@ -435,6 +454,62 @@ def _moves(value: Any, key: str, src: _Source) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _replace(value: Any, key: str, src: _Source) -> tuple[Replacement, ...]:
+    if not isinstance(value, list):
+        raise src.error(key, f"expected a list of rules, got {_kind(value)}")
+    rules = []
+    for index, item in enumerate(value):
+        where = f"{key}[{index}]"
+        if not isinstance(item, dict):
+            raise src.error(where, f"expected {{pattern, with, paths}}, got {_kind(item)}")
+        for name in item:
+            if name not in ("pattern", "with", "paths"):
+                raise _unknown(
+                    str(name), dict.fromkeys(("pattern", "with", "paths")), src, f"{where}."
+                )
+        if "pattern" not in item or "with" not in item:
+            raise src.error(where, "needs both 'pattern' and 'with'")
+        pattern = _string(item["pattern"], f"{where}.pattern", src)
+        text = item["with"]
+        if not isinstance(text, str):
+            raise src.error(f"{where}.with", f"expected a string (may be empty), got {_kind(text)}")
+        paths = _patterns(item["paths"], f"{where}.paths", src) if "paths" in item else None
+        rule = Replacement(pattern, text, paths)
+        try:
+            compile_rule(rule)
+        except ReplaceError as e:
+            raise src.error(
+                f"{where}.{e.field}",
+                str(e),
+                "groups are \\1 or \\g<name>; a literal backslash is \\\\",
+            ) from e
+        rules.append(rule)
+    return tuple(rules)
+
+
+_FINGERPRINT = re.compile(r"^[0-9a-f]{20}$")
+
+
+def _secrets(value: Any, key: str, src: _Source) -> tuple[bool, tuple[str, ...]]:
+    """``secrets: false`` turns the scan off; ``secrets: {allow: [...]}`` accepts findings."""
+    if isinstance(value, bool):
+        return value, ()
+    if not isinstance(value, dict):
+        raise src.error(key, f"expected false or a mapping with 'allow', got {_kind(value)}")
+    for name in value:
+        if name != "allow":
+            raise _unknown(str(name), {"allow": None}, src, f"{key}.")
+    allow = _strings(value.get("allow") or [], f"{key}.allow", src)
+    for index, mark in enumerate(allow):
+        if not _FINGERPRINT.match(mark):
+            raise src.error(
+                f"{key}.allow[{index}]",
+                "expected a fingerprint as sync prints it (20 hex digits)",
+                "copy the fingerprint from the sync error (20 hex digits); never the secret",
+            )
+    return True, allow
+
+
 _TOP: dict[str, _Check] = {
     "source_repo": _repo_location,
     "target_repo": _repo_location,
@@ -459,6 +534,10 @@ _TOP: dict[str, _Check] = {
     "source_token_env": _env_name,
     "root": _root,
     "move": _moves,
+    "replace": _replace,
+    "secrets": _secrets,
+    "defaults": _boolean,
+    "publish_config": _boolean,
 }
 
 
@@ -601,6 +680,16 @@ DESCRIPTIONS: dict[str, str] = {
     "exclude lists are added to, move and sections are merged key by key.",
     "pypi_repository_url": "Where publish uploads. Default: PyPI (https://upload.pypi.org/legacy/"
     "); TestPyPI and private indexes work too.",
+    "replace": "Rules {pattern: regex, with: text, paths: [gitignore patterns]} applied to "
+    "published text files after internal sections are removed (default paths: every text "
+    "file); with may use \\1 and \\g<name>.",
+    "secrets": "false turns off the secret scan of every newly published file (private keys, "
+    "cloud keys, prefixed tokens, the values of the token variables named here). Default: on.",
+    "secrets.allow": "Fingerprints (as a refusal prints them) of findings that are no secret.",
+    "defaults": "Hold back the usual secret files (*.pem, *.key, id_rsa*, .env, ...) unless "
+    "re-included with a ! pattern. Default: true.",
+    "publish_config": "Publish the configuration file (its internal-only keys inside "
+    "BEGIN-INTERNAL/END-INTERNAL markers) instead of holding it back. Default: false.",
 }
 
 
@@ -617,6 +706,7 @@ def known_keys() -> list[str]:
     for name, table in tables:
         keys += [f"{name}.{key}" for key in table]
     return [*keys, "targets"]
+    return [*keys, "secrets.allow"]
 
 
 def _kind(value: Any) -> str:
@@ -754,6 +844,8 @@ def parse(data: Any, src: _Source) -> Config:
         if value is None:
             continue  # an empty key means "the default", as YAML users expect
         values[key] = check(value, key, src)
+    if "secrets" in values:
+        values["secrets_scan"], values["secrets_allow"] = values.pop("secrets")
     for section_key, field_name in (
         ("github_app_app_id", "github_app_id"),
         ("github_app_private_key_env", "github_app_key_env"),
@@ -810,13 +902,20 @@ STARTER = """\
 # The public repository (a path, file://, https:// or ssh URL). Required.
 target_repo: "git@github.com:your-org/public-project.git"
 
-# The internal repository and branch to publish. Omit source_repo to publish the repository
-# this file lives in; omit source_branch to publish its HEAD branch.
-# source_repo: "git@github.com:your-org/internal-project.git"
+# The branch to publish (omit it to publish the HEAD branch), and the public branch that pull
+# requests go into.
 # source_branch: "main"
-
-# The public branch that pull requests go into.
 review_branch: "main"
+
+# This file is held back from the public repository. To publish it (publish runs from the
+# public repository's CI), set publish_config: true: the internal block below, marker lines
+# included, never leaves, and sync refuses a public version that still holds an internal-only
+# key (source_repo, exclude, include, authors, message, replace): keep those inside the block.
+# publish_config: true
+
+# BEGIN-INTERNAL
+# The internal repository. Omit it to publish the repository this file lives in.
+# source_repo: "git@github.com:your-org/internal-project.git"
 
 # Paths that never leave, in .gitignore syntax: "/docs/internal/" is anchored at the root,
 # "*.pem" matches at any depth, "!keep.pem" re-includes. An excluded directory takes
@@ -831,14 +930,32 @@ exclude:
 #   - "src/"
 #   - "README.md"
 
-# Name of the environment variable that holds the token for pushing over https.
-# The token itself never goes in this file.
-github_token_env: "GH_TOKEN"
+# Always held back, unless re-included with "!": *.pem, *.key, id_rsa*, id_ed25519*, *.p12,
+# *.pfx, .env, .env.* (not .env.example), .pypirc, .netrc, *.kdbx, and an .npmrc holding a
+# credential. defaults: false turns that list off.
 
 # Each public commit records its source commit in this trailer; that is how the next sync
 # knows where to continue. false turns it off, at the cost of a full rewrite every run.
 # message:
 #   trailer: "Pubgate-Source"
+
+# Text rewritten in published files (after internal sections are removed), e.g. hosts:
+# replace:
+#   - pattern: "pypi\\.corp\\.example"
+#     with: "pypi.org"
+#     paths: ["*.toml", "*.cfg"]
+# END-INTERNAL
+
+# Name of the environment variable that holds the token for pushing over https.
+# The token itself never goes in this file.
+github_token_env: "GH_TOKEN"
+
+# Internal blocks (like the one above, in any comment style) are removed from every published
+# file. Every newly published file is scanned for secrets (private keys, cloud keys, tokens,
+# the values of the *_env variables here); a finding stops the sync. A false positive: paste
+# the fingerprint the refusal prints.
+# secrets:
+#   allow: ["0123456789abcdef0123"]
 
 # Releases: each sync works out the next version from Conventional Commits (feat: minor,
 # fix: patch, feat!: major), adds a release commit that writes it into pyproject.toml and

@@ -27,10 +27,11 @@ from .procs import tied
 
 OBJ_COMMIT = 1
 OBJ_TREE = 2
+OBJ_BLOB = 3
 OBJ_OFS_DELTA = 6
 # git's own default for pack-objects: deeper chains make every later read slower.
 MAX_DELTA_DEPTH = 50
-_TYPE_NAMES = {OBJ_COMMIT: b"commit", OBJ_TREE: b"tree"}
+_TYPE_NAMES = {OBJ_COMMIT: b"commit", OBJ_TREE: b"tree", OBJ_BLOB: b"blob"}
 
 EMPTY_TREE = hashlib.sha1(b"tree 0\0").digest()
 # Headers that would be invalid or leak once tree and parents change: signatures over the old

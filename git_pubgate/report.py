@@ -59,6 +59,9 @@ class SyncReport:
     squash_without_trailer: SquashMatch | None = None  # where the review branch was found
     warnings: list[str] = field(default_factory=list)  # e.g. patterns that match nothing
     new_identities: list[str] = field(default_factory=list)  # "Name <address>", first public
+    held_back_by_default: list[str] = field(default_factory=list)  # safe defaults, the config
+    sections_changed: int = 0  # changed files that lost internal sections (never their content)
+    secrets_scan: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +103,9 @@ class SyncReport:
                 if (squash := self.squash_without_trailer)
                 else None
             ),
+            "held_back_by_default": self.held_back_by_default,
+            "sections_changed": self.sections_changed,
+            "secrets_scan": self.secrets_scan,
         }
 
 
@@ -168,10 +174,15 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         lines.extend(f"  {who}" for who in report.new_identities)
     if report.excluded_paths:
         lines.append(f"held back ({len(report.excluded_paths)} excluded paths touched):")
+        by_default = set(report.held_back_by_default)
         for path in report.excluded_paths[: 50 if not verbose else None]:
-            lines.append(f"  {path}")
+            lines.append(f"  {path}" + ("  (by default)" if path in by_default else ""))
         if len(report.excluded_paths) > 50 and not verbose:
             lines.append(f"  ... and {len(report.excluded_paths) - 50} more (-v lists all)")
+    if report.sections_changed:
+        lines.append(_sections_line(report.sections_changed))
+    if not report.secrets_scan:
+        lines.append("secret scan: off (secrets: false)")
     if report.release is not None:
         lines.extend(release_lines(report.release))
     if report.divergence:
@@ -221,6 +232,10 @@ def _public_now_excluded(report: SyncReport) -> list[str]:
         )
         lines.extend(f"  {path}" for path in report.newly_excluded[:50])
     return lines
+
+
+def _sections_line(count: int) -> str:
+    return f"internal sections removed from {count} changed file{'s' if count != 1 else ''}"
 
 
 def release_lines(release: ReleasePlan) -> list[str]:
@@ -282,6 +297,8 @@ def pull_request_text(
             + "".join(f"- `{who}`\n" for who in report.new_identities[:100])
             + "\n"
         )
+    if report.sections_changed:
+        held += f"\n{_sections_line(report.sections_changed).capitalize()}.\n"
     reproduce = (
         f"```\ngit pubgate sync --dry-run   # {report.source_branch} at "
         f"{report.source_tip[:12]}, gives head {report.head}\n```"

@@ -12,6 +12,7 @@ history has the shape people already get from that tool.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -19,10 +20,12 @@ import pygit2
 from pygit2.enums import SortMode
 
 from .authors import IdentityError, People
+from .content import ContentError, ContentPolicy
 from .errors import PubgateError
 from .messages import MessagePolicy
 from .objects import (
     EMPTY_TREE,
+    OBJ_BLOB,
     OBJ_COMMIT,
     OBJ_TREE,
     PackWriter,
@@ -38,6 +41,8 @@ from .rules import DirState, Rules
 from .trailer import ABSORBED_TRAILER, add_trailer, source_ids
 
 _MemoKey = tuple[bytes, bytes | None, bool]
+# The root .gitattributes entry of a raw tree (a file: mode 100644 or 100755).
+_ATTRIBUTES = re.compile(rb"(?:^|\x00.{20})100(?:644|755) \.gitattributes\x00(.{20})", re.DOTALL)
 
 
 @dataclass(slots=True)
@@ -49,6 +54,12 @@ class _Seen:
     outs: list[bytes]  # the public bytes of every entry; b"" where it was dropped
     public: bytes | None  # id of the public tree (None: nothing of it is public)
     public_data: bytes  # its bytes: the delta base for the next version of this tree
+
+
+# What the tree filter learnt under one root .gitattributes: memo, seen trees, seeds.
+_Context = tuple[
+    dict[_MemoKey, bytes | None], dict[bytes, _Seen], dict[bytes, tuple[bytes, bytes | None]]
+]
 
 
 @dataclass(slots=True)
@@ -77,12 +88,27 @@ class TreeFilter:
     few entries a commit touched are parsed and matched.
     """
 
-    def __init__(self, repo: pygit2.Repository, rules: Rules, sink: PackWriter):
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        rules: Rules,
+        sink: PackWriter,
+        content: ContentPolicy | None = None,
+    ):
         self._odb = repo.odb
         self._rules = rules
         self._sink = sink
+        self._content = content
+        # Whether content rules leave a tree's result independent of where it sits.
+        self._content_free = content is None or content.position_free
         self._memo: dict[_MemoKey, bytes | None] = {}
         self._seen: dict[bytes, _Seen] = {}
+        # Per root .gitattributes (it decides which files are binary): memo and seen trees.
+        self._contexts: dict[bytes | None, _Context] = {}
+        # Among the entries that differed from the last tree seen at their place: files that
+        # lost internal sections, and files the content rules held back (an .npmrc's token).
+        self.sectioned: set[bytes] = set()
+        self.held_by_content: set[bytes] = set()
         self._file_rule: dict[tuple[bytes, bool], bool] = {}
         self._dir_rule: dict[tuple[bytes, bool], DirState | None] = {}
         self._seeds: dict[bytes, tuple[bytes, bytes | None]] = {}
@@ -101,6 +127,8 @@ class TreeFilter:
         guarantees it). A later commit is then compared against it level by level, so an
         incremental run reads only the directories its new commits changed.
         """
+        if self._content is not None:
+            self._enter_attributes(source_root)
         state = self._rules.dir_state(b"", False)
         self._memo[self._key(source_root, b"", state)] = (
             None if public_root == EMPTY_TREE else public_root
@@ -132,17 +160,54 @@ class TreeFilter:
         return seen
 
     def filter_root(self, tree: bytes) -> bytes:
-        """Return the raw id of the public version of the root tree ``tree``."""
-        if self._rules.is_empty:
+        """Return the raw id of the public version of the root tree ``tree``.
+
+        Raises ContentError for a file that cannot be published as it is.
+        """
+        if self._content is not None:
+            self._enter_attributes(tree)
+        elif self._rules.is_empty:
             return tree
         state = self._root_state
-        if state.untouched:
+        if state.untouched and self._content is None:
             return tree
         result = self._filter(tree, state)
         return EMPTY_TREE if result is None else result
 
     def _key(self, oid: bytes, prefix: bytes, state: DirState) -> _MemoKey:
-        return (oid, None if state.position_free else prefix, state.included)
+        free = state.position_free and self._content_free
+        return (oid, None if free else prefix, state.included)
+
+    def _enter_attributes(self, root: bytes) -> None:
+        """Use the memo of this commit's root ``.gitattributes`` (usually the same as before)."""
+        assert self._content is not None
+        data = b"" if root == EMPTY_TREE else self._odb.read(pygit2.Oid(raw=root))[1]
+        found = _ATTRIBUTES.search(data)
+        blob = found.group(1) if found else None
+        before = self._content.attributes_id
+        if self._content.use_attributes(blob, self._read_blob):
+            self._contexts[before] = (self._memo, self._seen, self._seeds)
+            self._memo, self._seen, self._seeds = self._contexts.pop(blob, ({}, {}, {}))
+            self._content_free = self._content.position_free
+
+    def _read_blob(self, oid: bytes) -> bytes:
+        return bytes(self._odb.read(pygit2.Oid(raw=oid))[1])
+
+    def _file_entry(self, data: bytes, entry: TreeEntry, path: bytes) -> bytes:
+        """The public tree entry of a kept file: as it is, or pointing at its public blob."""
+        mode, name, oid, start, _ = entry
+        raw = data[start : start + len(mode) + len(name) + 22]
+        if self._content is None:
+            return raw
+        outcome = self._content.publish(
+            path, mode, oid, self._read_blob, lambda public: self._sink.add(OBJ_BLOB, public)
+        )
+        if outcome.sections:
+            self.sectioned.add(path)
+        if outcome.blob is None:
+            self.held_by_content.add(path)
+            return b""
+        return raw if outcome.blob == oid else tree_entry(mode, name, outcome.blob)
 
     def _keeps_file(self, path: bytes, included: bool) -> bool:
         key = (path, included)
@@ -196,7 +261,7 @@ class TreeFilter:
                 path = frame.prefix + name
                 if not is_tree:
                     if self._keeps_file(path, included):
-                        out.append(data[start : start + len(mode) + len(name) + 22])
+                        out.append(self._file_entry(data, entries[frame.pos], path))
                     else:
                         out.append(b"")
                     frame.pos += 1
@@ -206,7 +271,7 @@ class TreeFilter:
                     out.append(b"")
                     frame.pos += 1
                     continue
-                if child_state.untouched:
+                if child_state.untouched and self._content is None:
                     out.append(data[start : start + len(mode) + len(name) + 22])
                     frame.pos += 1
                     continue
@@ -378,6 +443,7 @@ class Rewriter:
         people: People | None = None,
         overlay: Callable[[bytes], bytes] | None = None,
         commits: CommitSource | None = None,
+        content: ContentPolicy | None = None,
     ):
         self._repo = repo
         self._commits = commits or walk_commits(repo)
@@ -386,7 +452,7 @@ class Rewriter:
         self._messages = messages
         self._people = people if people is not None and not people.is_empty else None
         self._sink = sink
-        self.trees = TreeFilter(repo, rules, sink)
+        self.trees = TreeFilter(repo, rules, sink, content)
         self._image: dict[str, str | None] = {}
         self._pruned: set[str] = set()
         self._converged: set[str] = set()
@@ -406,7 +472,13 @@ class Rewriter:
 
     def filtered_tree_of(self, source_commit: str) -> bytes:
         """The raw id of the public tree of a source commit."""
-        return self.trees.filter_root(self._input_tree(self._tree_of_source(source_commit)))
+        return self._filter(source_commit, self._tree_of_source(source_commit))
+
+    def _filter(self, source_commit: str, tree: bytes) -> bytes:
+        try:
+            return self.trees.filter_root(self._input_tree(tree))
+        except ContentError as e:
+            raise content_refusal(source_commit, e) from None
 
     def public_tree_of(self, public_commit: str) -> bytes:
         """The raw tree id of a public commit (one this rewriter wrote, or an existing one)."""
@@ -483,7 +555,7 @@ class Rewriter:
     ) -> str | None:
         tree = bytes.fromhex(commit.tree)
         self._source_tree[source] = tree
-        new_tree = self.trees.filter_root(self._input_tree(tree))
+        new_tree = self._filter(source, tree)
         orig = list(commit.parents)
         mapped = [self._lookup(p, image_of_old) for p in orig]
         original = self._absorbed_original(commit.message, mapped, new_tree)
@@ -634,3 +706,20 @@ class Rewriter:
                 )
                 return same_as_base and parents_pruned
         return same_as_base
+
+
+def content_refusal(commit: str, error: ContentError) -> PubgateError:
+    """The error for a file that cannot go out: commit, path, line, what; never the content."""
+    if error.fingerprint is not None:
+        return PubgateError(
+            f"refusing to publish {commit[:12]}, since {error.where} holds {error.problem} "
+            f"(fingerprint {error.fingerprint})",
+            "remove it from the source history (and revoke it), or, if it is no secret, add "
+            f"'{error.fingerprint}' to secrets.allow",
+        )
+    return PubgateError(
+        f"refusing to publish {commit[:12]}, since {error.where}: {error.problem}",
+        error.hint
+        or "fix the BEGIN-INTERNAL/END-INTERNAL markers in the source, or exclude the path "
+        "(a malformed block in an old commit cannot be published safely)",
+    )

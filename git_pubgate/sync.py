@@ -19,6 +19,7 @@ from pygit2.enums import SortMode
 if TYPE_CHECKING:
     import httpx
 
+    from .content import ContentPolicy
     from .release import Owned, ReleasePlan
 
 from . import keep_public, lost_trailers
@@ -38,6 +39,7 @@ from .messages import MessagePolicy
 from .objects import PackWriter
 from .path_trees import SharedTrees
 from .pattern_check import PatternCheck, load_witnesses, save_witnesses
+from .policy import build as build_policy
 from .progress import Reporter
 from .report import PublicCommit, Refusal, SyncReport, pull_request_text
 from .rewrite import CommitSource, Rewriter, RewriteResult
@@ -152,7 +154,9 @@ def _run(  # noqa: PLR0917
             )
         )
 
-    rules = Rules.compile(config.exclude, config.include)
+    policy = build_policy(config, source.repo)
+    rules = policy.rules
+    report.secrets_scan = config.secrets_scan
     layout = public_layout(config, source, staging, trees)
     source_tree = _tree(staging, source.tip)
     if layout is not None:
@@ -170,8 +174,9 @@ def _run(  # noqa: PLR0917
             remote.display,
             review,
             config.trailer,
-            config.exclude,
+            rules.exclude.lines,
             config.include,
+            policy.fingerprint,
             *((config.root, config.move) if layout is not None else ()),
         ),
     )
@@ -206,6 +211,7 @@ def _run(  # noqa: PLR0917
             root_parent,
             progress,
             layout=shared_layout,
+            content=policy.content,
         )
         squash = _find_squash(staging, report.review_tip, config, state, index, rewritten)
         if squash is not None:
@@ -227,6 +233,7 @@ def _run(  # noqa: PLR0917
                 None,
                 progress,
                 layout=shared_layout,
+                content=policy.content,
             )
         writer.commit()
     except BaseException:
@@ -246,7 +253,13 @@ def _run(  # noqa: PLR0917
     report.commits = _describe(staging, result.created)
     # Public-layout paths (relative to root): they go into the pull request, which must not
     # describe the internal repository's folders.
-    report.excluded_paths = held_back(staging, rules, state.last_source, source.tip, layout)
+    filtered = rewritten.rewriter.trees
+    report.excluded_paths = sorted(
+        set(held_back(staging, rules, state.last_source, source.tip, layout))
+        | {p.decode("utf-8", "surrogateescape") for p in filtered.held_by_content}
+    )
+    report.held_back_by_default = policy.by_default(report.excluded_paths)
+    report.sections_changed = len(filtered.sectioned)
     report.divergence = [
         path
         for path in _divergence(staging, report.review_tip, base_tree, result, config)
@@ -358,6 +371,7 @@ def _rewrite(  # noqa: PLR0917
     progress: Reporter | None,
     *,
     layout: Layout,
+    content: ContentPolicy | None = None,
 ) -> _Rewritten:
     """Rewrite the source commits after ``state``, with the overlays that state calls for."""
     published = _tree(staging, state.last_public) if state.last_public else None
@@ -369,7 +383,16 @@ def _rewrite(  # noqa: PLR0917
         overlay = keep_public.Chained(overlay, KeepOverlay(staging, kept))
         rules = rules.keeping(kept)
     rewriter, base = _start(
-        config, source, staging, writer, rules, overlay, cache, state, layout=layout
+        config,
+        source,
+        staging,
+        writer,
+        rules,
+        overlay,
+        cache,
+        state,
+        layout=layout,
+        content=content,
     )
     deleted: list[bytes] = []
     if base is not None and published is not None and base != published:
@@ -401,6 +424,7 @@ def _start(  # noqa: PLR0917
     state: SyncState,
     *,
     layout: Layout,
+    content: ContentPolicy | None = None,
 ) -> tuple[Rewriter, bytes | None]:
     """A rewriter, seeded from the cache when it was computed the same way; the base tree."""
     rewriter = Rewriter(
@@ -412,6 +436,7 @@ def _start(  # noqa: PLR0917
         people=_people(config, source.repo),
         overlay=chain(layout.trees, overlay),
         commits=layout.commits,
+        content=content,
     )
     seed_source, seed_tree = cache.source_tip, cache.public_tree
     if (
@@ -423,6 +448,9 @@ def _start(  # noqa: PLR0917
     ):
         rewriter.seed_from(seed_source, seed_tree)
     base = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
+    # What the content rules found below counts the new commits' files only.
+    rewriter.trees.sectioned.clear()
+    rewriter.trees.held_by_content.clear()
     return rewriter, base
 
 

@@ -1,0 +1,286 @@
+"""What a published file holds: sections removed, replacements made, secrets refused.
+
+The rewrite's tree filter asks ``ContentPolicy.publish`` for every file it keeps. The answer
+depends only on the blob, on the rules (their ``fingerprint``) and on the few facts of the
+path the rules look at (``PathClass``), so it is memoised by those: a history of 50,000
+commits costs one pass per distinct blob, and an incremental sync reads only the new ones.
+
+Pure apart from the two callbacks it is given to read and write blobs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pathspec
+import yaml
+
+from .replace import Replacement, Replacer
+from .secrets import Finding, SecretScanner
+from .sections import SectionError, check_binary, is_binary, may_have_markers, public_text
+
+# Keys that say what is internal (or where it is): a published config must not hold them.
+INTERNAL_ONLY_KEYS = (
+    "source_repo",
+    "exclude",
+    "include",
+    "authors",
+    "message",
+    "replace",
+    "leak_review",
+    "source_forge",
+    "source_api_url",
+    "source_token_env",
+)
+REGULAR_FILE_MODES = frozenset({b"100644", b"100755", b"100664"})
+# An .npmrc with a literal credential (not a ${VAR} reference) is held back by default.
+_NPM_AUTH = re.compile(rb"(?m)^[ \t]*(?:\S*:)?_(?:authToken|auth|password)[ \t]*=[ \t]*(?!\$\{)\S")
+
+
+_CONFIG_HINT = (
+    "wrap the internal-only keys (" + ", ".join(INTERNAL_ONLY_KEYS) + ") in '# BEGIN-INTERNAL' "
+    "and '# END-INTERNAL' lines, as 'git pubgate init' writes them"
+)
+
+
+class ContentError(Exception):
+    """A file that must not be published as it is; never carries the secret itself."""
+
+    def __init__(
+        self,
+        path: bytes,
+        line: int | None,
+        problem: str,
+        fingerprint: str | None = None,
+        hint: str | None = None,
+    ):
+        super().__init__(problem)
+        self.path = path
+        self.line = line
+        self.problem = problem
+        self.fingerprint = fingerprint
+        self.hint = hint
+
+    @property
+    def where(self) -> str:
+        shown = self.path.decode("utf-8", "backslashreplace")
+        return f"{shown}:{self.line}" if self.line else shown
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The configuration sync reads, when it lies in the source tree."""
+
+    path: bytes  # relative to the tree's root
+    kind: str  # "yaml" or "pyproject"
+
+
+@dataclass(frozen=True)
+class PathClass:
+    """What of a file's path the rules depend on."""
+
+    binary_attr: bool
+    replace: tuple[int, ...]
+    special: str | None  # "config", "npmrc" or None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The public blob for a file, or None when it is held back (by default)."""
+
+    blob: bytes | None
+    sections: int = 0
+
+
+def _binary_attributes(data: bytes) -> pathspec.GitIgnoreSpec | None:
+    """Paths a root ``.gitattributes`` marks ``binary`` or ``-text`` (a later ``text`` undoes)."""
+    lines: list[str] = []
+    for raw in data.decode("utf-8", "surrogateescape").splitlines():
+        parts = raw.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        pattern, attrs = parts[0], parts[1:]
+        if "binary" in attrs or "-text" in attrs:
+            lines.append(pattern)
+        elif "text" in attrs or any(a.startswith("text=") for a in attrs):
+            lines.append("!" + pattern)
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+
+@dataclass
+class ContentPolicy:
+    """The content rules of one run, with their memo.
+
+    Args:
+        replacements: the ``replace:`` rules.
+        scanner: the secret scanner, or None when ``secrets: false``.
+        defaults: hold back the usual secret files (``defaults: false`` turns it off).
+        user_exclude: the configured ``exclude`` patterns (a ``!`` there re-includes a default).
+        config_file: the configuration file, when it lies in the source tree.
+    """
+
+    replacements: Sequence[Replacement] = ()
+    scanner: SecretScanner | None = None
+    defaults: bool = True
+    user_exclude: Sequence[str] = ()
+    config_file: ConfigFile | None = None
+    _replacer: Replacer = field(init=False, repr=False)
+    _reincluded: pathspec.GitIgnoreSpec = field(init=False, repr=False)
+    _classes: dict[bytes, PathClass] = field(init=False, repr=False, default_factory=dict)
+    _memo: dict[tuple[bytes, PathClass], Outcome] = field(
+        init=False, repr=False, default_factory=dict
+    )
+    _scanned: set[bytes] = field(init=False, repr=False, default_factory=set)
+    _attributes: pathspec.GitIgnoreSpec | None = field(init=False, repr=False, default=None)
+    attributes_id: bytes | None = field(init=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._replacer = Replacer.compile(self.replacements)
+        self._reincluded = pathspec.GitIgnoreSpec.from_lines(self.user_exclude)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the same blob could publish differently."""
+        parts = [
+            [(r.pattern, r.text, r.paths) for r in self.replacements],
+            self.defaults,
+            list(self.user_exclude),
+            [self.config_file.path.hex(), self.config_file.kind] if self.config_file else None,
+            "sections-1",
+        ]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+    @property
+    def position_free(self) -> bool:
+        """Whether a tree's public version is the same wherever it sits (see TreeFilter)."""
+        return (
+            self._replacer.position_free
+            and self._attributes is None
+            and self.config_file is None
+            and not self.defaults
+        )
+
+    def use_attributes(self, blob: bytes | None, read: Callable[[bytes], bytes]) -> bool:
+        """Take the root ``.gitattributes`` of the commit about to be filtered; True if changed.
+
+        Only the root file is read: binary-ness decides whether a marker is edited or refused.
+        """
+        if blob == self.attributes_id:
+            return False
+        self.attributes_id = blob
+        self._attributes = _binary_attributes(read(blob)) if blob is not None else None
+        self._classes.clear()
+        return True
+
+    def _class(self, path: bytes) -> PathClass:
+        found = self._classes.get(path)
+        if found is None:
+            text = path.decode("utf-8", "surrogateescape")
+            special = None
+            if self.config_file is not None and path == self.config_file.path:
+                special = "config"
+            elif (
+                self.defaults
+                and path.rsplit(b"/", 1)[-1] == b".npmrc"
+                and not self._explicitly_included(text)
+            ):
+                special = "npmrc"
+            attr = self._attributes is not None and self._attributes.match_file(text)
+            found = PathClass(bool(attr), self._replacer.rules_for(path), special)
+            self._classes[path] = found
+        return found
+
+    def _explicitly_included(self, text: str) -> bool:
+        result = self._reincluded.check_file(text)
+        return result.include is False and result.index is not None
+
+    def publish(
+        self,
+        path: bytes,
+        mode: bytes,
+        blob: bytes,
+        read: Callable[[bytes], bytes],
+        write: Callable[[bytes], bytes],
+    ) -> Outcome:
+        """The public version of the file ``path`` (raises ContentError)."""
+        if mode not in REGULAR_FILE_MODES:
+            return Outcome(blob)  # symlink targets and gitlinks are not file contents
+        cls = self._class(path)
+        key = (blob, cls)
+        done = self._memo.get(key)
+        if done is not None:
+            return done
+        data = read(blob)
+        public, count = self._transform(path, cls, data)
+        if public is None:
+            outcome = Outcome(None)
+        else:
+            made = blob if public is data else write(public)
+            outcome = Outcome(made, count)
+            if made not in self._scanned:
+                self._scan(path, public)
+                self._scanned.add(made)
+        self._memo[key] = outcome
+        return outcome
+
+    def _transform(self, path: bytes, cls: PathClass, data: bytes) -> tuple[bytes | None, int]:
+        """The public bytes (``data`` itself when unchanged; None: held back) and the number
+        of internal sections removed."""
+        if cls.special == "npmrc" and _NPM_AUTH.search(data):
+            return None, 0
+        if cls.binary_attr or is_binary(data):
+            try:
+                check_binary(data)
+            except SectionError as e:
+                raise ContentError(path, e.line, e.problem) from e
+            return data, 0
+        public, count = data, 0
+        if may_have_markers(data):
+            try:
+                done = public_text(data)
+            except SectionError as e:
+                raise ContentError(path, e.line, e.problem) from e
+            public, count = done.data, done.sections
+        if cls.replace:
+            public = self._replacer.apply(public, cls.replace)
+        if cls.special == "config":
+            self._check_config(path, public)
+        return (data if public == data else public), count
+
+    def _scan(self, path: bytes, data: bytes) -> None:
+        if self.scanner is None:
+            return
+        found = self.scanner.scan(data)
+        if found:
+            first: Finding = found[0]
+            raise ContentError(path, first.line, f"a {first.kind}", first.fingerprint)
+
+    def _check_config(self, path: bytes, public: bytes) -> None:
+        assert self.config_file is not None
+        try:
+            if self.config_file.kind == "pyproject":
+                table = tomllib.loads(public.decode("utf-8")).get("tool", {}).get("pubgate")
+            else:
+                table = yaml.safe_load(public)
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError):
+            raise ContentError(
+                path,
+                None,
+                "the configuration is not valid once its internal sections are removed",
+                hint=_CONFIG_HINT,
+            ) from None
+        if not isinstance(table, dict):
+            return
+        for key in INTERNAL_ONLY_KEYS:
+            if key in table:
+                raise ContentError(
+                    path,
+                    None,
+                    f"its public version still holds the internal-only key {key!r}",
+                    hint=_CONFIG_HINT,
+                )
