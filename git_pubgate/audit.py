@@ -10,6 +10,7 @@ Subtrees are checked once per id and place.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +22,14 @@ from pygit2.enums import SortMode
 from . import keep_public
 from .authors import IdentityError, People
 from .config import Config
+from .content import ContentPolicy
 from .gitio import Remote
 from .keep_public import Overlay
 from .layout import chain, public_layout
 from .messages import MessagePolicy
 from .objects import EMPTY_TREE, PackWriter, parse_tree
+from .policy import build as build_policy
+from .public_check import ContentCheck
 from .release import Owned
 from .rewrite import Rewriter
 from .rules import Rules
@@ -64,7 +68,9 @@ def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remo
     report = AuditReport()
     tips = _fetch_all(staging, remote)
     report.refs = sorted(tips)
-    rules = Rules.compile(config.exclude, config.include)
+    policy = build_policy(config, source.repo)
+    rules = policy.rules
+    contents = ContentCheck(staging, policy)
     messages = MessagePolicy.compile(forbid=config.forbid, defaults=False)
     people = People.compile({}, config.authors_fail_on)
     # keep_public paths are public by the user's decision: not a finding, not a difference.
@@ -89,10 +95,13 @@ def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remo
             except IdentityError as e:
                 report.findings.append((oid, f"{e.who} is in the internal domain {e.domain}"))
         report.findings += [(oid, what) for what in trees.check(commit.tree_id.raw)]
+        report.findings += [(oid, what) for what in contents.tree(commit.tree_id.raw)]
     review_tip = tips.get(f"heads/{config.review_branch}")
     if review_tip and config.trailer:
+        # Sections and replacements re-applied: the public tree must be exactly their result.
+        content = dataclasses.replace(policy.content, scanner=None) if policy.content else None
         checked, differences = _compare_with_source(
-            config, source, staging, review_tip, rules, keep
+            config, source, staging, review_tip, rules, keep, content=content
         )
         report.source_checked, report.source_differences = checked, differences
     return report
@@ -173,6 +182,8 @@ def _compare_with_source(  # noqa: PLR0917
     review_tip: str,
     rules: Rules,
     keep: Rules | None = None,
+    *,
+    content: ContentPolicy | None = None,
 ) -> tuple[str | None, list[str]]:
     """The public tree of the last synced source commit against the commit that holds it."""
     state = locate(staging, source.tip, read_synced(staging, review_tip, config.trailer or ""))
@@ -193,7 +204,9 @@ def _compare_with_source(  # noqa: PLR0917
         rules = rules.keeping(kept)
     writer = PackWriter(Path(staging.path))
     try:
-        rewriter = Rewriter(staging, rules, writer, None, overlay=chain(layout, overlay))
+        rewriter = Rewriter(
+            staging, rules, writer, None, overlay=chain(layout, overlay), content=content
+        )
         expected = rewriter.filtered_tree_of(state.last_source)
         writer.commit()
     except BaseException:

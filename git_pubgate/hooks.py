@@ -16,12 +16,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pygit2
+
 from .authors import IdentityError, People
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .gitio import config_value
 from .messages import MessagePolicy
-from .rules import Rules
+from .policy import build as build_policy
+from .public_check import ContentCheck
 from .workspace import normalise_url
 
 MARKER = "# installed by git-pubgate"
@@ -106,7 +109,10 @@ def check_push(
     """What the pushed commits would publish that the rules forbid (empty: the push may go)."""
     if not config.target_repo or not is_target(url, config.target_repo):
         return []
-    rules = Rules.compile(config.exclude, config.include)
+    repo = pygit2.Repository(str(repo_dir))
+    policy = build_policy(config, repo)
+    rules = policy.rules
+    contents = ContentCheck(repo, policy)
     messages = MessagePolicy.compile(forbid=config.forbid, defaults=False)
     people = People.compile({}, config.authors_fail_on)
     findings: list[Finding] = []
@@ -141,6 +147,8 @@ def check_push(
                 if rule is not None:
                     shown = path.decode("utf-8", "backslashreplace")
                     findings.append(Finding(commit, f"excluded path {shown!r} ({rule})"))
+            # Sections, secrets, credentials: the checks sync makes on what it publishes.
+            findings += [Finding(commit, what) for what in contents.tree(bytes.fromhex(tree))]
     return findings
 
 
