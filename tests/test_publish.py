@@ -453,17 +453,20 @@ def test_the_whole_release_cycle_twice(tmp_path: Path, index: Index) -> None:
     )
     settings = {
         "target_repo": str(origin),
-        "exclude": ["internal/"],
+        "publish_config": True,  # publish runs from the public side's copy
         "pypi_package_name": "pubgate-sample",
         "pypi_token_env": "PYPI_TOKEN",
         "pypi_repository_url": index.url,
         "version": {},
     }
+    # The internal-only keys sit in an internal section, as git pubgate init writes them.
+    config = "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
+    config += '# BEGIN-INTERNAL\nexclude: ["internal/"]\n# END-INTERNAL\n'
     files = {
         "pyproject.toml": pyproject,
         "README.md": "# pubgate-sample\n\nReleased twice by a test.\n",
         "pubgate_sample/__init__.py": "",
-        "pubgate.yaml": json.dumps(settings),
+        "pubgate.yaml": config,
         "internal/notes.md": "not for the public\n",
     }
     ids = build(src, [C("a", (), files, message="feat: first public API\n")])
@@ -499,6 +502,8 @@ def test_the_whole_release_cycle_twice(tmp_path: Path, index: Index) -> None:
     assert "refs/tags/v0.1.0^{}" in tags and "refs/tags/v0.2.0^{}" in tags
     log = git("show", "main:CHANGELOG.md", cwd=origin)
     assert log.index("## [0.2.0]") < log.index("## [0.1.0]")
+    public_config = git("show", "main:pubgate.yaml", cwd=origin)
+    assert "exclude" not in public_config and "internal/" not in public_config
 
 
 @pytest.mark.usefixtures("token")
