@@ -55,9 +55,9 @@ def git(*args: str, cwd: Path | None = None) -> str:
                           text=True).stdout.strip()
 
 
-def config(path: Path, source: Path, target: Path, exclude: list[str]) -> Path:
+def config(path: Path, source: Path, target: Path, exclude: list[str], **extra: object) -> Path:
     path.write_text(json.dumps({"source_repo": str(source), "target_repo": str(target),
-                                "exclude": exclude}))
+                                "exclude": exclude, **extra}))
     return path
 
 
@@ -139,6 +139,32 @@ def full(source: Path, branch: str, work: Path, runs: int, exclude: list[str],
     }
 
 
+def scan_cost(source: Path, work: Path, runs: int, exclude: list[str]) -> dict[str, object]:
+    """A first sync with the secret scan on against the same sync with ``secrets: false``.
+
+    Both runs remove internal sections (always on); alternating which goes first, each on a
+    fresh copy into an empty target.
+    """
+    walls: dict[str, list[float]] = {"on": [], "off": []}
+    heads: dict[str, str] = {}
+    for run in range(runs):
+        for mode in (("on", "off") if run % 2 == 0 else ("off", "on")):
+            copy = fresh(source, work / f"scan-{mode}.git")
+            target = work / f"scan-{mode}-target.git"
+            shutil.rmtree(target, ignore_errors=True)
+            git("init", "-q", "--bare", str(target))
+            extra = {} if mode == "on" else {"secrets": False}
+            cfg = config(work / f"scan-{mode}.yaml", copy, target, exclude, **extra)
+            walls[mode].append(measure([str(BIN / "git-pubgate"), "-q", "--config", str(cfg),
+                                        "sync", "--no-pr"], work)[0])
+            heads[mode] = git("rev-parse", "pubgate/sync", cwd=target)
+    on, off = statistics.median(walls["on"]), statistics.median(walls["off"])
+    return {"commits": int(git("rev-list", "--count", "main", cwd=source)),
+            "scan_on_wall": on, "scan_off_wall": off, "ratio": on / off,
+            "runs_on": walls["on"], "runs_off": walls["off"],
+            "same_head": heads["on"] == heads["off"]}
+
+
 def incremental(source: Path, work: Path, runs: int, exclude: list[str]) -> dict[str, float]:
     src = fresh(source, work / "inc-src.git")
     target = work / "inc-target.git"
@@ -178,7 +204,7 @@ def main() -> None:
     parser.add_argument("--branch", default="main")
     parser.add_argument("--exclude", nargs="+", default=EXCLUDE)
     parser.add_argument("--filter-repo-args", default=shlex.join(FILTER_REPO_ARGS))
-    parser.add_argument("--only", choices=["full", "incremental"])
+    parser.add_argument("--only", choices=["full", "incremental", "scan"])
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
@@ -193,6 +219,10 @@ def main() -> None:
         report["full"] = full(source, args.branch, args.work, args.runs, args.exclude,
                               shlex.split(args.filter_repo_args))
         print(json.dumps(report["full"], indent=2), flush=True)
+    if args.only in (None, "scan"):
+        source = args.repo or history(args.work, args.commits, args.files)
+        report["scan"] = scan_cost(source, args.work, args.runs, args.exclude)
+        print(json.dumps(report["scan"], indent=2), flush=True)
     if args.only in (None, "incremental"):
         sizes = [None] if args.repo else [10_000, args.commits]
         for size in sizes:

@@ -53,6 +53,15 @@ def render() -> str:
             "into the review branch: nothing reaches the public branch without review. Each "
             "public commit names its source in a trailer, so each run rewrites only what is new."
         ),
+        ".PP",
+        _escape(
+            "Inside published files, lines from a BEGIN-INTERNAL marker line to an END-INTERNAL "
+            "one are removed (a malformed marker stops the sync), replace rules are applied, "
+            "and every newly published file is scanned for secrets: a finding stops the sync "
+            "and prints a fingerprint for secrets.allow, never the secret. The usual secret "
+            "files (*.pem, *.key, id_rsa*, .env, ...) and the configuration file are held back "
+            "by default."
+        ),
         ".SH GLOBAL OPTIONS",
         *_options(parser),
         ".SH COMMANDS",
