@@ -35,11 +35,12 @@ from .gitio import Remote, summarise
 from .layout import path_map, public_layout
 from .lock import WAIT_SECONDS
 from .objects import OBJ_COMMIT, PackWriter, RawCommit, object_id
+from .policy import Policy
+from .policy import build as build_policy
 from .procs import tied
 from .release import Owned
 from .replay import RefusedChangeError, TreeReplay, differing_paths
 from .rewrite import Rewriter
-from .rules import Rules
 from .sync import _fetch_missing, target_remote
 from .trailer import ABSORBED_TRAILER, add_trailer
 from .workspace import Source, locked_staging, open_source
@@ -281,10 +282,11 @@ def _run(  # noqa: PLR0917
         )
     open_tips, remote_branch_tip = _open_branch(staging, source, source_remote, branch)
 
-    rules = Rules.compile(config.exclude, config.include)
+    policy = build_policy(config, source.repo, scan=False)
+    rules = policy.rules
     layout = public_layout(config, source, staging)
     owned = _owned_paths(config, staging, source.tip, layout)
-    with _filter(staging, rules, layout) as public_tree:
+    with _filter(staging, policy, layout) as public_tree:
         checker = _RoundTrip(staging, public_tree, owned)
         found = scan(
             staging,
@@ -350,9 +352,8 @@ def waiting(
     local = source.repo.references.get(f"refs/heads/{branch_name(config)}")
     if local is not None:
         tips.append(str(local.peel(pygit2.Commit).id))
-    rules = Rules.compile(config.exclude, config.include)
     layout = public_layout(config, source, staging)
-    with _filter(staging, rules, layout) as public_tree:
+    with _filter(staging, build_policy(config, source.repo, scan=False), layout) as public_tree:
         owned = _owned_paths(config, staging, source.tip, layout)
         checker = _RoundTrip(staging, public_tree, owned)
         found = scan(staging, review_tip, config.trailer, checker.own, tips)
@@ -410,11 +411,12 @@ _PublicTree = Any  # Callable[[bytes], bytes]: an internal tree -> its filtered 
 
 @contextmanager
 def _filter(
-    staging: pygit2.Repository, rules: Rules, layout: Callable[[bytes], bytes] | None = None
+    staging: pygit2.Repository, policy: Policy, layout: Callable[[bytes], bytes] | None = None
 ) -> Iterator[_PublicTree]:
-    """The filter sync uses, writing into staging (trees it writes must be readable at once)."""
+    """The filter sync uses, writing into staging (trees it writes must be readable at once):
+    the same rules, defaults, sections and replacements, so sync's own commits are recognised."""
     writer = _LooseWriter(staging)
-    rewriter = Rewriter(staging, rules, writer, None, overlay=layout)
+    rewriter = Rewriter(staging, policy.rules, writer, None, overlay=layout, content=policy.content)
     yield rewriter.public_tree
 
 

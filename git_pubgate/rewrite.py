@@ -468,7 +468,7 @@ class Rewriter:
 
     def public_tree(self, tree: bytes) -> bytes:
         """The raw id of the public version of the source tree ``tree`` (absorb's round trip)."""
-        return self.trees.filter_root(self._input_tree(tree))
+        return self._filter(f"tree {tree.hex()}", tree)
 
     def filtered_tree_of(self, source_commit: str) -> bytes:
         """The raw id of the public tree of a source commit."""
