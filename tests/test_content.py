@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from git_pubgate.config import STARTER, load
+from git_pubgate.report import SyncReport, pull_request_text
+from git_pubgate.secrets import Finding, SecretScanner
 from git_pubgate.sections import public_text
 
 from .conftest import PublicRepos, pubgate
@@ -406,3 +408,36 @@ def test_audit_finds_sections_and_secrets_pushed_by_hand(
     assert "'app.py' holds an internal section" in whats
     assert any(w.startswith("notes.txt:1 holds a GitHub token (fingerprint ") for w in whats)
     assert PASSWORD not in result.err and FAKE_TOKEN not in result.out + result.err
+
+
+def test_an_incremental_sync_scans_only_new_blobs(
+    tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "src"
+    target = public.bare()
+    files = {f"pkg/m{i}.py": f"x = {i}\n" for i in range(30)}
+    ids = build(src, [C("a", (), files), C("b", ["a"], {"pkg/m0.py": "x = 100\n"})])
+    config = tmp_path / "pubgate.yaml"
+    config.write_text(json.dumps({"target_repo": str(target)}))
+    scanned: list[bytes] = []
+    real_scan = SecretScanner.scan
+
+    def counting(self: SecretScanner, data: bytes) -> list[Finding]:
+        scanned.append(data)
+        return real_scan(self, data)
+
+    monkeypatch.setattr(SecretScanner, "scan", counting)
+    assert pubgate("--config", str(config), "sync", "--no-pr", cwd=src).code == 0
+    assert len(scanned) == 31  # every distinct blob once: 30 files and one new version
+    git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
+    scanned.clear()
+    build(src, [C("c", ["b"], {"pkg/m1.py": "x = 101\n", "new.txt": "n\n"})], known=ids)
+    assert pubgate("--config", str(config), "sync", "--no-pr", cwd=src).code == 0
+    assert sorted(scanned) == [b"n\n", b"x = 101\n"]
+
+
+def test_the_pull_request_counts_sectioned_files_never_their_content() -> None:
+    report = SyncReport("main", "0" * 40, "url", "main", "pubgate/sync")
+    report.sections_changed = 2
+    _, body = pull_request_text(report)
+    assert "Internal sections removed from 2 changed files." in body
