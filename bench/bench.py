@@ -33,10 +33,14 @@ BIN = Path(sys.executable).parent
 
 def measure(cmd: list[str], cwd: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of the largest process ``cmd`` ran, in a fresh wrapper."""
+    data = _measured(cmd, cwd)
+    return data["wall"], data["rss_mb"]
+
+
+def _measured(cmd: list[str], cwd: Path) -> dict[str, float]:
     wrapper = [sys.executable, __file__, "_measure", "--", *cmd]
     out = subprocess.run(wrapper, cwd=cwd, capture_output=True, check=True, text=True)
-    data = json.loads(out.stdout.strip().splitlines()[-1])
-    return data["wall"], data["rss_mb"]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _measure_main(cmd: list[str]) -> None:
@@ -46,8 +50,10 @@ def _measure_main(cmd: list[str]) -> None:
     if done.returncode != 0:
         sys.stderr.write(done.stderr.decode(errors="replace"))
         raise SystemExit(f"benchmark command failed: {shlex.join(cmd)}")
-    rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"wall": wall, "rss_mb": rss_kb / 1024}))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of every child (git included): what a run costs whatever else the machine does.
+    print(json.dumps({"wall": wall, "rss_mb": usage.ru_maxrss / 1024,
+                      "cpu": usage.ru_utime + usage.ru_stime}))
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
@@ -146,6 +152,7 @@ def scan_cost(source: Path, work: Path, runs: int, exclude: list[str]) -> dict[s
     fresh copy into an empty target.
     """
     walls: dict[str, list[float]] = {"on": [], "off": []}
+    cpus: dict[str, list[float]] = {"on": [], "off": []}
     heads: dict[str, str] = {}
     for run in range(runs):
         for mode in (("on", "off") if run % 2 == 0 else ("off", "on")):
@@ -155,13 +162,18 @@ def scan_cost(source: Path, work: Path, runs: int, exclude: list[str]) -> dict[s
             git("init", "-q", "--bare", str(target))
             extra = {} if mode == "on" else {"secrets": False}
             cfg = config(work / f"scan-{mode}.yaml", copy, target, exclude, **extra)
-            walls[mode].append(measure([str(BIN / "git-pubgate"), "-q", "--config", str(cfg),
-                                        "sync", "--no-pr"], work)[0])
+            done = _measured([str(BIN / "git-pubgate"), "-q", "--config", str(cfg),
+                              "sync", "--no-pr"], work)
+            walls[mode].append(done["wall"])
+            cpus[mode].append(done["cpu"])
             heads[mode] = git("rev-parse", "pubgate/sync", cwd=target)
     on, off = statistics.median(walls["on"]), statistics.median(walls["off"])
+    cpu_on, cpu_off = statistics.median(cpus["on"]), statistics.median(cpus["off"])
     return {"commits": int(git("rev-list", "--count", "main", cwd=source)),
             "scan_on_wall": on, "scan_off_wall": off, "ratio": on / off,
+            "scan_on_cpu": cpu_on, "scan_off_cpu": cpu_off, "cpu_ratio": cpu_on / cpu_off,
             "runs_on": walls["on"], "runs_off": walls["off"],
+            "cpu_on": cpus["on"], "cpu_off": cpus["off"],
             "same_head": heads["on"] == heads["off"]}
 
 
