@@ -991,5 +991,5 @@ def starter(root: str | None = None) -> str:
     """The commented starter ``git pubgate init`` writes; with ``root``, for one monorepo folder."""
     if root is None:
         return STARTER
-    marker = "# The internal repository and branch to publish."
+    marker = "# The internal repository. Omit it"  # inside the internal block: root is internal
     return STARTER.replace(marker, _ROOT_BLOCK.format(root=root) + marker, 1)

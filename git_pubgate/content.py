@@ -36,6 +36,9 @@ INTERNAL_ONLY_KEYS = (
     "source_forge",
     "source_api_url",
     "source_token_env",
+    "root",
+    "move",
+    "targets",
 )
 REGULAR_FILE_MODES = frozenset({b"100644", b"100755", b"100664"})
 # An .npmrc with a literal credential (not a ${VAR} reference) is held back by default.
