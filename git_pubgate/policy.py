@@ -56,7 +56,18 @@ def config_in_tree(config: Config, repo: pygit2.Repository) -> ConfigFile | None
     except ValueError:
         return None
     kind = "pyproject" if config.path.name == "pyproject.toml" else "yaml"
-    return ConfigFile(relative.as_posix().encode("utf-8", "surrogateescape"), kind)
+    path = relative.as_posix()
+    if config.root:
+        # The rules see public-layout paths: relative to root, or where a move puts the file.
+        moved = dict(config.move)
+        prefix = config.root.rstrip("/") + "/"
+        if path in moved:
+            path = moved[path]
+        elif path.startswith(prefix):
+            path = path[len(prefix) :]
+        else:
+            return None  # outside the public root: never published
+    return ConfigFile(path.encode("utf-8", "surrogateescape"), kind)
 
 
 @dataclass(frozen=True)

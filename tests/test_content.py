@@ -441,3 +441,18 @@ def test_the_pull_request_counts_sectioned_files_never_their_content() -> None:
     report.sections_changed = 2
     _, body = pull_request_text(report)
     assert "Internal sections removed from 2 changed files." in body
+
+
+def test_a_monorepo_folders_config_is_held_back_at_its_public_path(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    src = tmp_path / "src"
+    target = public.bare()
+    config = yaml.safe_dump({"target_repo": str(target), "root": "libs/tracing/"})
+    build(
+        src,
+        [C("a", (), {"libs/tracing/pubgate.yaml": config, "libs/tracing/x.py": "x\n"})],
+    )
+    result = pubgate("sync", "--no-pr", cwd=src / "libs" / "tracing")
+    assert result.code == 0, result.err
+    assert sorted(files_of(target, "pubgate/sync")) == ["x.py"]
