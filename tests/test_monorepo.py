@@ -499,15 +499,15 @@ def test_the_pre_push_hook_checks_a_push_by_its_targets_rules(
             "exclude": ["/internal/"],
             "targets": {
                 "a": {"root": "libs/a", "target_repo": str(repos["a"])},
-                "b": {"root": "libs/b", "target_repo": str(repos["b"]), "exclude": ["*.pem"]},
+                "b": {"root": "libs/b", "target_repo": str(repos["b"]), "exclude": ["*.cred"]},
             },
         },
     )
     assert pubgate("hook", "install", cwd=src).code == 0
     base = git("rev-parse", "main", cwd=src).strip()
-    build(src, [C("k", ["main"], {"deploy.pem": "key\n"})], known={"main": base})
+    build(src, [C("k", ["main"], {"deploy.cred": "key\n"})], known={"main": base})
     to_a = push(src, "a")
     assert to_a.returncode == 0, to_a.stderr  # a holds back internal/ only
     to_b = push(src, "b")
     assert to_b.returncode == 1
-    assert "excluded path 'deploy.pem' (exclude '*.pem')" in to_b.stderr
+    assert "excluded path 'deploy.cred' (exclude '*.cred')" in to_b.stderr
