@@ -705,8 +705,7 @@ def known_keys() -> list[str]:
     )
     for name, table in tables:
         keys += [f"{name}.{key}" for key in table]
-    return [*keys, "targets"]
-    return [*keys, "secrets.allow"]
+    return [*keys, "targets", "secrets.allow"]
 
 
 def _kind(value: Any) -> str:
