@@ -1,8 +1,8 @@
 """A local GitHub REST API for pull requests, on 127.0.0.1, checked against GitHub's contract.
 
 Backed by the bare repositories the smart-HTTP git server serves (``root/OWNER/NAME.git``), so
-it knows which branches exist. Every request and every response is validated against
-``../shared/contracts/github-openapi-subset.json`` with openapi-core; request bodies also
+it knows which branches exist. Every request and every response is validated with openapi-core
+against ``contracts/github.json`` (GitHub's own description, trimmed); request bodies also
 against a strict copy that forbids unknown keys (GitHub's own schemas allow them, so a typo
 such as ``mantainer_can_modify`` would otherwise pass). What the contract cannot describe is
 checked directly: the media type and API version headers, Bearer auth, and ``head=owner:branch``.
@@ -33,9 +33,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from .loopback import LoopbackServer, reply
 
-CONTRACT = (
-    Path(__file__).resolve().parents[2] / "shared" / "contracts" / "github-openapi-subset.json"
-)
+CONTRACT = Path(__file__).resolve().parent / "contracts" / "github.json"
 PREFIX = "/api/v3"
 
 
