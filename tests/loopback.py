@@ -62,10 +62,17 @@ class LoopbackServer:
     stall = 3.0  # how long a "timeout" fault keeps the client waiting
 
     def __init__(self) -> None:
-        server = self
         self.network_faults: list[NetworkFault] = []
         self.faulted: list[tuple[str, str, str]] = []  # (kind, method, path) as injected
         self._lock = threading.Lock()
+        # The listening socket exists only between __enter__ and __exit__: a subclass whose
+        # constructor fails after this point (a missing contract file, say) leaves nothing
+        # open behind it.
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: object) -> None:
@@ -83,12 +90,11 @@ class LoopbackServer:
             def do_PATCH(self) -> None:
                 server._serve(self)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        return Handler
 
     @property
     def port(self) -> int:
+        assert self._httpd is not None, "the server listens only inside its with block"
         return int(self._httpd.server_address[1])
 
     @property
@@ -136,10 +142,15 @@ class LoopbackServer:
             raise AssertionError(f"unknown network fault {fault.kind!r}")
 
     def __enter__(self) -> Self:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        assert self._httpd is not None and self._thread is not None
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+        self._httpd = self._thread = None
