@@ -10,10 +10,17 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from hypothesis import HealthCheck, settings
 
 from git_pubgate.cli import _main
 
 from .factory import git
+
+# No property test may depend on how fast the machine is: on a busy machine one example can take
+# longer than Hypothesis's default 200 ms deadline, and generating one longer than its "too slow"
+# health check allows. Every test's own @settings inherits these.
+settings.register_profile("pubgate", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("pubgate")
 
 # Every credential a test hands the tool; none may appear in any file the suite leaves behind.
 SECRETS: set[str] = set()

@@ -29,12 +29,14 @@ from .loopback import NETWORK_FAULTS, NetworkFault
 
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    # Real waits, shortened: the retry logic is what is under test, not the clock.
+    # Real waits, shortened: the retry logic is what is under test, not the clock. Still long
+    # enough that no healthy request on a busy machine (two suites on two cores) times out:
+    # only the "timeout" fault, which stalls twice as long, may.
     monkeypatch.setattr(gitio, "BACKOFF", (0.05, 0.1))
-    monkeypatch.setattr(gitio, "STALL_SECONDS", 1)
-    monkeypatch.setattr(cli, "API_TIMEOUT", 1.0)  # the "timeout" fault stalls 2.5 s
+    monkeypatch.setattr(gitio, "STALL_SECONDS", 4)
+    monkeypatch.setattr(cli, "API_TIMEOUT", 4.0)
     with github_site(tmp_path, monkeypatch) as world:
-        world.git.stall = world.api.stall = 2.5
+        world.git.stall = world.api.stall = 8.0
         world.initial_readme()
         world.commit(C("a", (), {"src/a.py": "a\n", "internal/x": "s\n"}))
         yield world
