@@ -1,10 +1,11 @@
 """Raw git objects: parse trees and commits byte-exactly, and write new objects as one pack.
 
-Trees are rebuilt from their raw entries rather than through a TreeBuilder, because libgit2 and
-fast-import normalise odd modes such as ``100664`` to ``100644`` and that would change the id of
-every tree above (git.git's first commit has one). Commits are rewritten from their raw bytes with
-only the tree and parent lines replaced, so author, committer, dates, ``encoding`` and message
-bytes survive exactly.
+Trees are filtered from their raw entries rather than through a TreeBuilder, because libgit2 and
+fast-import normalise odd modes such as ``100664`` to ``100644``, and a tree the rules do not
+change must keep its id (git.git's first commit has one). A tree that is written anew is written
+as git writes trees, with canonical modes, so that it passes ``git fsck --strict``. Commits are
+rewritten from their raw bytes with only the tree and parent lines replaced, so author,
+committer, dates, ``encoding`` and message bytes survive exactly.
 
 New objects go into a pack rather than loose files: writing tens of thousands of loose objects
 (zlib, open, rename each) dominated the cost of a naive rewrite, and left a repository to gc.
@@ -19,6 +20,7 @@ import struct
 import subprocess
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +118,70 @@ def shared_entries(data: bytes, old: bytes, starts: list[int]) -> tuple[int, int
 
 def tree_entry(mode: bytes, name: bytes, oid: bytes) -> bytes:
     return mode + b" " + name + b"\0" + oid
+
+
+# The modes git writes. Old git versions wrote directories as ``040000``, and some tools wrote
+# modes such as ``100664``: git still reads them (and compares entries by canonical mode), but
+# ``git fsck --strict`` and a target with ``receive.fsckObjects`` refuse them in a new object.
+CANONICAL_MODES = frozenset({b"40000", b"100644", b"100755", b"120000", b"160000"})
+
+
+def canonical_mode(mode: bytes) -> bytes:
+    """The mode git gives an entry when it reads a tree (``canon_mode`` in git's cache.h)."""
+    if mode in CANONICAL_MODES:
+        return mode
+    value = int(mode, 8)
+    kind = value & 0o170000
+    if kind == 0o100000:
+        return b"100755" if value & 0o100 else b"100644"
+    if kind == 0o120000:
+        return b"120000"
+    if kind == 0o040000:
+        return b"40000"
+    return b"160000"
+
+
+def canonical_entry(entry: bytes) -> bytes:
+    """A raw tree entry (``mode name\\0id``) with its mode spelled as git writes it."""
+    if not entry:  # an entry the rules dropped
+        return entry
+    mode = entry[: entry.find(b" ")]
+    return entry if mode in CANONICAL_MODES else canonical_mode(mode) + entry[len(mode) :]
+
+
+def has_odd_modes(entries: list[TreeEntry]) -> bool:
+    return not {e[0] for e in entries} <= CANONICAL_MODES
+
+
+def same_entries(a: bytes, b: bytes, read: Callable[[bytes], bytes]) -> bool:
+    """Whether trees ``a`` and ``b`` (raw ids) hold the same entries as git compares them.
+
+    ``git diff-tree`` sees no change between trees that differ only in how modes are spelled
+    (``040000`` against ``40000``, ``100664`` against ``100644``): same names, same canonical
+    modes, same blob ids, and subtrees that are the same in this sense. Only subtrees whose ids
+    differ are read, so two versions of a tree are compared along the paths that differ.
+    """
+    todo = [(a, b)]
+    while todo:
+        left, right = todo.pop()
+        if left == right:
+            continue
+        ours, theirs = _entries(read, left), _entries(read, right)
+        if ours is None or theirs is None or len(ours) != len(theirs):
+            return False
+        for (mode, name, oid, _, _), (mode2, name2, oid2, _, _) in zip(ours, theirs, strict=True):
+            if name != name2 or canonical_mode(mode) != canonical_mode(mode2):
+                return False
+            if oid != oid2:
+                if canonical_mode(mode) != b"40000":
+                    return False
+                todo.append((oid, oid2))
+    return True
+
+
+def _entries(read: Callable[[bytes], bytes], oid: bytes) -> list[TreeEntry] | None:
+    data = b"" if oid == EMPTY_TREE else read(oid)
+    return parse_tree(data, 0, len(data))
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,9 +31,12 @@ from .objects import (
     PackWriter,
     RawCommit,
     TreeEntry,
+    canonical_entry,
     common_prefix,
     common_suffix,
+    has_odd_modes,
     parse_tree,
+    same_entries,
     shared_entries,
     tree_entry,
 )
@@ -113,6 +116,11 @@ class TreeFilter:
         self._dir_rule: dict[tuple[bytes, bool], DirState | None] = {}
         self._seeds: dict[bytes, tuple[bytes, bytes | None]] = {}
         self._root_state = rules.dir_state(b"", False)  # asked for once per commit otherwise
+        # Whether a tree read so far spells a mode as old git did (``040000``, ``100664``).
+        # Until one does, every tree written is canonical as it is and ids compare as git does;
+        # from then on written trees are respelled, and kept by ``written`` for comparisons.
+        self.odd_modes = False
+        self.written: dict[bytes, bytes] = {}
 
     def paths_seen(self) -> list[str]:
         """Every path the rules were asked about so far (directories as ``dir/``)."""
@@ -146,6 +154,7 @@ class TreeFilter:
         public_entries = parse_tree(public_data, 0, len(public_data))
         if entries is None or public_entries is None:
             return None
+        self.odd_modes = self.odd_modes or has_odd_modes(entries)
         by_name = {
             e[1]: public_data[e[3] : e[3] + len(e[0]) + len(e[1]) + 22] for e in public_entries
         }
@@ -234,6 +243,7 @@ class TreeFilter:
             middle_end = len(data) - (len(seen.data) - seen.starts[tail])
             entries = parse_tree(data, seen.starts[head], middle_end)
             if entries is not None:
+                self.odd_modes = self.odd_modes or has_odd_modes(entries)
                 return _Frame(oid, prefix, state, key, data, entries, seen, head, tail)
         entries = parse_tree(data, 0, len(data))
         if entries is None:
@@ -241,6 +251,7 @@ class TreeFilter:
                 f"tree {oid.hex()} at {prefix.decode(errors='replace') or '/'} is corrupt",
                 "run 'git fsck' on the source repository",
             )
+        self.odd_modes = self.odd_modes or has_odd_modes(entries)
         return _Frame(oid, prefix, state, key, data, entries, None, 0, 0)
 
     def _filter(self, root: bytes, root_state: DirState) -> bytes | None:
@@ -315,7 +326,9 @@ class TreeFilter:
                 + [o + shift for o in seen.starts[frame.skip_tail : -1]]
             )
         starts.append(len(frame.data))
-        # Kept entries are a subsequence of git's sorted order, so the new tree is canonical.
+        # Kept entries are a subsequence of git's sorted order, so the new tree is sorted as git
+        # sorts. A tree the rules left alone keeps its id (``040000`` modes and all); a new one
+        # is written as git writes trees, with canonical modes.
         public = b"".join(outs)
         result: bytes | None
         if public == frame.data:
@@ -323,9 +336,18 @@ class TreeFilter:
         elif not public:
             result = None
         else:
+            if self.odd_modes:
+                public = b"".join(map(canonical_entry, outs))
             result = self._write(public, frame)
+            if self.odd_modes:
+                self.written[result] = public
         self._seen[frame.prefix] = _Seen(frame.data, starts, outs, result, public)
         return result
+
+    def read_public(self, tree: bytes) -> bytes:
+        """The bytes of a public tree: one written by this filter, or one in the repository."""
+        written = self.written.get(tree)
+        return written if written is not None else self._odb.read(pygit2.Oid(raw=tree))[1]
 
     def _write(self, public: bytes, frame: _Frame) -> bytes:
         """Write a new tree, as a delta on the last public tree at its place when possible."""
@@ -333,7 +355,8 @@ class TreeFilter:
         if before is None or before.public is None or not before.public_data:
             return self._sink.add(OBJ_TREE, public)
         base = before.public_data
-        if frame.head is before:
+        # Reused entries are the bytes both trees share, unless respelling changed them.
+        if frame.head is before and not self.odd_modes:
             # The reused entries at both ends are the bytes the two trees share.
             same_start = sum(map(len, before.outs[: frame.skip_head]))
             same_end = sum(map(len, before.outs[frame.skip_tail :]))
@@ -677,6 +700,17 @@ class Rewriter:
             return parents, kept[0][0]
         return [p for p, _, _ in kept], None
 
+    def _same_entries(self, a: bytes, b: bytes, *, public: bool) -> bool:
+        """Whether two trees are the same as git compares them (fast-export, filter-repo): ids
+        differ for the same entries only when a mode is spelled the old way somewhere."""
+        if a == b or not self.trees.odd_modes:
+            return a == b
+        read = self.trees.read_public if public else self._read_source
+        return same_entries(a, b, read)
+
+    def _read_source(self, tree: bytes) -> bytes:
+        return bytes(self._repo.odb.read(pygit2.Oid(raw=tree))[1])
+
     def _orig_is_ancestor(self, maybe_ancestor: str, commit: str) -> bool:
         if maybe_ancestor == commit:
             return True
@@ -695,10 +729,10 @@ class Rewriter:
         """filter-repo's ``_prunable`` expressed on trees instead of fast-export file changes."""
         if len(parents) >= 2 and new_first is None:
             return False
-        same_as_base = new_tree == self._tree_of_public(base)
+        same_as_base = self._same_entries(new_tree, self._tree_of_public(base), public=True)
         if len(parents) < 2:
             orig_first_tree = self._tree_of_source(orig[0]) if orig else EMPTY_TREE
-            had_changes = tree != orig_first_tree
+            had_changes = not self._same_entries(tree, orig_first_tree, public=False)
             if not had_changes:
                 # A commit that was empty in the source stays, unless its parents were pruned.
                 parents_pruned = len(parents) < len(orig) or (

@@ -76,10 +76,11 @@ def test_commit_empty_in_source_is_kept(tmp_path: Path) -> None:
     assert len(result.created) == 3
 
 
-def test_odd_modes_survive_byte_for_byte(tmp_path: Path) -> None:
+def test_odd_modes_survive_in_kept_trees_and_written_trees_are_canonical(tmp_path: Path) -> None:
     repo = pygit2.init_repository(str(tmp_path / "src"), bare=True)
     blob = repo.create_blob(b"x\n")
-    # git.git's first commit has a 100664 entry; libgit2's TreeBuilder would normalise it.
+    # git.git's first commit has a 100664 entry; libgit2's TreeBuilder would normalise it, and
+    # change the id of a tree no rule touches. A tree sync writes is written as git writes.
     sub = repo.odb.write(pygit2.enums.ObjectType.TREE, b"100664 odd.txt\0" + blob.raw)
     key = repo.create_blob(b"key\n")
     root_data = (
@@ -92,7 +93,8 @@ def test_odd_modes_survive_byte_for_byte(tmp_path: Path) -> None:
     result = rewrite(tmp_path / "src", ["*.pem"])
     new_tree = repo[result.tip or ""].peel(pygit2.Commit).tree_id
     data = repo.odb.read(new_tree)[1]
-    assert data == b"100664 a.txt\0" + blob.raw + b"40000 sub\0" + sub.raw
+    assert data == b"100644 a.txt\0" + blob.raw + b"40000 sub\0" + sub.raw
+    assert repo.odb.read(sub)[1] == b"100664 odd.txt\0" + blob.raw  # kept, not rewritten
     assert str(commit) != result.tip
 
 
