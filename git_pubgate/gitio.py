@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import PubgateError
 from .procs import run_live, tied
+from .refusal import refused_object_hint
 
 # Waits before the second and third attempt of a transport command that failed the way flaky
 # networks fail (reset, timeout, 5xx, cut-off transfer). Errors that a retry cannot fix (a
@@ -165,11 +166,7 @@ class Remote:
                 continue
             tries = f" ({attempt} attempts)" if attempt > 1 else ""
             if "fsck error" in detail or "fsck:" in detail.lower():
-                hint = (
-                    "the target checks every object it receives (receive.fsckObjects, as GitHub "
-                    "does) and refused one from the source history; 'git fsck' in the source "
-                    "names it: repair that history, or exclude the path"
-                )
+                hint = refused_object_hint(self.git_dir, detail)
             summary = summarise(detail) or f"git exited with {code}"
             raise PubgateError(f"{what} {self.display} failed{tries}: {summary}", hint)
 

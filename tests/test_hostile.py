@@ -174,4 +174,6 @@ def test_a_50_mb_blob_and_duplicate_tree_entries(tmp_path: Path) -> None:
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 2
     assert "duplicateEntries: contains duplicate file entries" in lines[0]
-    assert lines[1].startswith("hint: nothing reached the target") and "'git fsck'" in lines[1]
+    assert lines[1].startswith("hint: nothing reached the target")
+    assert f"refused {str(duplicated)[:12]}, an object of the source history" in lines[1]
+    assert "'git fsck --strict' in the source names it" in lines[1]
