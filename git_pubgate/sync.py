@@ -711,7 +711,8 @@ def _already_public(
 def _describe(repo: pygit2.Repository, created: list[tuple[str, str]]) -> list[PublicCommit]:
     out = []
     for source, public in created:
-        commit = repo[source].peel(pygit2.Commit)
+        # The public commit's words and people: what the pull request and the report show.
+        commit = repo[public].peel(pygit2.Commit)
         subject = commit.raw_message.split(b"\n", 1)[0].decode("utf-8", "replace")
         author = commit.author.raw_name.decode("utf-8", "replace")
         out.append(PublicCommit(source, public, subject, author))
