@@ -80,6 +80,7 @@ class Config:
     forbid: tuple[str, ...] = ()
     default_scrub: bool = True
     fallback: str = "Internal change"
+    rewrite_ids: bool = True
     authors_map: tuple[tuple[str, str], ...] = ()
     authors_fail_on: tuple[str, ...] = ()
     authors_mailmap: bool = False
@@ -581,6 +582,7 @@ _MESSAGE: dict[str, _Check] = {
     "forbid": _regexes,
     "default_scrub": _boolean,
     "fallback": _string,
+    "rewrite_ids": _boolean,
 }
 _AUTHORS: dict[str, _Check] = {"map": _identity_map, "fail_on": _strings, "mailmap": _boolean}
 _PR: dict[str, _Check] = {
@@ -634,6 +636,9 @@ DESCRIPTIONS: dict[str, str] = {
     "Differential Revision, ...). Default: true.",
     "message.fallback": "The message of a commit keep_only finds nothing in. Default: Internal "
     "change.",
+    "message.rewrite_ids": "Rewrite source commit ids quoted in messages (7 to 40 hex digits, "
+    "such as 'Revert 3f2a1c9') to the ids of their public images, as git-filter-repo does. "
+    "Default: true.",
     "authors.map": "Internal address or @domain to 'Name <address>' ({name} and {local} may be "
     "used), for authors, committers and Co-authored-by trailers.",
     "authors.fail_on": "Domains no published identity may have: sync refuses.",

@@ -40,6 +40,7 @@ from .objects import (
     shared_entries,
     tree_entry,
 )
+from .quoted_ids import QuotedIds
 from .rules import DirState, Rules
 from .trailer import ABSORBED_TRAILER, add_trailer, source_ids
 
@@ -453,6 +454,7 @@ class Rewriter:
         rules: the compiled path rules.
         sink: where new objects go; nothing is readable from it until it is committed.
         trailer: name of the trailer that records each public commit's source, or None.
+        quoted_ids: rewrites source commit ids quoted in messages to public ids, if given.
     """
 
     def __init__(
@@ -467,9 +469,11 @@ class Rewriter:
         overlay: Callable[[bytes], bytes] | None = None,
         commits: CommitSource | None = None,
         content: ContentPolicy | None = None,
+        quoted_ids: QuotedIds | None = None,
     ):
         self._repo = repo
         self._commits = commits or walk_commits(repo)
+        self._quoted_ids = quoted_ids
         self._overlay = overlay
         self._trailer = trailer
         self._messages = messages
@@ -615,6 +619,8 @@ class Rewriter:
             message = add_trailer(message, self._trailer, source)
         data = commit.serialise(new_tree.hex(), parents, message, headers)
         public = self._sink.add(OBJ_COMMIT, data).hex()
+        if self._quoted_ids is not None:
+            self._quoted_ids.published[source] = public
         self._public_tree[public] = new_tree
         self._graph.add(public, parents)
         self._image[source] = public
@@ -642,6 +648,8 @@ class Rewriter:
     def _public_text(self, source: str, commit: RawCommit) -> tuple[bytes, bytes | None]:
         """The message and headers a public commit carries; refuses what must not go out."""
         message = commit.message
+        if self._quoted_ids is not None:  # first, so the rules below see the public ids
+            message = self._quoted_ids.rewrite(source, message)
         if self._messages is not None:
             message = self._messages.apply(message)
             rule = self._messages.violation(message)

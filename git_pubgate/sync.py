@@ -41,6 +41,7 @@ from .path_trees import SharedTrees
 from .pattern_check import PatternCheck, load_witnesses, save_witnesses
 from .policy import build as build_policy
 from .progress import Reporter
+from .quoted_ids import QuotedIds
 from .report import PublicCommit, Refusal, SyncReport, pull_request_text
 from .rewrite import CommitSource, Rewriter, RewriteResult
 from .rules import Rules
@@ -382,6 +383,8 @@ def _rewrite(  # noqa: PLR0917
         # Kept files go out as public has them: the filter lets exactly those paths through.
         overlay = keep_public.Chained(overlay, KeepOverlay(staging, kept))
         rules = rules.keeping(kept)
+    # Quoted ids of commits published by earlier runs are looked up in their trailers.
+    quoted_ids = QuotedIds(staging, source.tip, index.get) if config.rewrite_ids else None
     rewriter, base = _start(
         config,
         source,
@@ -391,6 +394,7 @@ def _rewrite(  # noqa: PLR0917
         overlay,
         cache,
         state,
+        quoted_ids,
         layout=layout,
         content=content,
     )
@@ -422,6 +426,7 @@ def _start(  # noqa: PLR0917
     overlay: Overlay | None,
     cache: SyncCache,
     state: SyncState,
+    quoted_ids: QuotedIds | None,
     *,
     layout: Layout,
     content: ContentPolicy | None = None,
@@ -437,6 +442,7 @@ def _start(  # noqa: PLR0917
         overlay=chain(layout.trees, overlay),
         commits=layout.commits,
         content=content,
+        quoted_ids=quoted_ids,
     )
     seed_source, seed_tree = cache.source_tip, cache.public_tree
     if (
