@@ -165,9 +165,9 @@ def test_respelled_history_gives_the_same_ids_incrementally(
 
     target = checking_target(public, "public.git")
     # Merged after each run, so each run starts from it: the respelling (C) is pruned against
-    # a commit published by the run before, and the run to H finds D, the public parent of the
-    # degenerate merge M2, published before too.
-    for step in ("B", "C", "D", "H"):
+    # a commit published by the run before, and the run to H finds both public parents of the
+    # degenerate merge M2 (M and D) published by earlier runs.
+    for step in ("B", "C", "D", "M", "H"):
         old.point(commits[step])
         code, err = sync(old.path, target)
         assert code == 0, err
