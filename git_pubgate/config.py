@@ -23,6 +23,7 @@ from .credentials import has_credentials, redacted
 from .errors import ConfigError
 from .paths import check_moves
 from .replace import ReplaceError, Replacement, compile_rule
+from .urls import repository_key
 
 CONFIG_NAMES = ("pubgate.yaml", "pubgate.yml")
 DEFAULT_TRAILER = "Pubgate-Source"
@@ -237,10 +238,8 @@ def is_local(location: str) -> bool:
 
 
 def normalise_url(url: str) -> str:
-    """``host/owner/name`` for any spelling of a repository URL (ssh, https, scp syntax)."""
-    url = url.strip().removesuffix("/").removesuffix(".git")
-    match = re.match(r"^(?:ssh://)?(?:[^@/]+@)?([^:/]+)[:/](.+)$", url.split("://", 1)[-1])
-    return f"{match.group(1)}/{match.group(2)}".lower() if match else url.lower()
+    """``host/owner/name`` for any spelling of a repository URL (see ``urls``)."""
+    return repository_key(url)
 
 
 def _repo_location(value: Any, key: str, src: _Source) -> str:
