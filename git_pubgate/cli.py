@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-import pygit2
-
 if TYPE_CHECKING:
     import httpx
+
+    from .path_trees import SharedTrees
+    from .report import SyncReport
+    from .sync import SyncOptions
 
 from . import __version__
 from . import config as config_mod
@@ -35,15 +37,8 @@ from .errors import (
     ConfigError,
     PubgateError,
 )
-from .forge import resolve_token
-from .gitio import config_value
-from .layout import path_map
+from .gitio import config_value, toplevel
 from .lock import WAIT_SECONDS
-from .path_trees import SharedTrees
-from .progress import Progress
-from .report import SyncReport, describe, outcome
-from .sync import SyncOptions, run, target_remote
-from .workspace import locked_staging, open_source, toplevel
 
 
 class _Parser(argparse.ArgumentParser):
@@ -279,6 +274,8 @@ def _waiting(args: _Args, err: TextIO) -> Callable[[], None] | None:
 
 
 def cmd_sync(args: _Args, cwd: Path, out: TextIO, err: TextIO, *, plan: bool) -> int:
+    from .report import describe, outcome
+
     cfg = _config(args, cwd)
     if cfg.targets or args.target:
         return _sync_targets(args, cfg, cwd, out, err, plan=plan)
@@ -305,6 +302,10 @@ def _sync_one(
     plan: bool,
     shared: SharedTrees | None = None,
 ) -> SyncReport:
+    from .progress import Progress
+    from .report import describe
+    from .sync import SyncOptions, run
+
     options = SyncOptions(
         dry_run=bool(getattr(args, "dry_run", False)),
         no_pr=bool(getattr(args, "no_pr", False)),
@@ -348,6 +349,9 @@ def _sync_targets(
 ) -> int:
     """Sync (or plan) each chosen target in turn; one summary line per target at the end."""
     from . import targets
+    from .layout import path_map
+    from .path_trees import SharedTrees
+    from .report import describe, outcome
 
     chosen = targets.select(cfg, args.target)
     # Each source tree is read once, whatever the number of targets.
@@ -436,6 +440,7 @@ def _publish_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, er
     import httpx
 
     from . import publish
+    from .progress import Progress
     from .publish import PublishOptions
 
     progress = Progress("publishing", err, enabled=None if not args.quiet else False)
@@ -487,6 +492,9 @@ def _audit_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err:
     import httpx
 
     from . import audit
+    from .forge import resolve_token
+    from .sync import target_remote
+    from .workspace import locked_staging, open_source
 
     source = open_source(cfg, cwd)
     # Audit fetches into the staging repository, which a sync may be writing to at this moment.
@@ -516,13 +524,23 @@ def _audit_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err:
 
 
 def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) -> int:
-    from . import hooks
+    from . import hook_rules, hooks
     from .credentials import redacted  # git passes the remote's URL as configured, secrets too
 
     top = toplevel(cwd) or cwd
     if args.action == "install":
         where = hooks.install_via_config(top) if args.via_config else hooks.install(top)
         _say(err, f"installed {where}")
+        try:
+            cfg = _config(args, cwd)
+        except config_mod.ConfigMissingError:
+            _say(
+                err,
+                "no configuration here, so no rules were saved: the hook checks pushes once "
+                "a sync or 'git pubgate hook install' in a checkout with pubgate.yaml saves them",
+            )
+            return EXIT_OK
+        hook_rules.save(hook_rules.common_git_dir(top), cfg)
         return EXIT_OK
     if args.action == "uninstall":
         _say(err, f"removed the git-pubgate hook; {hooks.uninstall(top)} is as it was")
@@ -534,12 +552,12 @@ def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) ->
         refs = hooks.parse_pre_push(stdin.read())
     else:
         raise ConfigError("hook pre-push takes the remote's name and URL", "git passes them")
-    cfg = _config(args, cwd)
-    findings = [  # each target whose repository this push goes to checks it by its own rules
-        finding
-        for target in cfg.targets or (cfg,)
-        for finding in hooks.check_push(top, remote, url, refs, target)
-    ]
+    rule_sets, problem = hook_rules.rules_for_hook(top, lambda: _config(args, cwd))
+    if not hooks.applicable(top, url, rule_sets):
+        return EXIT_OK  # not the public repository: never ours to block
+    if problem is not None:
+        _say(err, f"pubgate: {problem.message}; checking with the rules saved by the last sync")
+    findings = hooks.check_push(top, remote, url, refs, rule_sets)
     for finding in findings:
         _say(err, f"pubgate: refusing to push {finding.commit[:12]}: {finding.what}")
     if findings:
@@ -629,9 +647,12 @@ def _hang_up(*streams: TextIO) -> None:
 
 
 def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
-    pygit2.settings.cache_max_size(_OBJECT_CACHE_BYTES)
     try:
         args = build_parser().parse_args(argv, namespace=_Args())
+        if args.command not in ("hook", "init"):  # the hook's start-up is paid on every push
+            import pygit2
+
+            pygit2.settings.cache_max_size(_OBJECT_CACHE_BYTES)
         cwd = Path(args.directory).resolve() if args.directory else Path.cwd()
         if args.directory and not cwd.is_dir():
             raise ConfigError(f"-C {args.directory}: no such directory")

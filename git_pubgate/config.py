@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pathspec
-import pygit2
 import yaml
 
 from .credentials import has_credentials, redacted
 from .errors import ConfigError
 from .paths import check_moves
+from .refnames import is_valid_ref
 from .replace import ReplaceError, Replacement, compile_rule
 from .urls import repository_key
 
@@ -120,6 +120,10 @@ class Config:
         return f"{self.branch_prefix}sync"
 
 
+class ConfigMissingError(ConfigError):
+    """No configuration file where one is looked for (the pre-push hook then uses saved rules)."""
+
+
 class _Source:
     """Where each key path came from, for messages: file name and YAML line numbers."""
 
@@ -211,14 +215,14 @@ def _string(value: Any, key: str, src: _Source) -> str:
 
 def _branch(value: Any, key: str, src: _Source) -> str:
     name = _string(value, key, src)
-    if name.startswith("-") or not pygit2.reference_is_valid_name(f"refs/heads/{name}"):
+    if name.startswith("-") or not is_valid_ref(f"refs/heads/{name}"):
         raise src.error(key, f"{name!r} is not a valid branch name", "see git check-ref-format")
     return name
 
 
 def _prefix(value: Any, key: str, src: _Source) -> str:
     name = _string(value, key, src)
-    if name.startswith("-") or not pygit2.reference_is_valid_name(f"refs/heads/{name}sync"):
+    if name.startswith("-") or not is_valid_ref(f"refs/heads/{name}sync"):
         raise src.error(key, f"{name!r} does not make valid branch names", "try 'pubgate/'")
     return name
 
@@ -417,7 +421,7 @@ def _files(value: Any, key: str, src: _Source) -> tuple[str, ...]:
 def _tag_prefix(value: Any, key: str, src: _Source) -> str:
     if not isinstance(value, str):
         raise src.error(key, f"expected a string (may be empty), got {_kind(value)}")
-    if value.startswith("-") or not pygit2.reference_is_valid_name(f"refs/tags/{value}1.0.0"):
+    if value.startswith("-") or not is_valid_ref(f"refs/tags/{value}1.0.0"):
         raise src.error(key, f"{value!r} does not make valid tag names", "try 'v'")
     return value
 
@@ -892,7 +896,7 @@ def find(start: Path, toplevel: Path | None) -> Path:
                         return pyproject
             except (OSError, tomllib.TOMLDecodeError):
                 continue
-    raise ConfigError(
+    raise ConfigMissingError(
         f"no pubgate.yaml or [tool.pubgate] found in {start}",
         "run 'git pubgate init' to write one, or pass --config FILE",
     )

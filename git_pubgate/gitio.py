@@ -122,6 +122,22 @@ def config_value(cwd: Path, key: str) -> str | None:
     return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
+def toplevel(cwd: Path) -> Path | None:
+    """The work tree root of the repository around ``cwd``, if any."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    root = done.stdout.strip()
+    return Path(root).resolve() if done.returncode == 0 and root else None
+
+
 def _display_url(url: str) -> str:
     """The URL without any user:password part, for messages."""
     scheme, sep, rest = url.partition("://")

@@ -19,13 +19,16 @@ from pathlib import Path
 import pygit2
 
 from .authors import IdentityError, People
-from .config import Config, is_local
+from .config import is_local
 from .errors import ConfigError, PubgateError
 from .gitio import config_value
+from .hook_rules import HookRules
 from .messages import MessagePolicy
 from .policy import build as build_policy
 from .public_check import ContentCheck
-from .workspace import normalise_url
+from .quoting import quote_path
+from .rules import Rules
+from .urls import same_repository
 
 MARKER = "# installed by git-pubgate"
 
@@ -86,7 +89,8 @@ def from_pre_commit(env: Mapping[str, str]) -> tuple[str, str, list[PushedRef]]:
 
 
 def is_target(url: str, target: str) -> bool:
-    """Whether a push URL is the configured public repository (ssh/https/.git forms alike)."""
+    """Whether a push URL is the public repository: both local and the same directory, or two
+    spellings of one remote repository (see ``urls``)."""
     if is_local(url) or is_local(target):
         if not (is_local(url) and is_local(target)):
             return False
@@ -94,7 +98,20 @@ def is_target(url: str, target: str) -> bool:
             Path(url.removeprefix("file://")).resolve()
             == Path(target.removeprefix("file://")).resolve()
         )
-    return normalise_url(url) == normalise_url(target)
+    return same_repository(url, target)
+
+
+def _expanded(repo_dir: Path, location: str) -> str:
+    """``location`` after the repository's ``url.<base>.insteadOf`` rewrites, as git pushes to
+    it (git hands the hook the rewritten URL)."""
+    done = subprocess.run(
+        ["git", "ls-remote", "--get-url", "--end-of-options", location],
+        cwd=repo_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else location
 
 
 @dataclass(frozen=True)
@@ -103,73 +120,119 @@ class Finding:
     what: str
 
 
+def applicable(repo_dir: Path, url: str, rule_sets: Iterable[HookRules]) -> list[HookRules]:
+    """The rule sets whose target the push goes to (none: the push is not ours to check)."""
+    return [
+        r
+        for r in rule_sets
+        if is_target(url, r.target) or is_target(url, _expanded(repo_dir, r.target))
+    ]
+
+
 def check_push(
-    repo_dir: Path, remote: str, url: str, refs: Iterable[PushedRef], config: Config
+    repo_dir: Path, remote: str, url: str, refs: Iterable[PushedRef], rule_sets: Iterable[HookRules]
 ) -> list[Finding]:
-    """What the pushed commits would publish that the rules forbid (empty: the push may go)."""
-    if not config.target_repo or not is_target(url, config.target_repo):
+    """What the pushed commits would publish that any rule set of the push's target forbids
+    (empty: the push may go). A push to any other remote is never checked."""
+    chosen = applicable(repo_dir, url, rule_sets)
+    if not chosen:
         return []
     repo = pygit2.Repository(str(repo_dir))
-    policy = build_policy(config, repo)
-    rules = policy.rules
-    contents = ContentCheck(repo, policy)
-    messages = MessagePolicy.compile(forbid=config.forbid, defaults=False)
-    people = People.compile({}, config.authors_fail_on)
-    findings: list[Finding] = []
+    checks = []
+    for r in chosen:
+        contents = None
+        rules = Rules.compile(r.exclude, r.include)
+        if r.config is not None:  # the checkout's configuration: its content checks too
+            policy = build_policy(r.config, repo)
+            rules, contents = policy.rules, ContentCheck(repo, policy)
+        messages = MessagePolicy.compile(forbid=r.forbid, defaults=False)
+        checks.append((rules, messages, People.compile({}, r.fail_on), contents))
+    findings: dict[tuple[str, str], None] = {}  # ordered, without repeats across rule sets
     seen_trees: set[str] = set()
-    for ref in refs:
-        if ref.deletes:
-            continue
-        excluded = (
-            [f"^{ref.remote_oid}"]
-            if not _is_zero(ref.remote_oid) and _exists(repo_dir, ref.remote_oid)
-            else []
-        )
-        if remote != url:  # a named remote: what it already has is not checked again
-            excluded.append(f"--remotes={remote}")
-        for commit, tree, who, message in _commits(repo_dir, ref.local_oid, excluded):
+    for commit, tree, who, message in _commits(repo_dir, pushed_range(repo_dir, remote, url, refs)):
+        new_tree = tree not in seen_trees
+        seen_trees.add(tree)
+        paths = _paths(repo_dir, commit) if new_tree else []
+        for rules, messages, people, contents in checks:
             rule = messages.violation(message)
             if rule is not None:
-                findings.append(Finding(commit, f"message matches forbid rule {rule!r}"))
+                findings[commit, f"message matches forbid rule {rule!r}"] = None
             for identity in who:
                 name, _, email = identity.rpartition(" <")
                 try:
                     people.identity(name, email.rstrip(">"))
                 except IdentityError as e:
-                    findings.append(
-                        Finding(commit, f"{e.who} is in the internal domain {e.domain}")
-                    )
-            if tree in seen_trees:
-                continue
-            seen_trees.add(tree)
-            for path in _paths(repo_dir, commit):
-                rule = rules.why_excluded(path)
-                if rule is not None:
-                    shown = path.decode("utf-8", "backslashreplace")
-                    findings.append(Finding(commit, f"excluded path {shown!r} ({rule})"))
-            # Sections, secrets, credentials: the checks sync makes on what it publishes.
-            findings += [Finding(commit, what) for what in contents.tree(bytes.fromhex(tree))]
-    return findings
+                    findings[commit, f"{e.who} is in the internal domain {e.domain}"] = None
+            for path in paths:
+                why = rules.why_excluded(path)
+                if why is not None:
+                    findings[commit, f"excluded path {quote_path(path)} ({why})"] = None
+            if new_tree and contents is not None:
+                # Sections, secrets, credentials: the checks sync makes on what it publishes.
+                for what in contents.tree(bytes.fromhex(tree)):
+                    findings[commit, what] = None
+    return [Finding(commit, what) for commit, what in findings]
 
 
-def _exists(repo_dir: Path, oid: str) -> bool:
-    return (
-        subprocess.run(
-            ["git", "cat-file", "-e", f"{oid}^{{commit}}"],
-            cwd=repo_dir,
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
-
-
-def _commits(
-    repo_dir: Path, tip: str, excluded: list[str]
-) -> Iterable[tuple[str, str, list[str], bytes]]:
-    fmt = "%H%x00%T%x00%an <%ae>%x00%cn <%ce>%x00%B%x00%x01"
+def _tracking_remotes(repo_dir: Path, remote: str, url: str) -> list[str]:
+    """Names of the remotes that are the push's repository: ``remote`` itself when git gave a
+    name, and any other remote whose URL is the same repository."""
+    names = [] if remote == url else [remote]
     done = subprocess.run(
-        ["git", "log", "-z", f"--format={fmt}", tip, *excluded, "--"],
+        ["git", "config", "-z", "--get-regexp", r"^remote\..*\.(url|pushurl)$"],
+        cwd=repo_dir,
+        capture_output=True,
+        check=False,
+    )
+    for record in done.stdout.split(b"\x00"):
+        key, _, value = record.decode("utf-8", "surrogateescape").partition("\n")
+        name = key[len("remote.") :].rpartition(".")[0]
+        if name and name not in names and is_target(value, url):
+            names.append(name)
+    return names
+
+
+def _advertised(repo_dir: Path, url: str) -> list[str]:
+    """Every id the remote advertises (for a push to a bare URL that no remote tracks); empty
+    when it cannot be read, which only makes the check longer."""
+    done = subprocess.run(
+        ["git", "ls-remote", "--end-of-options", url],
+        cwd=repo_dir,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if done.returncode != 0:
+        return []
+    return sorted({line.split("\t", 1)[0] for line in done.stdout.splitlines() if line})
+
+
+def pushed_range(repo_dir: Path, remote: str, url: str, refs: Iterable[PushedRef]) -> list[str]:
+    """``git rev-list`` arguments naming exactly the commits the push adds to the remote: the
+    new tips, not what the remote is known to have (the pushed refs' old values and its
+    remote-tracking branches, or what it advertises when no remote tracks it).
+
+    ``--not`` matters: without it, ``--remotes=<name>`` would add the remote's whole history
+    to the check instead of taking it away.
+    """
+    tips = [r.local_oid for r in refs if not r.deletes]
+    if not tips:
+        return []
+    known = [r.remote_oid for r in refs if not _is_zero(r.remote_oid)]
+    tracking = _tracking_remotes(repo_dir, remote, url)
+    if not tracking:
+        known += _advertised(repo_dir, url)
+    return [*tips, "--not", *known, *(f"--remotes={name}" for name in tracking)]
+
+
+def _commits(repo_dir: Path, revisions: list[str]) -> Iterable[tuple[str, str, list[str], bytes]]:
+    if not revisions:
+        return
+    fmt = "%H%x00%T%x00%an <%ae>%x00%cn <%ce>%x00%B%x00%x01"
+    # --ignore-missing: an old value the remote has but this repository never fetched.
+    done = subprocess.run(
+        ["git", "log", "-z", "--ignore-missing", f"--format={fmt}", *revisions, "--"],
         cwd=repo_dir,
         capture_output=True,
         check=False,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .content import ContentPolicy
     from .release import Owned, ReleasePlan
 
-from . import keep_public, lost_trailers
+from . import hook_rules, keep_public, lost_trailers
 from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint
 from .config import Config, is_local
@@ -101,6 +101,7 @@ def run(
     """
     source = open_source(config, cwd)
     with locked_staging(source, wait=lock_wait, on_wait=on_lock_wait) as staging:
+        hook_rules.save(source.git_dir, config)  # the pre-push hook's rules, kept current
         return _run(config, source, staging, options, progress, client, trees)
 
 

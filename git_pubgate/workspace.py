@@ -249,12 +249,3 @@ def _repack(path: Path) -> None:
             f"could not repack the staging repository {path}: {detail}",
             f"free disk space, or remove {path}: the next run builds it again",
         )
-
-
-def toplevel(cwd: Path) -> Path | None:
-    """The work tree root of the repository around ``cwd``, if any."""
-    found = pygit2.discover_repository(str(cwd))
-    if found is None:
-        return None
-    workdir = pygit2.Repository(found).workdir
-    return Path(workdir).resolve() if workdir else None

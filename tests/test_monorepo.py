@@ -510,4 +510,4 @@ def test_the_pre_push_hook_checks_a_push_by_its_targets_rules(
     assert to_a.returncode == 0, to_a.stderr  # a holds back internal/ only
     to_b = push(src, "b")
     assert to_b.returncode == 1
-    assert "excluded path 'deploy.cred' (exclude '*.cred')" in to_b.stderr
+    assert "excluded path deploy.cred (exclude '*.cred')" in to_b.stderr

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from git_pubgate.errors import ConfigError
-from git_pubgate.hooks import CONFIG_HOOKS_SINCE, git_version, parse_pre_push
+from git_pubgate.hooks import (
+    CONFIG_HOOKS_SINCE,
+    PushedRef,
+    git_version,
+    is_target,
+    parse_pre_push,
+    pushed_range,
+)
 
 from .conftest import PublicRepos, pubgate
 from .factory import C, build, git
@@ -76,7 +83,7 @@ def test_clean_push_passes_and_excluded_paths_are_blocked(repo: Path) -> None:
     blocked = push(repo, "public", "main")
     assert blocked.returncode == 1
     assert (
-        f"refusing to push {ids['b'][:12]}: excluded path 'internal/x y.md' (exclude 'internal/')"
+        f"refusing to push {ids['b'][:12]}: excluded path internal/x y.md (exclude 'internal/')"
     ) in blocked.stderr
     assert "--no-verify" in blocked.stderr
     assert push(repo, "mirror", "main").returncode == 0  # another remote is not checked
@@ -97,7 +104,7 @@ def test_a_path_that_enters_through_a_merge_is_blocked(repo: Path) -> None:
     git("commit", "-qm", "drop the key again", cwd=repo)
     # The tip no longer has the key, but the merge commit does: it would still be published.
     blocked = push(repo, "public", "main")
-    assert blocked.returncode == 1 and "'deploy/key.pem'" in blocked.stderr
+    assert blocked.returncode == 1 and "excluded path deploy/key.pem" in blocked.stderr
 
 
 def test_forbidden_messages_tags_deletions_and_odd_names(repo: Path) -> None:
@@ -113,7 +120,7 @@ def test_forbidden_messages_tags_deletions_and_odd_names(repo: Path) -> None:
     build(repo, [C("n", ["main"], {"line\nbreak.pem": "k\n"})], known={"main": head(repo)})
     git("tag", "-a", "-m", "release", "v1", cwd=repo)
     blocked = push(repo, "public", "refs/tags/v1")  # an annotated tag is checked too
-    assert blocked.returncode == 1 and "'line\\nbreak.pem'" in blocked.stderr
+    assert blocked.returncode == 1 and 'excluded path "line\\nbreak.pem"' in blocked.stderr
     git("push", "-q", "--no-verify", "public", "main:refs/heads/old", cwd=repo)
     assert push(repo, "public", ":refs/heads/old").returncode == 0  # deleting passes
 
@@ -198,7 +205,7 @@ def test_pre_commit_runs_the_hook_from_the_manifest(tmp_path: Path, repo: Path) 
     try:
         blocked = pre_push(ids["leak"])
         assert blocked.returncode == 1, blocked.stdout + blocked.stderr
-        assert f"refusing to push {ids['leak'][:12]}: excluded path 'internal/plan.md'" in (
+        assert f"refusing to push {ids['leak'][:12]}: excluded path internal/plan.md" in (
             blocked.stdout
         )
         passed = pre_push(clean)
@@ -217,3 +224,101 @@ def test_config_hooks_need_git_2_54(repo: Path) -> None:
     else:
         assert result.code == 0, result.err
         assert "hook pre-push" in git("config", "hook.pubgate.command", cwd=repo)
+
+
+def test_a_deliberate_exception_does_not_block_later_pushes(repo: Path) -> None:
+    """After one 'git push --no-verify' of an internal commit to another public branch, pushes
+    to the public remote are checked for what they add, not for what is already there."""
+    assert push(repo, "public", "main").returncode == 0
+    clean = head(repo)
+    ids = build(repo, [C("leak", ["main"], {"internal/plan.md": "p\n"})], known={"main": clean})
+    assert push(repo, "--no-verify", "public", f"{ids['leak']}:refs/heads/leak").returncode == 0
+    git("reset", "-q", "--hard", clean, cwd=repo)
+    build(repo, [C("fine", ["main"], {"src/b.py": "b\n"})], known={"main": clean})
+    later = push(repo, "public", "main")
+    assert later.returncode == 0, later.stderr
+    assert ids["leak"][:12] not in later.stderr
+    # A new branch on top of the already-public leak that adds one clean commit (its tree no
+    # longer holds the file) passes too: the leak itself is not part of this push.
+    git("checkout", "-q", "-b", "on-leak", ids["leak"], cwd=repo)
+    build(
+        repo,
+        [C("next", ["leak"], {"internal/plan.md": None, "src/c.py": "c\n"})],
+        branch="on-leak",
+        known=ids,
+    )
+    assert push(repo, "public", "on-leak").returncode == 0
+
+
+def test_a_new_branch_is_checked_for_the_commits_it_adds_only(repo: Path) -> None:
+    history = [C("c0", ["main"], {"src/0.py": "0\n"})]
+    history += [C(f"c{i}", [f"c{i - 1}"], {f"src/{i}.py": f"{i}\n"}) for i in range(1, 300)]
+    ids = build(repo, history, known={"main": head(repo)})
+    assert push(repo, "--no-verify", "public", "main").returncode == 0
+    git("checkout", "-q", "-b", "feature", cwd=repo)
+    new = build(repo, [C("f", ["c299"], {"src/f.py": "f\n"})], branch="feature", known=ids)["f"]
+    url = git("remote", "get-url", "public", cwd=repo).strip()
+    pushed = [PushedRef("refs/heads/feature", new, "refs/heads/feature", ZERO)]
+    # Named remote, and the same repository pushed to by URL (no remote-tracking branches
+    # by that name: the remote whose URL it is stands in).
+    for remote in ("public", url):
+        revisions = pushed_range(repo, remote, url, pushed)
+        listed = git("rev-list", *revisions, cwd=repo).split()
+        assert listed == [new]
+    # A URL that no remote tracks: what the repository advertises is what it has.
+    git("remote", "remove", "public", cwd=repo)
+    listed = git("rev-list", *pushed_range(repo, url, url, pushed), cwd=repo).split()
+    assert listed == [new]
+
+
+def test_equivalent_urls_are_the_same_target() -> None:
+    target = "git@github.com:o/r.git"
+    same = [
+        "https://www.github.com/o/r.git",
+        "https://github.com/o/r",
+        "https://GitHub.com/O/R.git/",
+        "ssh://git@ssh.github.com:443/o/r.git",
+        "ssh://git@github.com/o/r",
+        "git+ssh://git@github.com/o/r.git",
+        "https://user@github.com/o/r.git",
+        "github.com:o/r",
+    ]
+    for url in same:
+        assert is_target(url, target), url
+        assert is_target(target, url), url
+    for other in ("git@github.com:o/r2.git", "https://gitlab.com/o/r.git", "/srv/o/r.git"):
+        assert not is_target(other, target), other
+
+
+def test_a_checkout_without_configuration_is_still_protected(repo: Path) -> None:
+    """The rules saved when the hook was installed (and refreshed by each plan or sync) stand
+    in when the checked-out commit has no pubgate.yaml; other remotes are never blocked."""
+    config = repo / "pubgate.yaml"
+    settings = json.loads(config.read_text())
+    settings["exclude"].append("secret/")
+    config.write_text(json.dumps(settings))
+    assert pubgate("plan", cwd=repo).code == 0  # saves the new rules for the hook
+    config.unlink()
+    assert push(repo, "public", "main").returncode == 0
+    ids = build(repo, [C("s", ["main"], {"secret/k.txt": "k\n"})], known={"main": head(repo)})
+    assert push(repo, "mirror", "main").returncode == 0, "another remote is never blocked"
+    assert push(repo, "origin-less", "main").returncode != 0  # (no such remote: git's own error)
+    blocked = push(repo, "public", "main")
+    assert blocked.returncode == 1, blocked.stderr
+    assert f"refusing to push {ids['s'][:12]}: excluded path secret/k.txt" in blocked.stderr
+    # A broken configuration: pushes elsewhere go, the public one is checked with saved rules.
+    config.write_text("target_repo: [unclosed\n")
+    assert push(repo, "mirror", "main").returncode == 0
+    blocked = push(repo, "public", "main")
+    assert blocked.returncode == 1 and "secret/k.txt" in blocked.stderr
+    assert "checking with the rules saved by the last sync" in blocked.stderr
+
+
+def test_no_configuration_and_nothing_saved_blocks_nothing(tmp_path: Path, repo: Path) -> None:
+    saved = repo / ".git" / "pubgate" / "hook-rules.json"
+    assert json.loads(saved.read_text())["targets"], "hook install saved the rules"
+    saved.unlink()
+    (repo / "pubgate.yaml").unlink()
+    build(repo, [C("s", ["main"], {"internal/x": "x\n"})], known={"main": head(repo)})
+    assert push(repo, "mirror", "main").returncode == 0
+    assert push(repo, "public", "main").returncode == 0  # nothing says it is public
