@@ -30,6 +30,7 @@ from .messages import MessagePolicy
 from .objects import EMPTY_TREE, PackWriter, parse_tree
 from .policy import build as build_policy
 from .public_check import ContentCheck
+from .quoting import quote_path
 from .release import Owned
 from .rewrite import Rewriter
 from .rules import Rules
@@ -144,16 +145,16 @@ class _TreeAudit:
             data = b"" if oid == EMPTY_TREE else self._odb.read(pygit2.Oid(raw=oid))[1]
             for mode, name, child, _, is_tree in parse_tree(data, 0, len(data)) or []:
                 path = prefix + name
-                shown = path.decode("utf-8", "backslashreplace")
+                shown = quote_path(path)
                 if is_tree:
                     stack.append((child, path + b"/"))
                     continue
                 if not self._rules.is_public(path) and (
                     self._keep is None or self._keep.is_public(path)
                 ):
-                    here.append(f"excluded path {shown!r}")
+                    here.append(f"excluded path {shown}")
                 if mode == GITLINK:
-                    here.append(f"gitlink (submodule) at {shown!r}")
+                    here.append(f"gitlink (submodule) at {shown}")
                 elif mode == SYMLINK:
                     here += self._symlink(path, child, shown)
             self._memo[key] = here
@@ -163,15 +164,12 @@ class _TreeAudit:
     def _symlink(self, path: bytes, blob: bytes, shown: str) -> list[str]:
         target = self._odb.read(pygit2.Oid(raw=blob))[1]
         if target.startswith(b"/"):
-            return [f"symlink {shown!r} points out of the repository"]
+            return [f"symlink {shown} points out of the repository"]
         resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
         if resolved == b".." or resolved.startswith(b"../"):
-            return [f"symlink {shown!r} points out of the repository"]
+            return [f"symlink {shown} points out of the repository"]
         if not self._rules.is_public(resolved) or not self._rules.is_public(resolved + b"/x"):
-            return [
-                f"symlink {shown!r} points into excluded path "
-                f"{resolved.decode('utf-8', 'backslashreplace')!r}"
-            ]
+            return [f"symlink {shown} points into excluded path {quote_path(resolved)}"]
         return []
 
 

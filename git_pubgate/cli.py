@@ -493,6 +493,7 @@ def _audit_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err:
 
     from . import audit
     from .forge import resolve_token
+    from .quoting import quote_path
     from .sync import target_remote
     from .workspace import locked_staging, open_source
 
@@ -510,7 +511,7 @@ def _audit_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err:
         for commit, what in report.findings:
             _say(err, f"{commit[:12]}: {what}")
         for path in report.source_differences:
-            _say(err, f"differs from the source's public tree: {path}")
+            _say(err, f"differs from the source's public tree: {quote_path(path)}")
         verdict = (
             "clean"
             if report.clean

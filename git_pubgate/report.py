@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .quoting import quote_path
+
 if TYPE_CHECKING:
     from .lost_trailers import SquashMatch
     from .release import ReleasePlan
@@ -176,7 +178,7 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         lines.append(f"held back ({len(report.excluded_paths)} excluded paths touched):")
         by_default = set(report.held_back_by_default)
         for path in report.excluded_paths[: 50 if not verbose else None]:
-            lines.append(f"  {path}" + ("  (by default)" if path in by_default else ""))
+            lines.append(f"  {quote_path(path)}" + ("  (by default)" if path in by_default else ""))
         if len(report.excluded_paths) > 50 and not verbose:
             lines.append(f"  ... and {len(report.excluded_paths) - 50} more (-v lists all)")
     if report.sections_changed:
@@ -190,7 +192,7 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
             f"divergence: {report.review_branch} differs from the last synced source "
             f"in {len(report.divergence)} paths:"
         )
-        lines.extend(f"  {path}" for path in report.divergence[:50])
+        lines.extend(f"  {quote_path(path)}" for path in report.divergence[:50])
     if report.absorb:
         lines.append(
             f"{len(report.absorb)} public commits waiting to be absorbed (git pubgate absorb):"
@@ -282,7 +284,7 @@ def pull_request_text(
     held = ""
     if report.excluded_paths:
         held = f"Held back by the exclude rules ({len(report.excluded_paths)}):\n\n" + "".join(
-            f"- `{path}`\n" for path in report.excluded_paths[:100]
+            f"- `{quote_path(path)}`\n" for path in report.excluded_paths[:100]
         )
     if report.newly_excluded:
         held += (

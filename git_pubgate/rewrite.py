@@ -41,6 +41,7 @@ from .objects import (
     tree_entry,
 )
 from .quoted_ids import QuotedIds
+from .quoting import quote_path
 from .rules import DirState, Rules
 from .trailer import ABSORBED_TRAILER, add_trailer, source_ids
 
@@ -249,7 +250,7 @@ class TreeFilter:
         entries = parse_tree(data, 0, len(data))
         if entries is None:
             raise PubgateError(
-                f"tree {oid.hex()} at {prefix.decode(errors='replace') or '/'} is corrupt",
+                f"tree {oid.hex()} at {quote_path(prefix) if prefix else '/'} is corrupt",
                 "run 'git fsck' on the source repository",
             )
         self.odd_modes = self.odd_modes or has_odd_modes(entries)

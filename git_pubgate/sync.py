@@ -42,6 +42,7 @@ from .pattern_check import PatternCheck, load_witnesses, save_witnesses
 from .policy import build as build_policy
 from .progress import Reporter
 from .quoted_ids import QuotedIds
+from .quoting import quote_path
 from .report import PublicCommit, Refusal, SyncReport, pull_request_text
 from .rewrite import CommitSource, Rewriter, RewriteResult
 from .rules import Rules
@@ -284,7 +285,7 @@ def _run(  # noqa: PLR0917
         _remember(cache_file, report, state, source.tip, tip_tree, overlay_key)
         return report
     if report.divergence and not options.allow_divergence:
-        shown = ", ".join(report.divergence[:10])
+        shown = ", ".join(quote_path(p) for p in report.divergence[:10])
         more = f" and {len(report.divergence) - 10} more" if len(report.divergence) > 10 else ""
         _refuse(
             report,

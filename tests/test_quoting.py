@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 from pathlib import Path
 
 from git_pubgate.quoting import quote_path
+from git_pubgate.report import SyncReport, pull_request_text
 
-from .factory import C, build
+from .conftest import PublicRepos, pubgate
+from .factory import C, build, git
 
 ODD_NAMES = [
     "plain/a b.txt",
@@ -57,3 +61,44 @@ def test_quoting_matches_git_ls_files(tmp_path: Path) -> None:
     assert quote_path(raw_name.decode("utf-8", "surrogateescape")) == quote_path(raw_name)
     assert quote_path("new\nline") == '"new\\nline"'
     assert quote_path("plain/a b.txt") == "plain/a b.txt"
+
+
+FORGED = "ok\nsource: forged\n  fake.pem"
+
+
+def test_odd_names_cannot_forge_lines_in_plan_sync_or_the_pr_body(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    src, target = tmp_path / "src", public.bare()
+    build(target, [C("init", (), {"README.md": "public\n"})], bare=True)
+    build(src, [C("a", (), {"README.md": "public\n", FORGED: "k\n", "src/x\ty.py": "x\n"})])
+    config = tmp_path / "pubgate.yaml"
+    config.write_text(f"target_repo: {target}\nexclude: ['*.pem']\n")
+    plan = pubgate("--config", str(config), "plan", cwd=src)
+    assert plan.code == 0, plan.err
+    lines = plan.err.splitlines()
+    assert '  "ok\\nsource: forged\\n  fake.pem"' in lines
+    assert not any(line.startswith("source: forged") for line in lines)
+    shutil.rmtree(src / ".git" / "pubgate")  # held back is listed by a run that rewrites
+    as_json = pubgate("--config", str(config), "--json", "plan", cwd=src)
+    assert json.loads(as_json.out)["excluded_paths"] == [FORGED]  # the real name
+    # A public edit under an odd name is divergence, quoted in sync's refusal.
+    report = pubgate("--config", str(config), "sync", "--no-pr", cwd=src)
+    assert report.code == 0, report.err
+    git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
+    tip = git("rev-parse", "main", cwd=target).strip()
+    build(
+        target, [C("edit", ["main"], {"src/x\ty.py": "edited\n"})], bare=True, known={"main": tip}
+    )
+    build(
+        src,
+        [C("b", ["main"], {"docs.md": "d\n"})],
+        known={"main": git("rev-parse", "main", cwd=src).strip()},
+    )
+    refused = pubgate("--config", str(config), "sync", "--no-pr", cwd=src)
+    assert refused.code == 1
+    assert 'changes that did not come from the source: "src/x\\ty.py"' in refused.err
+    body = pull_request_text(
+        SyncReport("main", "0" * 40, str(target), "main", "pubgate/sync", excluded_paths=[FORGED])
+    )[1]
+    assert '- `"ok\\nsource: forged\\n  fake.pem"`' in body
