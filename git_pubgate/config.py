@@ -139,7 +139,7 @@ class _Source:
             key = f"targets.{self.target}.{key}"
         line = self.lines.get(key)
         where = f"{self.path}:{line}" if line else str(self.path)
-        return ConfigError(f"{where}: {key}: {problem}", hint)
+        return ConfigError(f"{where}: {key}: {problem}", hint or _about(key))
 
 
 def _yaml_lines(node: yaml.Node, prefix: str, out: dict[str, int], src: Path) -> None:
@@ -186,6 +186,20 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
     return data, lines
 
 
+def _toml_error(path: Path, error: tomllib.TOMLDecodeError) -> ConfigError:
+    """tomllib's message as ``file:line: invalid TOML: problem (column N)``."""
+    text = str(error)
+    found = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", text, re.S)
+    where, problem = str(path), text
+    if found:
+        where = f"{path}:{found.group(2)}"
+        problem = f"{found.group(1)} (column {found.group(3)})"
+    return ConfigError(
+        f"{where}: invalid TOML: {problem}",
+        'fix that line: strings need quotes (key = "value"), lists brackets (["a", "b"])',
+    )
+
+
 def _read_pyproject(path: Path) -> Any:
     try:
         with path.open("rb") as f:
@@ -193,7 +207,7 @@ def _read_pyproject(path: Path) -> Any:
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e}", "check the path given to --config") from e
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}", "check the file's syntax") from e
+        raise _toml_error(path, e) from e
     table = data.get("tool", {}).get("pubgate")
     if table is None:
         raise ConfigError(
@@ -209,7 +223,12 @@ _Check = Callable[[Any, str, _Source], Any]
 
 def _string(value: Any, key: str, src: _Source) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise src.error(key, f"expected a non-empty string, got {_kind(value)}")
+        raise src.error(
+            key,
+            f"expected a non-empty string, got {_kind(value)}",
+            f'write it in quotes: {_leaf(key)}: "..." (YAML reads yes, 1.0 or a bare : '
+            "as other types)",
+        )
     return value
 
 
@@ -283,7 +302,11 @@ def _env_name(value: Any, key: str, src: _Source) -> str:
 
 def _strings(value: Any, key: str, src: _Source) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise src.error(key, f"expected a list of strings, got {_kind(value)}")
+        raise src.error(
+            key,
+            f"expected a list of strings, got {_kind(value)}",
+            f'write a list, even of one: {_leaf(key)}: ["first", "second"]',
+        )
     return tuple(_string(item, f"{key}[{i}]", src) for i, item in enumerate(value))
 
 
@@ -358,7 +381,11 @@ def _app_id(value: Any, key: str, src: _Source) -> str:
 
 def _boolean(value: Any, key: str, src: _Source) -> bool:
     if not isinstance(value, bool):
-        raise src.error(key, f"expected true or false, got {_kind(value)}")
+        raise src.error(
+            key,
+            f"expected true or false, got {_kind(value)}",
+            f"write {_leaf(key)}: true or {_leaf(key)}: false, without quotes",
+        )
     return value
 
 
@@ -414,7 +441,11 @@ def _changelog(value: Any, key: str, src: _Source) -> str | None:
 
 def _files(value: Any, key: str, src: _Source) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
-        raise src.error(key, f"expected a list of paths, got {_kind(value)}")
+        raise src.error(
+            key,
+            f"expected a list of paths, got {_kind(value)}",
+            f'write a list, even of one: {_leaf(key)}: ["pyproject.toml"]',
+        )
     return tuple(_repo_path(item, f"{key}[{i}]", src) for i, item in enumerate(value))
 
 
@@ -729,6 +760,20 @@ def _kind(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+def _leaf(key: str) -> str:
+    """The name a key has in the file: ``exclude[0]`` -> exclude, ``pr.title`` -> title."""
+    return key.split("[", 1)[0].rpartition(".")[2]
+
+
+def _about(key: str) -> str:
+    """A hint for a key's error that names what the key takes (from its description)."""
+    plain = re.sub(r"^targets\.[^.]+\.", "", key.split("[", 1)[0])  # targets.NAME.exclude
+    described = DESCRIPTIONS.get(plain)
+    if described is None:
+        return "see CONFIGURATION in 'man git-pubgate' for what each key takes"
+    return f"{plain}: {described}"
+
+
 def _unknown(key: str, known: Mapping[str, Any], src: _Source, prefix: str = "") -> ConfigError:
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     hint = f"did you mean '{prefix}{close[0]}'?" if close else "known keys: " + ", ".join(known)
@@ -819,7 +864,10 @@ def parse(data: Any, src: _Source) -> Config:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{src.path}: expected a mapping of settings, got {_kind(data)}")
+        raise ConfigError(
+            f"{src.path}: expected a mapping of settings, got {_kind(data)}",
+            "write one 'key: value' per line; 'git pubgate init' writes a commented example",
+        )
     if "targets" in data and src.target is None:
         targets = _targets(data, src)
         top = parse({k: v for k, v in data.items() if k != "targets"}, src)
@@ -837,7 +885,11 @@ def parse(data: Any, src: _Source) -> Config:
         if key in sections:
             table, field_prefix = sections[key]
             if not isinstance(value, dict):
-                raise src.error(key, f"expected a mapping, got {_kind(value)}")
+                raise src.error(
+                    key,
+                    f"expected a mapping, got {_kind(value)}",
+                    f"write '{key}:' on its own line and its settings indented below it",
+                )
             for sub, sub_value in value.items():
                 check = table.get(str(sub))
                 if check is None:
@@ -891,10 +943,15 @@ def find(start: Path, toplevel: Path | None) -> Path:
         pyproject = place / "pyproject.toml"
         if pyproject.is_file():
             try:
-                with pyproject.open("rb") as f:
-                    if "pubgate" in tomllib.load(f).get("tool", {}):
-                        return pyproject
-            except (OSError, tomllib.TOMLDecodeError):
+                raw = pyproject.read_bytes()
+                if "pubgate" in tomllib.loads(raw.decode("utf-8")).get("tool", {}):
+                    return pyproject
+            except (OSError, UnicodeDecodeError):
+                continue
+            except tomllib.TOMLDecodeError as e:
+                # A broken file that may hold [tool.pubgate]: say so, not "not found".
+                if b"pubgate" in raw:
+                    raise _toml_error(pyproject, e) from e
                 continue
     raise ConfigMissingError(
         f"no pubgate.yaml or [tool.pubgate] found in {start}",

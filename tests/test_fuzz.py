@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -73,6 +72,7 @@ def test_any_config_structure_loads_or_fails_cleanly(tmp_path: Path, document: o
         load(path)
     except ConfigError as e:
         assert e.message.startswith(str(path)) and "\n" not in e.message
+        assert e.hint, e.message  # the README promises a hint with every failure
 
 
 @settings(
@@ -85,8 +85,10 @@ def test_any_config_structure_loads_or_fails_cleanly(tmp_path: Path, document: o
 def test_any_config_text_loads_or_fails_cleanly(tmp_path: Path, text: str) -> None:
     path = tmp_path / "pubgate.yaml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
-    with contextlib.suppress(ConfigError):  # any other exception fails the test
+    try:
         load(path)
+    except ConfigError as e:  # any other exception fails the test
+        assert e.hint, e.message
 
 
 @settings(derandomize=True, max_examples=500)
