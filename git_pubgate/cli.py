@@ -625,10 +625,40 @@ def cmd_demo(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``git-pubgate`` and ``pubgate``; returns the exit code."""
+    """Run ``git pubgate`` with ``argv`` (default: the process's) and return the exit code;
+    the console scripts go through ``entry.main``, which also exits with it."""
     code = _main(list(sys.argv[1:] if argv is None else argv), sys.stdout, sys.stderr)
     if argv is None:
         sys.exit(code)
+    return code
+
+
+def run_console(argv: list[str], interrupted: Callable[[], bool]) -> int:
+    """``entry.main``'s run: ``interrupted`` tells whether SIGINT has arrived, so a git child
+    that the same Ctrl-C killed is reported as the interruption it is, not as its failure."""
+    return _main(argv, sys.stdout, sys.stderr, interrupted=interrupted)
+
+
+INTERRUPTED = ("interrupted", "rerun the same command; every step is safe to repeat")
+
+
+def wants_json(argv: Sequence[str]) -> bool:
+    """Whether ``--json`` was asked for, read from the raw arguments (for failures that come
+    before or during parsing)."""
+    options = argv[: list(argv).index("--")] if "--" in argv else argv
+    return "--json" in options
+
+
+def fail(
+    out: TextIO, err: TextIO, *, as_json: bool, message: str, hint: str | None, code: int
+) -> int:
+    """Report a failure: ``error:`` and ``hint:`` lines on stderr and, with ``--json``, the
+    same as one JSON object on stdout, so a script reading stdout learns why."""
+    hint = hint or "see 'git pubgate -h' and the man page (git help pubgate)"
+    _say(err, f"error: {message}")
+    _say(err, f"hint: {hint}")
+    if as_json:
+        _say(out, json.dumps({"error": message, "hint": hint, "exit_code": code}))
     return code
 
 
@@ -647,16 +677,26 @@ def _hang_up(*streams: TextIO) -> None:
             os.close(null)
 
 
-def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
+def _main(
+    argv: list[str],
+    out: TextIO,
+    err: TextIO,
+    *,
+    interrupted: Callable[[], bool] = lambda: False,
+) -> int:
+    as_json = wants_json(argv)
     try:
         args = build_parser().parse_args(argv, namespace=_Args())
+        as_json = bool(args.json)
         if args.command not in ("hook", "init"):  # the hook's start-up is paid on every push
             import pygit2
 
             pygit2.settings.cache_max_size(_OBJECT_CACHE_BYTES)
         cwd = Path(args.directory).resolve() if args.directory else Path.cwd()
         if args.directory and not cwd.is_dir():
-            raise ConfigError(f"-C {args.directory}: no such directory")
+            raise ConfigError(
+                f"-C {args.directory}: no such directory", "give -C an existing directory"
+            )
         if args.command is None:
             build_parser().print_help(err)
             return EXIT_USAGE
@@ -676,20 +716,26 @@ def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
             return cmd_sync(args, cwd, out, err, plan=args.command == "plan")
         return cmd_demo(args, cwd, out, err)
     except PubgateError as e:
-        _say(err, f"error: {e.message}")
-        if e.hint:
-            _say(err, f"hint: {e.hint}")
-        return e.exit_code
+        if interrupted():  # a git child the same Ctrl-C killed: not its failure
+            message, stopped = INTERRUPTED
+            return fail(
+                out, err, as_json=as_json, message=message, hint=stopped, code=EXIT_INTERRUPTED
+            )
+        return fail(out, err, as_json=as_json, message=e.message, hint=e.hint, code=e.exit_code)
     except BrokenPipeError:
         # Whoever read the output stopped reading (| head): no bug, and nobody left to tell.
         _hang_up(out, err)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        _say(err, "error: interrupted")
-        _say(err, "hint: rerun the same command; every step is safe to repeat")
-        return EXIT_INTERRUPTED
+        message, hint = INTERRUPTED
+        return fail(out, err, as_json=as_json, message=message, hint=hint, code=EXIT_INTERRUPTED)
     except Exception:
         traceback.print_exc(file=err)
-        _say(err, "error: internal error in git-pubgate (a bug)")
-        _say(err, "hint: please report it with the traceback above")
-        return EXIT_BUG
+        return fail(
+            out,
+            err,
+            as_json=as_json,
+            message="internal error in git-pubgate (a bug)",
+            hint="please report it with the traceback above",
+            code=EXIT_BUG,
+        )

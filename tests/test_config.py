@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,11 @@ def test_unknown_nested_key(tmp_path: Path) -> None:
         ("version:\n  files: [../x.py]\n", 2, "version.files[0]", "a path inside the repo"),
         ("version:\n  tag_prefix: 'a b'\n", 2, "version.tag_prefix", "valid tag names"),
         ("committer: bot\n", 1, "committer", "expected 'Name <address>'"),
+        ("pr:\n  draft: 'yes'\n", 2, "pr.draft", "expected true or false, got a string"),
+        ("message: [a]\n", 1, "message", "expected a mapping, got a list"),
+        ("review_branch: 3\n", 1, "review_branch", "expected a non-empty string, got a number"),
+        ("github_app:\n  app_id: [1]\n", 2, "github_app.app_id", "expected the app's id"),
+        ("version:\n  files: x.py\n", 2, "version.files", "expected a list of paths"),
     ],
 )
 def test_wrong_values_name_line_key_and_expectation(
@@ -88,6 +94,7 @@ def test_wrong_values_name_line_key_and_expectation(
         load(path)
     assert e.value.message.startswith(f"{path}:{line}: {key}: ")
     assert expected in e.value.message
+    assert e.value.hint, "every configuration error carries a hint"
 
 
 def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
@@ -199,3 +206,55 @@ def test_pr_templates_are_checked_when_the_config_loads(tmp_path: Path) -> None:
     path = write(tmp_path, "forge: bitbucket\n")
     with pytest.raises(ConfigError, match="expected one of github, gitlab, gitea, none"):
         load(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("exclude: docs/\n", 'write a list, even of one: exclude: ["first", "second"]'),
+        ("pr:\n  draft: 'yes'\n", "write draft: true or draft: false, without quotes"),
+        ("review_branch: 3\n", 'write it in quotes: review_branch: "..."'),
+        ("forge: bitbucket\n", "forge: github, gitlab, gitea or none."),
+        ("- a\n- b\n", "write one 'key: value' per line"),
+    ],
+)
+def test_type_errors_say_how_to_write_the_value(tmp_path: Path, text: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        load(write(tmp_path, text))
+    assert e.value.hint is not None and hint in e.value.hint
+
+
+def test_invalid_pyproject_toml_names_the_line(tmp_path: Path) -> None:
+    write(
+        tmp_path, '[tool.pubgate]\ntarget_repo = "p.git"\nexclude = [internal/]\n', "pyproject.toml"
+    )
+    result = pubgate("plan", cwd=tmp_path)
+    assert result.code == 2
+    error, hint = result.err.splitlines()
+    assert error.startswith(f"error: {tmp_path / 'pyproject.toml'}:3: invalid TOML: ")
+    assert "(column " in error and "not found" not in error
+    assert hint.startswith("hint: fix that line")
+    # A broken pyproject.toml that cannot be ours is not in the way of a pubgate.yaml-less
+    # search: it is "not found", as before.
+    write(tmp_path, "[project\nname = 'x'\n", "pyproject.toml")
+    assert "no pubgate.yaml or [tool.pubgate] found" in pubgate("plan", cwd=tmp_path).err
+    with pytest.raises(ConfigError, match=r"pyproject.toml:1: invalid TOML: "):
+        load(tmp_path / "pyproject.toml")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--json", "plan"],  # no configuration: exit 2
+        ["plan", "--json"],
+        ["--json", "nonsense"],  # argparse's own refusal
+        ["--json", "hook", "pre-push"],  # wrong use
+    ],
+)
+def test_json_failures_print_one_object_on_stdout(tmp_path: Path, args: list[str]) -> None:
+    result = pubgate(*args, cwd=tmp_path)
+    assert result.code == 2
+    data = json.loads(result.out)
+    assert set(data) == {"error", "hint", "exit_code"}
+    assert data["exit_code"] == 2 and data["error"] and data["hint"]
+    assert result.err.splitlines() == [f"error: {data['error']}", f"hint: {data['hint']}"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import re
 import shutil
 import signal
 import subprocess
@@ -147,6 +150,67 @@ def test_interrupt_exits_130_and_a_rerun_finishes(tmp_path: Path, public: Public
     code, lines = run(tmp_path, src, "sync", "--no-pr")
     assert code == 0, lines
     assert "pushed" in lines[-2]
+
+
+def test_ctrl_c_to_the_process_group_at_random_moments(tmp_path: Path, public: PublicRepos) -> None:
+    """What a terminal's Ctrl-C does: SIGINT to git, git-pubgate and every git child at once,
+    at seeded random moments from start-up to exit, sometimes twice. Never a traceback;
+    git-pubgate exits 130 (or, in the last instant of interpreter shutdown, dies of the
+    signal); under git, git itself dies of it (git 2.39 re-raises it after its child ends).
+    Then a plain rerun converges."""
+    target = public.bare()
+    src = source(tmp_path, f"target_repo: {target}\nexclude: ['internal/']\n")
+    config = str(tmp_path / "pubgate.yaml")
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    direct = [str(bin_dir / "git-pubgate"), "--config", config, "sync", "--no-pr"]
+    under_git = ["git", "pubgate", "--config", config, "sync", "--no-pr"]
+    start = time.monotonic()
+    subprocess.run(direct, cwd=src, env=env, capture_output=True, check=True)
+    span = time.monotonic() - start  # one whole run: the moments are drawn across it
+    rng = random.Random(1913)
+    tip = git("rev-parse", "main", cwd=src).strip()
+    outcomes = []
+    for attempt in range(40):
+        tip = build(
+            src, [C(f"n{attempt}", ["main"], {f"src/n{attempt}.py": "n\n"})], known={"main": tip}
+        )[f"n{attempt}"]
+        command = under_git if attempt % 4 == 3 else direct
+        proc = subprocess.Popen(
+            command,
+            cwd=src,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        time.sleep(rng.uniform(0, span * 1.1))
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            if rng.random() < 0.5:
+                time.sleep(rng.uniform(0, 0.05))
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        text = err.decode(errors="replace")
+        if "Traceback" in text or "Fatal Python error" in text:
+            # Only the interpreter's own start-up, before git-pubgate's first module runs,
+            # keeps Python's default handling (RELIABILITY.md, known limits).
+            assert not re.search(r"git_pubgate/(?!__init__\.py)", text), text
+            continue
+        assert "KeyboardInterrupt" not in text, text
+        allowed = {0, 130, -signal.SIGINT}
+        assert proc.returncode in allowed, (command, proc.returncode, text)
+        if proc.returncode == 130 and command is direct:
+            assert text.splitlines()[-2:] == [
+                "error: interrupted",
+                "hint: rerun the same command; every step is safe to repeat",
+            ], text
+        outcomes.append(proc.returncode)
+    assert outcomes.count(130) + outcomes.count(-signal.SIGINT) >= 20, outcomes
+    code, lines = run(tmp_path, src, "sync", "--no-pr")
+    assert code == 0, lines
+    assert f"Pubgate-Source: {tip}" in git("log", "-1", "--format=%B", "pubgate/sync", cwd=target)
 
 
 HOLD_LOCK = """
