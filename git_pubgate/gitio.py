@@ -73,17 +73,58 @@ def is_transient(stderr: str) -> bool:
     return any(p in text for p in _TRANSIENT)
 
 
+# What git and ssh print around every failure to reach a repository, whatever the cause.
+_BOILERPLATE = (
+    "fatal: could not read from remote repository.",
+    "please make sure you have the correct access rights",
+    "and the repository exists.",
+    "error: failed to push some refs",
+    "hint: ",
+    "to ",
+)
+# Lines that name the cause, in git's, ssh's, curl's and the forges' words.
+_TELLING = (
+    "could not resolve host",
+    "permission denied",
+    "repository not found",
+    "not found",
+    "does not appear to be a git repository",
+    "authentication failed",
+    "invalid username or password",
+    "host key verification failed",
+    "connection refused",
+    "connection timed out",
+    "timed out",
+    "no route to host",
+    "network is unreachable",
+    "access denied",
+    "forbidden",
+    "could not read username",
+    "certificate",
+)
+
+
 def summarise(stderr: str) -> str:
-    """The line of git's stderr that says most: the remote's own error, else a rejected ref,
-    else the last line (git's closing "failed to push some refs" says nothing by itself)."""
+    """The line of git's stderr that says most: the remote's own error, else the line that
+    names the cause (``Could not resolve hostname``, ``Permission denied (publickey)``,
+    ``Repository not found``), else a rejected ref, else git's first error. git's closing
+    lines ("Please make sure you have the correct access rights and the repository exists.",
+    "failed to push some refs") say nothing by themselves."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     for line in lines:
         if line.startswith(("remote: error:", "remote: fatal:")):
             return line.removeprefix("remote: ").strip()
-    for line in lines:
+    said = [line for line in lines if not line.lower().startswith(_BOILERPLATE)]
+    for line in said:
+        if any(cause in line.lower() for cause in _TELLING):
+            return line
+    for line in said:
         if line.startswith("! ["):
             return line
-    return lines[-1] if lines else ""
+    for line in said:
+        if line.lower().startswith(("fatal:", "error:")):
+            return line
+    return said[-1] if said else (lines[-1] if lines else "")
 
 
 _TOKEN_VAR = "GIT_PUBGATE_TOKEN"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from git_pubgate import gitio
+
 from .conftest import SECRETS, PublicRepos, pubgate
 from .factory import C, build, git
 from .gitserver import GitHttpServer
@@ -174,3 +176,41 @@ def test_token_never_appears_in_any_git_argv(
     assert any(c.startswith("--git-dir") and " push " in c for c in commands)
     assert not [c for c in commands if TOKEN in c]
     assert git("rev-parse", "--verify", "pubgate/sync", cwd=bare)
+
+
+@pytest.mark.parametrize(
+    ("url", "ssh_says", "telling"),
+    [
+        # Real ssh, a host that cannot resolve (.invalid never does): retried, then quoted.
+        ("git@nonexistent.invalid:o/r.git", None, "Could not resolve hostname nonexistent"),
+        # ssh stand-ins saying what ssh and GitHub's ssh side say.
+        (
+            "git@github.com:o/r.git",
+            "git@github.com: Permission denied (publickey).",
+            "git@github.com: Permission denied (publickey).",
+        ),
+        ("git@github.com:o/gone.git", "ERROR: Repository not found.", "Repository not found."),
+        ("file:///nonexistent/r.git", None, "does not appear to be a git repository"),
+    ],
+)
+def test_remote_errors_quote_the_line_that_names_the_cause(  # noqa: PLR0917 (parametrized)
+    tmp_path: Path,
+    public: PublicRepos,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    ssh_says: str | None,
+    telling: str,
+) -> None:
+    monkeypatch.setattr(gitio, "BACKOFF", (0.0, 0.0))  # the retries, without their waits
+    if ssh_says is not None:
+        shim = tmp_path / "fake-ssh"
+        shim.write_text(f"#!/bin/sh\necho '{ssh_says}' >&2\nexit 255\n")
+        shim.chmod(0o755)
+        monkeypatch.setenv("GIT_SSH_COMMAND", str(shim))
+    src = setup(tmp_path, public, url)
+    code, _, err = run(tmp_path, src, "sync", "--no-pr")
+    assert code == 1
+    error, hint = err.splitlines()[-2:]
+    assert error.startswith("error: reading ") and telling in error, err
+    assert "and the repository exists." not in error
+    assert hint.startswith("hint: ")
