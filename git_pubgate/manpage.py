@@ -98,20 +98,27 @@ def render() -> str:
         "130",
         "Interrupted. Every step is safe to rerun.",
         ".SH FILES",
+        # _escape: a line that starts with '.' would be read as a roff request.
         ".TP",
-        ".git/pubgate/public.git",
+        _escape(".git/pubgate/public.git"),
         _escape(
             "Private staging repository holding the rewritten objects; it borrows the "
             "source's objects and never changes the source's refs or work tree."
         ),
         ".TP",
-        ".git/pubgate/cache/",
+        _escape(".git/pubgate/cache/"),
         _escape("Where the last run stopped, so the next pays only for what is new."),
         ".TP",
-        ".git/pubgate/targets/\\fINAME\\fR/",
+        "\\&.git/pubgate/targets/\\fINAME\\fR/",  # \\& as _escape gives: '.' starts a request
         _escape(
             "With targets: each target's own lock, staging repository and cache, so targets "
             "never wait for or read one another's state (cache it per target in CI)."
+        ),
+        ".TP",
+        _escape(".git/pubgate/hook-rules.json"),
+        _escape(
+            "The rules of each target, saved by hook install and refreshed by every plan and "
+            "sync: the pre-push hook checks with them where the checkout has no configuration."
         ),
         ".SH EXAMPLES",
         ".nf",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -36,6 +37,27 @@ def test_man_page_is_generated_and_covers_every_command_and_key() -> None:
         assert f"\\fB{key}\\fR" in plain
     for command in ("init", "plan", "sync", "publish", "audit", "hook", "demo"):
         assert f".SS {command}\n" in plain
+
+
+def test_man_renders_the_page_without_warnings(tmp_path: Path) -> None:
+    """man itself (man-db, groff) reads the committed page: no roff warning, and every FILES
+    entry survives (a line starting with '.' is a roff request and vanished)."""
+    man = shutil.which("man")
+    if man is None:
+        pytest.fail("this test needs man (Debian: apt-get install man-db); it is not skipped")
+    page = tmp_path / "git-pubgate.1"
+    page.write_text(render())
+    env = {**os.environ, "MANWIDTH": "100", "LC_ALL": "C.UTF-8", "MANPAGER": "cat", "PAGER": "cat"}
+    done = subprocess.run(
+        [man, "--warnings", "-l", str(page)], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr
+    text = re.sub(r".\x08", "", done.stdout)  # no overstrike bold, should man add it
+    files = text[text.index("FILES") : text.index("EXAMPLES")]
+    names = [".git/pubgate/public.git", ".git/pubgate/cache/", ".git/pubgate/targets/NAME/"]
+    for name in [*names, ".git/pubgate/hook-rules.json"]:
+        assert name in files, files
 
 
 @pytest.fixture(scope="module")
