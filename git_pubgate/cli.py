@@ -495,6 +495,7 @@ def _audit_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err:
     from .forge import resolve_token
     from .quoting import quote_path
     from .sync import target_remote
+    from .wording import count
     from .workspace import locked_staging, open_source
 
     source = open_source(cfg, cwd)
@@ -515,12 +516,16 @@ def _audit_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err:
         verdict = (
             "clean"
             if report.clean
-            else (f"{len(report.findings)} findings, {len(report.source_differences)} differences")
+            else (
+                f"{count(len(report.findings), 'finding')}, "
+                f"{count(len(report.source_differences), 'difference')}"
+            )
         )
         checked = (
             f"; source checked at {report.source_checked[:12]}" if report.source_checked else ""
         )
-        _say(err, f"audit of {len(report.refs)} refs, {report.commits} commits: {verdict}{checked}")
+        scope = f"{count(len(report.refs), 'ref')}, {count(report.commits, 'commit')}"
+        _say(err, f"audit of {scope}: {verdict}{checked}")
     return EXIT_OK if report.clean else EXIT_FAILED
 
 

@@ -17,6 +17,7 @@ import pygit2
 
 from .config import load
 from .errors import PubgateError
+from .quoting import quote_path
 from .report import describe
 from .sync import SyncOptions, run
 
@@ -133,7 +134,7 @@ def _demo(root: Path, out: TextIO, err: TextIO, *, as_json: bool, kept: bool) ->
     err.write("\n")
     err.writelines(line + "\n" for line in describe(report, plan=False))
     err.write(f"\npublished files on {report.head_branch}:\n")
-    err.writelines(f"  {f}\n" for f in files)
+    err.writelines(f"  {quote_path(f)}\n" for f in files)
     if report.release is not None and report.release.changelog:
         log = pushed.revparse_single(f"{report.head}:{report.release.changelog}").peel(pygit2.Blob)
         err.write(f"\n{report.release.changelog} as the release commit wrote it:\n")

@@ -191,6 +191,7 @@ class ReleasePlan:
     commit: str | None = None
     version_files: list[str] = field(default_factory=list)
     changelog: str | None = None
+    declared: Version | None = None  # the version the source declares
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -273,6 +274,7 @@ def plan(
         branch=branch_for(branch_prefix, version),
         version_files=[f.path for f in owned.source.files],
         changelog=policy.changelog,
+        declared=declared,
     )
 
 

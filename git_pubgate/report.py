@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .quoting import quote_path
+from .wording import count as counted
 
 if TYPE_CHECKING:
     from .lost_trailers import SquashMatch
@@ -159,13 +160,13 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         return lines
     count = len(report.commits)
     lines.append(
-        f"{count} public commit{'s' if count != 1 else ''}"
+        counted(count, "public commit")
         + (f", {report.pruned} pruned (only excluded paths changed)" if report.pruned else "")
         + ":"
     )
     shown = report.commits if verbose or count <= 20 else report.commits[-20:]
     if len(shown) < count:
-        lines.append(f"  ... {count - len(shown)} earlier commits")
+        lines.append(f"  ... {counted(count - len(shown), 'earlier commit')}")
     for commit in shown:
         lines.append(f"  {commit.public[:12]} {commit.subject}  ({commit.author})")
     if report.new_identities:
@@ -175,7 +176,7 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         )
         lines.extend(f"  {who}" for who in report.new_identities)
     if report.excluded_paths:
-        lines.append(f"held back ({len(report.excluded_paths)} excluded paths touched):")
+        lines.append(f"held back ({counted(len(report.excluded_paths), 'excluded path')} touched):")
         by_default = set(report.held_back_by_default)
         for path in report.excluded_paths[: 50 if not verbose else None]:
             lines.append(f"  {quote_path(path)}" + ("  (by default)" if path in by_default else ""))
@@ -190,7 +191,7 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     if report.divergence:
         lines.append(
             f"divergence: {report.review_branch} differs from the last synced source "
-            f"in {len(report.divergence)} paths:"
+            f"in {counted(len(report.divergence), 'path')}:"
         )
         lines.extend(f"  {quote_path(path)}" for path in report.divergence[:50])
     if report.absorb:
@@ -209,10 +210,17 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         and not report.pushed_to_review
         and (report.pushed or report.already_pushed or report.dry_run)
     ):
-        lines.append(
-            f"next: open a pull request from {report.head_branch} into "
-            f"{report.review_branch} and merge it after review"
-        )
+        if report.review_tip is None:  # no branch for a pull request to go into
+            lines.append(
+                f"next: {report.review_branch} does not exist on the target yet: review "
+                f"{report.head_branch}, then 'git pubgate sync --init' pushes the same "
+                f"commits to {report.review_branch} directly (once)"
+            )
+        else:
+            lines.append(
+                f"next: open a pull request from {report.head_branch} into "
+                f"{report.review_branch} and merge it after review"
+            )
     return lines
 
 
@@ -247,6 +255,11 @@ def release_lines(release: ReleasePlan) -> list[str]:
         else (release.previous_from)
     )
     lines = [f"version: {release.version}, after {previous}", f"  why: {release.decision.reason}"]
+    if release.previous is None and release.declared and release.declared != release.version:
+        lines.append(
+            f"  first release: the source declares {release.declared}; "
+            "'git pubgate sync --bump none' releases that version as it is"
+        )
     for change in release.decision.drivers[:10]:
         lines.append(f"    {change.commit[:12]} {change.subject}")
     return lines
