@@ -38,6 +38,7 @@ from .objects import OBJ_COMMIT, PackWriter, RawCommit, object_id
 from .policy import Policy
 from .policy import build as build_policy
 from .procs import tied
+from .quoting import quote_path
 from .release import Owned
 from .replay import RefusedChangeError, TreeReplay, differing_paths
 from .rewrite import Rewriter
@@ -534,7 +535,7 @@ def _replay_one(  # noqa: PLR0917
         new_tree = replay.apply(ours, base, theirs)
     except RefusedChangeError as e:
         raise PubgateError(
-            f"refusing to absorb {short}: {e.path} {e.why}",
+            f"refusing to absorb {short}: {quote_path(e.path)} {e.why}",
             "only changes to public content come back; revert that part on the public side, "
             "or bring it in by hand",
         ) from e
@@ -542,7 +543,7 @@ def _replay_one(  # noqa: PLR0917
     if wrong:
         raise PubgateError(
             f"refusing to absorb {short}, since the internal commit would not publish back to "
-            f"it exactly: {wrong[0]}",
+            f"it exactly: {quote_path(wrong[0])}",
             "bring that change in by hand; sync would otherwise publish something else",
         )
     message = add_trailer(commit.message, ABSORBED_TRAILER, public)

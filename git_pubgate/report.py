@@ -196,7 +196,8 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         lines.extend(f"  {quote_path(path)}" for path in report.divergence[:50])
     if report.absorb:
         lines.append(
-            f"{len(report.absorb)} public commits waiting to be absorbed (git pubgate absorb):"
+            f"{counted(len(report.absorb), 'public commit')} waiting to be absorbed "
+            "(git pubgate absorb):"
         )
         lines.extend(f"  {c.public[:12]} {c.subject}  ({c.author})" for c in report.absorb[:50])
     lines.append(outcome(report, plan=plan))
