@@ -22,7 +22,7 @@ from typing import Any
 
 from .config import Config, ConfigMissingError, is_local
 from .errors import ConfigError, PubgateError
-from .urls import repository_key
+from .urls import repository_key, without_credentials
 
 FILE_NAME = "hook-rules.json"
 _FORMAT = 1

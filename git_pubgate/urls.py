@@ -54,6 +54,15 @@ def repository_key(url: str) -> str:
     return _path(text)
 
 
+def without_credentials(url: str) -> str:
+    """``url`` without its ``user:password@`` part, for anything written down or shown."""
+    scheme = _SCHEME.match(url.strip())
+    if scheme is None:
+        return url  # scp syntax and paths carry no password
+    authority, slash, path = scheme.group(2).partition("/")
+    return f"{scheme.group(1)}://{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def same_repository(a: str, b: str) -> bool:
     """Whether two remote URLs name the same repository (see the module's note)."""
     return repository_key(a) == repository_key(b)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from git_pubgate import hook_rules
+from git_pubgate.config import load
 from git_pubgate.errors import ConfigError
 from git_pubgate.hooks import (
     CONFIG_HOOKS_SINCE,
@@ -322,3 +324,16 @@ def test_no_configuration_and_nothing_saved_blocks_nothing(tmp_path: Path, repo:
     build(repo, [C("s", ["main"], {"internal/x": "x\n"})], known={"main": head(repo)})
     assert push(repo, "mirror", "main").returncode == 0
     assert push(repo, "public", "main").returncode == 0  # nothing says it is public
+
+
+def test_saved_rules_never_hold_a_password(tmp_path: Path) -> None:
+    secret = "hunter2-" + "x" * 8
+    config = tmp_path / "pubgate.yaml"
+    config.write_text(json.dumps({"target_repo": f"https://deployer:{secret}@git.example/o/r.git"}))
+    git_dir = tmp_path / "git"
+    hook_rules.save(git_dir, load(config))
+    text = (git_dir / "pubgate" / "hook-rules.json").read_text()
+    assert secret not in text and "deployer" not in text
+    [saved] = hook_rules.load(git_dir)
+    assert saved.target == "https://git.example/o/r.git"
+    assert is_target("https://git.example/o/r", saved.target)
