@@ -235,13 +235,13 @@ def _public_now_excluded(report: SyncReport) -> list[str]:
     lines = []
     if report.kept_public:
         lines.append(f"kept public as {review} has them, though excluded now (keep_public):")
-        lines.extend(f"  {path}" for path in report.kept_public[:50])
+        lines.extend(f"  {quote_path(path)}" for path in report.kept_public[:50])
     if report.newly_excluded:
         lines.append(
             f"public on {review} but excluded now (the next pull request deletes them from "
             f"{review}; public history keeps them):"
         )
-        lines.extend(f"  {path}" for path in report.newly_excluded[:50])
+        lines.extend(f"  {quote_path(path)}" for path in report.newly_excluded[:50])
     return lines
 
 
@@ -304,7 +304,7 @@ def pull_request_text(
         held += (
             f"\nThis pull request deletes from `{report.review_branch}` what the exclude rules "
             "take now (public history keeps it):\n\n"
-            + "".join(f"- `{path}`\n" for path in report.newly_excluded[:100])
+            + "".join(f"- `{quote_path(path)}`\n" for path in report.newly_excluded[:100])
         )
     identities = ""
     if report.new_identities:

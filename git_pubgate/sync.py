@@ -522,7 +522,8 @@ def _shown(paths: Iterable[bytes]) -> list[str]:
 
 def _deletion_refusal(report: SyncReport, config: Config) -> tuple[str, str]:
     paths, review = report.newly_excluded, report.review_branch
-    shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+    shown = ", ".join(quote_path(p) for p in paths[:10])
+    shown += f" and {len(paths) - 10} more" if len(paths) > 10 else ""
     is_, it = ("is", "it") if len(paths) == 1 else ("are", "them")
     return (
         f"{shown} {is_} public on {review} and excluded now: the next pull request would "
