@@ -143,18 +143,16 @@ def save(git_dir: Path, config: Config) -> None:
     """
     path = saved_file(git_dir)
     fresh = from_config(config)
-    if config.name:  # one target of a file (a sync of that target): only its entry changes
-        replaced = {_origin(config)}
-    else:  # the whole file: whatever it saved before goes, targets it no longer has included
-        replaced = {r.origin for r in fresh} | {str(config.path)}
-    whole_file = f"{config.path}::" if not config.name else None
+
+    # One target of a file (a sync of that target) replaces only its own entry; the whole
+    # file replaces whatever it saved before, targets it no longer has included.
+    def replaced(origin: str) -> bool:
+        if config.name:
+            return origin == _origin(config)
+        return origin == str(config.path) or origin.startswith(f"{config.path}::")
+
     try:
-        kept = [
-            r
-            for r in load(git_dir)
-            if r.origin not in replaced
-            and not (whole_file is not None and r.origin.startswith(whole_file))
-        ]
+        kept = [r for r in load(git_dir) if not replaced(r.origin)]
     except PubgateError:
         kept = []  # unreadable: this save replaces it
     targets: dict[str, dict[str, Any]] = {}

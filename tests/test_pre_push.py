@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from git_pubgate import hook_rules
-from git_pubgate.config import load
+from git_pubgate.config import Config, load
 from git_pubgate.errors import ConfigError
 from git_pubgate.hooks import (
     CONFIG_HOOKS_SINCE,
@@ -328,12 +329,39 @@ def test_no_configuration_and_nothing_saved_blocks_nothing(tmp_path: Path, repo:
 
 def test_saved_rules_never_hold_a_password(tmp_path: Path) -> None:
     secret = "hunter2-" + "x" * 8
-    config = tmp_path / "pubgate.yaml"
-    config.write_text(json.dumps({"target_repo": f"https://deployer:{secret}@git.example/o/r.git"}))
+    # The configuration refuses such a URL; the saved rules do not rely on that.
+    url = f"https://deployer:{secret}@git.example/o/r.git"
     git_dir = tmp_path / "git"
-    hook_rules.save(git_dir, load(config))
+    hook_rules.save(git_dir, Config(path=tmp_path / "pubgate.yaml", target_repo=url))
     text = (git_dir / "pubgate" / "hook-rules.json").read_text()
     assert secret not in text and "deployer" not in text
     [saved] = hook_rules.load(git_dir)
     assert saved.target == "https://git.example/o/r.git"
     assert is_target("https://git.example/o/r", saved.target)
+
+
+def test_saved_rules_keep_each_target(tmp_path: Path) -> None:
+    config = tmp_path / "pubgate.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "exclude": ["/internal/"],
+                "targets": {
+                    "a": {"root": "libs/a", "target_repo": str(tmp_path / "a.git")},
+                    "b": {"root": "libs/b", "target_repo": str(tmp_path / "b.git")},
+                },
+            }
+        )
+    )
+    git_dir = tmp_path / "git"
+    whole = load(config)
+    hook_rules.save(git_dir, whole)
+    assert sorted(r.target for r in hook_rules.load(git_dir)) == [
+        str(tmp_path / "a.git"),
+        str(tmp_path / "b.git"),
+    ]
+    # A sync of one target refreshes its own entry and keeps the other's.
+    only_a = next(t for t in whole.targets if t.name == "a")
+    hook_rules.save(git_dir, dataclasses.replace(only_a, exclude=("*.pem",)))
+    saved = {r.target: r.exclude for r in hook_rules.load(git_dir)}
+    assert saved == {str(tmp_path / "a.git"): ("*.pem",), str(tmp_path / "b.git"): ("/internal/",)}
