@@ -121,6 +121,6 @@ def test_the_hook_never_repeats_a_password_from_the_remote_url(tmp_path: Path) -
         pushed = subprocess.run(
             ["git", "push", "public", "main"], cwd=src, capture_output=True, text=True, check=False
         )
-    assert pushed.returncode == 1 and "excluded path 'internal/x.md'" in pushed.stderr
+    assert pushed.returncode == 1 and "excluded path internal/x.md" in pushed.stderr
     assert "http://***@127.0.0.1" in pushed.stderr
     assert remote_token not in pushed.stderr

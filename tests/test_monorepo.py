@@ -381,7 +381,7 @@ def test_audit_and_publish_understand_targets(tmp_path: Path, public: PublicRepo
     result = pubgate("audit", cwd=src)
     assert result.code == 1
     assert "a: ok" in result.err and "b: failed (exit 1)" in result.err
-    assert "excluded path 'deploy.pem'" in result.err
+    assert "excluded path deploy.pem" in result.err
 
     result = pubgate("publish", "--dry-run", cwd=src)
     assert result.code == 2
