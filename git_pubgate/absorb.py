@@ -29,6 +29,7 @@ from .absorb_merge import ConflictError, Publish, SectionMerge, has_conflict_mar
 from .absorb_scan import Scan, scan
 from .absorb_state import AbsorbState
 from .config import Config, is_local
+from .content import ContentError
 from .errors import PubgateError
 from .forge import PullRequestOptions, make_forge_for, resolve_token
 from .gitio import Remote, summarise
@@ -137,7 +138,7 @@ def run(
         if options.abort:
             return _abort(config, source)
         state = absorb_state.load(source.git_dir) or AbsorbState()
-        content = _content(config, staging)
+        content = _content(config, source, staging)
         if options.resume:
             _take_resolution(staging, source.git_dir, state, content)
         elif state.stop is not None:
@@ -158,13 +159,25 @@ def run(
         return report
 
 
-def _content(config: Config, staging: pygit2.Repository) -> Publish | None:
-    """The filter's content transform of one file (internal sections), or None without one.
+def _content(config: Config, source: Source, staging: pygit2.Repository) -> Publish | None:
+    """The filter's content transform of one file (sections, replacements), or None."""
+    content = build_policy(config, source.repo, scan=False).content
+    if content is None:
+        return None
 
-    Today the filter publishes every file's bytes as they are, so nothing needs merging.
-    """
-    del config, staging
-    return None
+    def read(blob: bytes) -> bytes:
+        return bytes(staging.odb.read(pygit2.Oid(raw=blob))[1])
+
+    def write(data: bytes) -> bytes:
+        return bytes(staging.odb.write(pygit2.enums.ObjectType.BLOB, data).raw)
+
+    def publish(path: bytes, blob: bytes) -> bytes | None:
+        try:
+            return content.publish(path, b"100644", blob, read, write).blob
+        except ContentError:
+            return None  # it cannot be published at all, so it never publishes back
+
+    return publish
 
 
 def _abort(config: Config, source: Source) -> AbsorbReport:

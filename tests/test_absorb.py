@@ -490,3 +490,88 @@ def test_a_divergent_sync_merged_on_the_public_side_comes_back_as_a_merge(world:
     head = world.sync()["head"]
     assert git("rev-parse", f"{head}^", cwd=world.public).strip() == world.pub["merge"]
     assert world.from_scratch_head() == head
+
+
+SECTIONED = (
+    "def run():\n"
+    "    setup()\n"
+    "    # BEGIN-INTERNAL\n"
+    "    call_internal_service()\n"
+    "    # END-INTERNAL\n"
+    "    work()\n"
+    "    return 1\n"
+)
+
+
+def sectioned_world(tmp_path: Path, public: PublicRepos) -> World:
+    world = make_world(tmp_path, public)
+    world.internal(C("s", ["b"], {"src/svc.py": SECTIONED}))
+    world.merge_sync()
+    assert "call_internal_service" not in git("show", "main:src/svc.py", cwd=world.public)
+    return world
+
+
+def test_a_public_edit_merges_around_internal_sections(tmp_path: Path, public: PublicRepos) -> None:
+    world = sectioned_world(tmp_path, public)
+    published = git("show", "main:src/svc.py", cwd=world.public)
+    world.contribute(C("p1", ["main"], {"src/svc.py": published.replace("return 1", "return 2")}))
+    head = world.absorb()["head"]
+    assert git("show", f"{head}:src/svc.py", cwd=world.src) == SECTIONED.replace(
+        "return 1", "return 2"
+    )
+    world.merge_absorbed()
+    assert world.sync()["up_to_date"]
+
+
+def test_a_conflict_stops_and_continue_takes_the_resolution(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    world = sectioned_world(tmp_path, public)
+    published = git("show", "main:src/svc.py", cwd=world.public)
+    edited = published.replace(
+        "    setup()\n    work()\n", "    setup()\n    more_work()\n    work()\n"
+    )
+    assert edited != published
+    world.contribute(C("p1", ["main"], {"src/svc.py": edited}, author="Zoe Contributor"))
+    p1 = world.pub["p1"]
+    refs = git("for-each-ref", cwd=world.src)
+    stopped = world.pubgate("absorb")
+    assert stopped.code == 1, stopped.err
+    assert p1[:12] in stopped.err and "src/svc.py" in stopped.err and "--continue" in stopped.err
+    assert "call_internal_service" not in stopped.err
+    assert git("for-each-ref", cwd=world.src) == refs, "nothing written before it is resolved"
+    work = world.src / ".git" / "pubgate" / "absorb" / "tree" / "src" / "svc.py"
+    assert "<<<<<<<" in work.read_text()
+    # A plain rerun says an absorb is stopped.
+    again = world.pubgate("absorb")
+    assert again.code == 1 and "--continue" in again.err
+    # Markers left in: refused.
+    bad = world.pubgate("absorb", "--continue")
+    assert bad.code == 1 and "conflict markers" in bad.err
+    # A resolution that loses the contribution does not round-trip: refused.
+    work.write_text(SECTIONED)
+    bad = world.pubgate("absorb", "--continue")
+    assert bad.code == 1 and "does not publish back" in bad.err
+    resolved = SECTIONED.replace("    work()\n", "    more_work()\n    work()\n")
+    work.write_text(resolved)
+    done = world.pubgate("--json", "absorb", "--continue")
+    assert done.code == 0, done.err
+    head = json.loads(done.out)["head"]
+    assert git("show", f"{head}:src/svc.py", cwd=world.src) == resolved
+    assert not (world.src / ".git" / "pubgate" / "absorb").exists()
+    world.merge_absorbed()
+    assert world.sync()["up_to_date"]
+
+
+def test_abort_forgets_a_stopped_absorb(tmp_path: Path, public: PublicRepos) -> None:
+    world = sectioned_world(tmp_path, public)
+    published = git("show", "main:src/svc.py", cwd=world.public)
+    edited = published.replace("    setup()\n    work()\n", "    setup()\n    x()\n    work()\n")
+    world.contribute(C("p1", ["main"], {"src/svc.py": edited}))
+    assert world.pubgate("absorb").code == 1
+    done = world.pubgate("--json", "absorb", "--abort")
+    assert done.code == 0 and json.loads(done.out)["aborted"], done.err
+    assert not (world.src / ".git" / "pubgate" / "absorb").exists()
+    nothing = world.pubgate("absorb", "--abort")
+    assert nothing.code == 1 and "nothing to abort" in nothing.err
+    assert world.pubgate("absorb", "--continue").code == 1
