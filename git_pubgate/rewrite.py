@@ -486,7 +486,10 @@ class Rewriter:
         self._converged: set[str] = set()
         self._source_tree: dict[str, bytes] = {}
         self._public_tree: dict[str, bytes] = {}
-        self._graph = _Ancestry(lambda a, b: bool(repo.descendant_of(b, a)))
+        self._graph = _Ancestry(lambda a, b: bool(repo.descendant_of(b, a)))  # public commits
+        # Source commits: merge-parent pruning asks whether one original parent is an ancestor
+        # of another; depths make that a short walk instead of a libgit2 merge-base search.
+        self._orig_graph = _Ancestry(lambda a, b: bool(repo.descendant_of(b, a)))
 
     def seed_from(self, source_commit: str, public_tree: str) -> None:
         """Seed the tree filter with a source commit's known public tree (see TreeFilter.seed)."""
@@ -583,6 +586,7 @@ class Rewriter:
     ) -> str | None:
         tree = bytes.fromhex(commit.tree)
         self._source_tree[source] = tree
+        self._orig_graph.add(source, commit.parents)
         new_tree = self._filter(source, tree)
         orig = list(commit.parents)
         mapped = [self._lookup(p, image_of_old) for p in orig]
@@ -700,7 +704,7 @@ class Rewriter:
             for j, (other, other_orig, _) in enumerate(unique):
                 if i == j or not self._graph.is_ancestor(p, other):
                     continue
-                if self._orig_is_ancestor(o, other_orig):
+                if self._orig_graph.is_ancestor(o, other_orig):
                     continue
                 removable.append(i)
                 break
@@ -719,11 +723,6 @@ class Rewriter:
 
     def _read_source(self, tree: bytes) -> bytes:
         return bytes(self._repo.odb.read(pygit2.Oid(raw=tree))[1])
-
-    def _orig_is_ancestor(self, maybe_ancestor: str, commit: str) -> bool:
-        if maybe_ancestor == commit:
-            return True
-        return bool(self._repo.descendant_of(commit, maybe_ancestor))
 
     def _prunable(
         self,
