@@ -14,6 +14,9 @@ Python's default handling; RELIABILITY.md gives that window.
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # (no stub; builtin, so instant to import)
+import os as _os  # already loaded by the interpreter's start-up
+
+_MAIN_PID = _os.getpid()
 
 _interrupted = False
 
@@ -36,6 +39,11 @@ from .errors import EXIT_INTERRUPTED  # noqa: E402
 def _first(signum: int, frame: object) -> None:
     """The first signal while the command runs: stop it, and make later ones harmless."""
     global _interrupted  # noqa: PLW0603
+    if _os.getpid() != _MAIN_PID:
+        # A child between fork and exec (subprocess with preexec_fn) runs Python handlers in
+        # threading's _after_fork: raising there prints "Exception ignored". The parent, hit
+        # by the same Ctrl-C, reports it; the child is ended with it (PR_SET_PDEATHSIG).
+        return
     _interrupted = True
     _signal.signal(_signal.SIGINT, _later)
     raise KeyboardInterrupt
