@@ -644,6 +644,18 @@ def run_console(argv: list[str], interrupted: Callable[[], bool]) -> int:
     return _main(argv, sys.stdout, sys.stderr, interrupted=interrupted)
 
 
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a KeyboardInterrupt stands anywhere in the chain of causes behind ``error``."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 INTERRUPTED = ("interrupted", "rerun the same command; every step is safe to repeat")
 
 
@@ -734,7 +746,14 @@ def _main(
     except KeyboardInterrupt:
         message, hint = INTERRUPTED
         return fail(out, err, as_json=as_json, message=message, hint=hint, code=EXIT_INTERRUPTED)
-    except Exception:
+    except Exception as e:
+        if interrupted() or _caused_by_interrupt(e):
+            # Python sometimes wraps the KeyboardInterrupt: raised inside a class body's
+            # __set_name__ during a lazy import it becomes a RuntimeError. Still Ctrl-C.
+            message, hint = INTERRUPTED
+            return fail(
+                out, err, as_json=as_json, message=message, hint=hint, code=EXIT_INTERRUPTED
+            )
         traceback.print_exc(file=err)
         return fail(
             out,

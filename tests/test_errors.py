@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from git_pubgate import workspace
+from git_pubgate import cli, workspace
 from git_pubgate.config import load
 from git_pubgate.errors import PubgateError
 from git_pubgate.lock import exclusive
@@ -401,3 +401,19 @@ def test_a_reader_that_stops_reading_is_no_bug(tmp_path: Path, public: PublicRep
     said = stderr.read_text()
     assert done.returncode == 1, said
     assert "Traceback" not in said and "internal error" not in said and "Exception" not in said
+
+
+def test_an_interrupt_that_python_wrapped_is_still_an_interrupt() -> None:
+    """Ctrl-C during a lazy import can land in a class body's ``__set_name__``, which Python
+    3.11 wraps in a RuntimeError (seen in CI): that is still Ctrl-C (exit 130), not a bug."""
+
+    class Interrupted:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise KeyboardInterrupt
+
+    try:
+        type("Owner", (), {"field": Interrupted()})
+    except BaseException as e:  # RuntimeError on 3.11, the interrupt itself on 3.12+
+        wrapped: BaseException = e
+    assert cli._caused_by_interrupt(wrapped)
+    assert not cli._caused_by_interrupt(RuntimeError("a plain bug"))
