@@ -350,6 +350,7 @@ PR_FIELDS = (
     "commits",
     "held_back",
     "new_identities",
+    "symlinks",
     "reproduce",
     "version",
     "release",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,8 @@ class SyncReport:
     pull_request: dict[str, Any] | None = None  # number, url, created
     release: ReleasePlan | None = None
     superseded: list[str] = field(default_factory=list)  # older release branches retired
+    # Symlinks in the new commits that point out of the repository: (path, target).
+    symlinks_leaving: list[tuple[str, str]] = field(default_factory=list)
     absorb: list[Any] = field(default_factory=list)  # plan: public commits absorb would take
     would_refuse: list[Refusal] = field(default_factory=list)  # plan only: sync would refuse
     # Public paths the rules exclude now: kept as they are (keep_public), or deleted by this PR.
@@ -93,6 +96,7 @@ class SyncReport:
             "pull_request": self.pull_request,
             "release": self.release.to_json() if self.release else None,
             "superseded_branches": self.superseded,
+            "symlinks_leaving": [{"path": p, "target": t} for p, t in self.symlinks_leaving],
             "absorb": [
                 {"public": c.public, "subject": c.subject, "author": c.author} for c in self.absorb
             ],
@@ -186,6 +190,11 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         lines.append(_sections_line(report.sections_changed))
     if not report.secrets_scan:
         lines.append("secret scan: off (secrets: false)")
+    if report.symlinks_leaving:
+        lines.append(f"symlinks leaving the repository ({len(report.symlinks_leaving)}):")
+        lines.extend(
+            f"  {_quoted(path)} -> {_quoted(target)}" for path, target in report.symlinks_leaving
+        )
     if report.release is not None:
         lines.extend(release_lines(report.release))
     if report.divergence:
@@ -249,6 +258,12 @@ def _sections_line(count: int) -> str:
     return f"internal sections removed from {count} changed file{'s' if count != 1 else ''}"
 
 
+def _quoted(text: str) -> str:
+    """``text`` as it is when it prints as one plain line, else escaped in double quotes (a
+    symlink's target is any bytes: a newline in it must not forge a line of output)."""
+    return text if text.isprintable() and "`" not in text else json.dumps(text)
+
+
 def release_lines(release: ReleasePlan) -> list[str]:
     previous = (
         f"{release.previous} ({release.previous_from})"
@@ -273,7 +288,7 @@ This pull request was opened by git-pubgate. It brings {count} commit{plural} fr
 `{source_branch}` branch.
 {release}
 {commits}
-{new_identities}{held_back}
+{new_identities}{held_back}{symlinks}
 To reproduce this branch locally from the internal repository:
 
 {reproduce}
@@ -315,6 +330,15 @@ def pull_request_text(
         )
     if report.sections_changed:
         held += f"\n{_sections_line(report.sections_changed).capitalize()}.\n"
+    symlinks = ""
+    if report.symlinks_leaving:
+        symlinks = (
+            f"\nSymlinks that point out of the repository ({len(report.symlinks_leaving)}):\n\n"
+            + "".join(
+                f"- `{_quoted(path)}` -> `{_quoted(target)}`\n"
+                for path, target in report.symlinks_leaving
+            )
+        )
     reproduce = (
         f"```\ngit pubgate sync --dry-run   # {report.source_branch} at "
         f"{report.source_tip[:12]}, gives head {report.head}\n```"
@@ -338,6 +362,7 @@ def pull_request_text(
         "head": report.head or "",
         "commits": "\n".join(rows) + "\n",
         "held_back": held,
+        "symlinks": symlinks,
         "new_identities": identities,
         "reproduce": reproduce,
     }

@@ -22,6 +22,7 @@ from pygit2.enums import SortMode
 from .authors import IdentityError, People
 from .content import ContentError, ContentPolicy
 from .errors import PubgateError
+from .guard import TreeGuard
 from .messages import MessagePolicy
 from .objects import (
     EMPTY_TREE,
@@ -481,6 +482,8 @@ class Rewriter:
         self._people = people if people is not None and not people.is_empty else None
         self._sink = sink
         self.trees = TreeFilter(repo, rules, sink, content)
+        # Refuses names git forbids and symlinks into excluded paths in what commits add.
+        self.guard = TreeGuard(repo, rules)
         self._image: dict[str, str | None] = {}
         self._pruned: set[str] = set()
         self._converged: set[str] = set()
@@ -614,6 +617,8 @@ class Rewriter:
             self._pruned.add(source)
             return base
 
+        parent_tree = self._input_tree(self._tree_of_source(orig[0])) if orig else None
+        self.guard.check(source, self._input_tree(tree), parent_tree)
         if not parents and root_parent is not None:
             parents = [root_parent]
         if new_tree == EMPTY_TREE:

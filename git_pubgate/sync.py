@@ -263,6 +263,10 @@ def _run(  # noqa: PLR0917
     )
     report.held_back_by_default = policy.by_default(report.excluded_paths)
     report.sections_changed = len(filtered.sectioned)
+    report.symlinks_leaving = sorted(
+        (p.decode("utf-8", "surrogateescape"), t.decode("utf-8", "surrogateescape"))
+        for p, t in rewritten.rewriter.guard.leaving.items()
+    )
     report.divergence = [
         path
         for path in _divergence(staging, report.review_tip, base_tree, result, config)
