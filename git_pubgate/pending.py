@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
@@ -36,6 +36,9 @@ class PendingRecord:
         rows_bytes: the length of the commit list that belongs to this record (a killed run may
             have appended more).
         rows, created_map, pruned_map: file names in the cache directory.
+        seen: pattern -> a path the written commits hold that it matches, so a warning about
+            patterns that match nothing covers the whole pull request, not only this run.
+        identities: the authors and committers of the written commits, as published.
     """
 
     key: str
@@ -46,6 +49,8 @@ class PendingRecord:
     rows: str | None = None
     created_map: str | None = None
     pruned_map: str | None = None
+    seen: dict[str, str] = field(default_factory=dict)
+    identities: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: Any) -> PendingRecord | None:
@@ -57,6 +62,8 @@ class PendingRecord:
             return None
         names = (record.rows, record.created_map, record.pruned_map)
         if any(name is not None and (not isinstance(name, str) or "/" in name) for name in names):
+            return None
+        if not isinstance(record.seen, dict) or not isinstance(record.identities, list):
             return None
         return record
 
@@ -124,7 +131,10 @@ class Pending:
         created: list[PublicCommit],
         pruned: list[tuple[str, str | None]],
         width: int,
+        *,
         converged: Sequence[tuple[str, str]] = (),
+        seen: dict[str, str] | None = None,
+        identities: Iterable[str] = (),
     ) -> Pending:
         """Store one more run's work on top of this record; return the new record's view.
 
@@ -164,6 +174,8 @@ class Pending:
             rows,
             created_map,
             pruned_map,
+            {**record.seen, **(seen or {})},
+            sorted(set(record.identities).union(identities)),
         )
         return Pending(self._directory, self._stem, new)
 

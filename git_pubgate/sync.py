@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from .errors import ConfigError, PubgateError
 from .forge import Forge, PullRequestOptions, forge_kind, make_forge, resolve_token
 from .gitio import Remote
 from .held_back import held_back
-from .identities import first_public
+from .identities import first_public, identities_of
 from .keep_public import KeepOverlay, Overlay
 from .lock import WAIT_SECONDS
 from .lost_trailers import SquashMatch
@@ -230,7 +230,9 @@ def _run(  # noqa: PLR0917
     report.kept_public = _shown(rewritten.kept)
     report.newly_excluded = _shown(rewritten.deleted)
 
-    report.warnings = _unmatched_patterns(config, source, staging, rewritten.rewriter)
+    report.warnings, seen = _unmatched_patterns(
+        config, source, staging, rewritten.rewriter, rewritten.pending.record.seen
+    )
 
     # The pull request holds what earlier runs wrote on top of the review branch, and this
     # run's new commits.
@@ -240,12 +242,21 @@ def _run(  # noqa: PLR0917
     report.pruned = pending.record.pruned + len(result.pruned)
     report.rewritten = len(result.created) + len(result.pruned) + len(result.converged)
     report.commits = Commits(pending.commits(), fresh)
+    fresh_identities = identities_of(staging, [c.public for c in fresh])
 
     def written() -> Pending:
         """The record with this run's work on top, stored once the run has succeeded."""
         pruned = [(s, rewritten.rewriter.image_of(s)) for s in result.pruned]
         width = len(bytes.fromhex(source.tip))
-        return pending.extend(result.tip, fresh, pruned, width, result.converged)
+        return pending.extend(
+            result.tip,
+            fresh,
+            pruned,
+            width,
+            converged=result.converged,
+            seen=seen,
+            identities=fresh_identities,
+        )
 
     report.excluded_paths = held_back(staging, rules, state.last_source, source.tip)
     report.divergence = [
@@ -297,10 +308,13 @@ def _run(  # noqa: PLR0917
         )
         head_branch = report.head_branch = release.branch
         report.head = release.commit
-    new_commits = [c.public for c in report.commits]
+    # The pull request's earlier commits were read by the runs that wrote them.
+    new_commits = [c.public for c in fresh]
     if report.release is not None and report.release.commit:
         new_commits.append(report.release.commit)
-    report.new_identities = first_public(staging, new_commits, report.review_tip)
+    report.new_identities = first_public(
+        staging, new_commits, report.review_tip, also=pending.record.identities
+    )
     try:
         if options.init:
             if pushing:
@@ -465,17 +479,28 @@ def _find_squash(  # noqa: PLR0917
 
 
 def _unmatched_patterns(
-    config: Config, source: Source, staging: pygit2.Repository, rewriter: Rewriter
-) -> list[str]:
+    config: Config,
+    source: Source,
+    staging: pygit2.Repository,
+    rewriter: Rewriter,
+    earlier: Mapping[str, str],
+) -> tuple[list[str], dict[str, str]]:
+    """Warnings for patterns that match nothing, and the matches found in rewritten commits.
+
+    ``earlier``: such matches in the commits earlier runs wrote for the pull request, which
+    this run did not walk again.
+    """
     patterns = PatternCheck(config.exclude, config.include)
+    patterns.see(earlier.values())
     patterns.see(rewriter.trees.paths_seen())
+    seen = dict(patterns.witnesses)
     memory = source.git_dir / "pubgate" / "patterns.json"
     known = load_witnesses(memory)
     patterns.see_witnesses(staging, source.tip, known)
     patterns.see_tree(Path(staging.path), source.tip)
     if patterns.witnesses.items() - known.items():
         save_witnesses(memory, {**known, **patterns.witnesses})
-    return patterns.warnings()
+    return patterns.warnings(), seen
 
 
 def _shown(paths: Iterable[bytes]) -> list[str]:
