@@ -200,29 +200,10 @@ def _run(  # noqa: PLR0917
     shared_layout = Layout(layout, trees.commits(source.repo, source.git_dir) if trees else None)
     writer = PackWriter(Path(staging.path))
     try:
-        rewritten = _rewrite(
-            config,
-            source,
-            staging,
-            writer,
-            rules,
-            owned,
-            keep,
-            cache,
-            state,
-            index,
-            root_parent,
-            progress,
-            layout=shared_layout,
-            content=policy.content,
-        )
-        squash = _find_squash(staging, report.review_tip, config, state, index, rewritten)
-        if squash is not None:
-            # Continue from what the squash holds, as if its message had kept the trailers.
-            index.known.update(dict.fromkeys(squash.synced, squash.public))
-            state = locate(staging, source.tip, index.known)
-            report.last_synced, report.first_publication = state.last_source, False
-            rewritten = _rewrite(
+
+        def rewrite_from(start: SyncState, parent: str | None) -> _Rewritten:
+            # The same rewrite twice at most: once from the trailers, once more from a squash.
+            return _rewrite(
                 config,
                 source,
                 staging,
@@ -231,13 +212,22 @@ def _run(  # noqa: PLR0917
                 owned,
                 keep,
                 cache,
-                state,
+                start,
                 index,
-                None,
+                parent,
                 progress,
                 layout=shared_layout,
                 content=policy.content,
             )
+
+        rewritten = rewrite_from(state, root_parent)
+        squash = _find_squash(staging, report.review_tip, config, state, index, rewritten)
+        if squash is not None:
+            # Continue from what the squash holds, as if its message had kept the trailers.
+            index.known.update(dict.fromkeys(squash.synced, squash.public))
+            state = locate(staging, source.tip, index.known)
+            report.last_synced, report.first_publication = state.last_source, False
+            rewritten = rewrite_from(state, None)
         writer.commit()
     except BaseException:
         writer.abort()
