@@ -55,6 +55,40 @@ def tied() -> Callable[[], None] | None:
     return die_with_parent
 
 
+class Scrubber:
+    """Decodes a child's output as it comes and replaces every secret in it with ``***``.
+
+    A secret can straddle two reads: whole ones are replaced, then the longest text that could
+    still be the start of one (one character less than the longest secret) is held back until
+    the next read or ``close``.
+    """
+
+    def __init__(self, secrets: Sequence[str]):
+        # Longest first, so a secret that contains another is replaced whole.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._hold = max((len(s) for s in self._secrets), default=1) - 1
+        self._pending = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")  # split characters
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def feed(self, chunk: bytes) -> str:
+        """The text that is safe to show now."""
+        text = self.scrub(self._pending + self._decoder.decode(chunk))
+        cut = max(len(text) - self._hold, 0)
+        ready, self._pending = text[:cut], text[cut:]
+        return ready
+
+    def close(self) -> str:
+        """What was held back, once the output has ended."""
+        tail = self.scrub(self._pending + self._decoder.decode(b"", final=True))
+        self._pending = ""
+        return tail
+
+
 def run_live(
     command: Sequence[str],
     env: Mapping[str, str],
@@ -75,22 +109,14 @@ def run_live(
     )
     assert process.stderr is not None
     kept: list[str] = []
-    pending = ""
+    scrubber = Scrubber([secret] if secret else [])
     fd = process.stderr.fileno()
-    # A secret can straddle two reads: replace whole ones, then hold back the longest text that
-    # could still be the start of one (one character less than the secret).
-    hold = len(secret) - 1 if secret else 0
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")  # characters split across reads
     while chunk := os.read(fd, 4096):
-        text = pending + decoder.decode(chunk)
-        if secret:
-            text = text.replace(secret, "***")
-        cut = max(len(text) - hold, 0)
-        ready, pending = text[:cut], text[cut:]
+        ready = scrubber.feed(chunk)
         if ready:
             live(ready)
             kept.append(ready)
-    tail = pending + decoder.decode(b"", final=True)
+    tail = scrubber.close()
     if tail:
         live(tail)
         kept.append(tail)
