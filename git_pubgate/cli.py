@@ -302,9 +302,21 @@ def _sync_one(
     plan: bool,
     shared: SharedTrees | None = None,
 ) -> SyncReport:
+    from .checks import CheckOutput
     from .progress import Progress
     from .report import describe
     from .sync import SyncOptions, run
+
+    label = f"rewriting {cfg.name}" if cfg.name else "rewriting"
+    progress = Progress(label, err, enabled=None if not args.quiet else False)
+    shown = progress if progress.enabled else None
+
+    def write(text: str) -> None:
+        if progress.enabled:
+            progress.passthrough(text)  # clears the status line first
+        else:
+            err.write(text)
+            err.flush()
 
     options = SyncOptions(
         dry_run=bool(getattr(args, "dry_run", False)),
@@ -314,15 +326,14 @@ def _sync_one(
         init=bool(getattr(args, "init", False)),
         delete_excluded=bool(getattr(args, "delete_excluded", False)),
         bump=getattr(args, "bump", None),
+        # -q: a check's output is shown only when it fails.
+        check_output=CheckOutput(write, live=not args.quiet),
     )
     if options.bump is not None and cfg.version is None:
         raise ConfigError(
             "--bump needs releases, and the configuration has no version section",
             f"add 'version: {{bump: auto}}' to {cfg.path}",
         )
-    label = f"rewriting {cfg.name}" if cfg.name else "rewriting"
-    progress = Progress(label, err, enabled=None if not args.quiet else False)
-    shown = progress if progress.enabled else None
     try:
         with _http_client(cfg, options) as client:
             if options.init and not args.json:

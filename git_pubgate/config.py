@@ -101,6 +101,8 @@ class Config:
     secrets_allow: tuple[str, ...] = ()
     defaults: bool = True
     publish_config: bool = False
+    check_commands: tuple[str, ...] = ()  # run in a checkout of the public tip before a push
+    check_env: tuple[str, ...] = ()  # variables check_commands get besides PATH and HOME
 
     @property
     def token_envs(self) -> tuple[str, ...]:
@@ -298,6 +300,18 @@ def _env_name(value: Any, key: str, src: _Source) -> str:
             "name the variable that holds the token (GH_TOKEN), never the token itself",
         )
     return name
+
+
+def _env_names(value: Any, key: str, src: _Source) -> tuple[str, ...]:
+    names = _strings(value, key, src)
+    for index, name in enumerate(names):
+        if not _ENV_NAME.match(name):
+            raise src.error(
+                f"{key}[{index}]",
+                f"expected the name of an environment variable, got {name!r}",
+                "list variable names (LANG, PIP_INDEX_URL), never values",
+            )
+    return tuple(dict.fromkeys(names))
 
 
 def _strings(value: Any, key: str, src: _Source) -> tuple[str, ...]:
@@ -574,6 +588,8 @@ _TOP: dict[str, _Check] = {
     "secrets": _secrets,
     "defaults": _boolean,
     "publish_config": _boolean,
+    "check_commands": _strings,
+    "check_env": _env_names,
 }
 
 
@@ -728,6 +744,13 @@ DESCRIPTIONS: dict[str, str] = {
     "secrets.allow": "Fingerprints (as a refusal prints them) of findings that are no secret.",
     "defaults": "Hold back the usual secret files (*.pem, *.key, id_rsa*, .env, ...) unless "
     "re-included with a ! pattern. Default: true.",
+    "check_commands": "Commands run by /bin/sh, in order, in a temporary checkout of the public "
+    "tip (the exact tree sync would push, release commit included) before sync pushes anything; "
+    "the first failure stops the sync (exit 1) and nothing is pushed. They get a clean "
+    "environment: PATH, HOME and check_env only. A pass is remembered for the same tip, "
+    "commands and environment.",
+    "check_env": "Names of further environment variables check_commands get (LANG, "
+    "PIP_INDEX_URL). A variable this configuration names as holding a token is refused.",
     "publish_config": "Publish the configuration file (its internal-only keys inside "
     "BEGIN-INTERNAL/END-INTERNAL markers) instead of holding it back. Default: false.",
 }
@@ -923,7 +946,26 @@ def parse(data: Any, src: _Source) -> Config:
         values["version"] = VersionPolicy(**version)
     if ("github_app_id" in values) != ("github_app_key_env" in values):
         raise src.error("github_app", "needs both app_id and private_key_env")
-    return Config(path=src.path, **values)
+    config = Config(path=src.path, **values)
+    _refuse_tokens_in_check_env(config, src)
+    return config
+
+
+def _refuse_tokens_in_check_env(config: Config, src: _Source) -> None:
+    """check_commands run code from the tree under review: never with a token in reach.
+
+    Refused rather than quietly dropped: a check that needs the variable would otherwise fail
+    later for a reason the configuration hides.
+    """
+    for index, name in enumerate(config.check_env):
+        if name in config.token_envs:
+            raise src.error(
+                f"check_env[{index}]",
+                f"{name} holds a token (this configuration names it as one), and "
+                "check_commands never get a token",
+                "remove it from check_env; a check that needs the network should use a token "
+                "of its own, read-only, under another name",
+            )
 
 
 def load(path: Path) -> Config:
@@ -1009,6 +1051,13 @@ exclude:
 #   - pattern: "pypi\\.corp\\.example"
 #     with: "pypi.org"
 #     paths: ["*.toml", "*.cfg"]
+
+# Commands run (by /bin/sh) in a temporary checkout of exactly what would be published, before
+# sync pushes anything; the first failure stops the sync. They get PATH, HOME and the variables
+# check_env names, never a token. 'git pubgate preview DIR' writes the same tree into DIR.
+# check_commands:
+#   - "python -m pytest -q"
+# check_env: ["LANG"]
 # END-INTERNAL
 
 # Name of the environment variable that holds the token for pushing over https.

@@ -10,6 +10,7 @@ from .quoting import quote_path
 from .wording import count as counted
 
 if TYPE_CHECKING:
+    from .checks import CheckReport
     from .lost_trailers import SquashMatch
     from .release import ReleasePlan
 
@@ -68,6 +69,7 @@ class SyncReport:
     held_back_by_default: list[str] = field(default_factory=list)  # safe defaults, the config
     sections_changed: int = 0  # changed files that lost internal sections (never their content)
     secrets_scan: bool = True
+    checks: CheckReport | None = None  # check_commands on the public tip (None: none set)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +115,7 @@ class SyncReport:
             "held_back_by_default": self.held_back_by_default,
             "sections_changed": self.sections_changed,
             "secrets_scan": self.secrets_scan,
+            "checks": self.checks.to_json() if self.checks is not None else None,
         }
 
 
@@ -197,6 +200,8 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         )
     if report.release is not None:
         lines.extend(release_lines(report.release))
+    if report.checks is not None:
+        lines.append(report.checks.line(plan=plan))
     if report.divergence:
         lines.append(
             f"divergence: {report.review_branch} differs from the last synced source "

@@ -22,9 +22,10 @@ if TYPE_CHECKING:
     from .content import ContentPolicy
     from .release import Owned, ReleasePlan
 
-from . import hook_rules, keep_public, lost_trailers
+from . import checks, hook_rules, keep_public, lost_trailers
 from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint
+from .checks import CheckOutput
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .forge import Forge, PullRequestOptions, forge_kind, make_forge, resolve_token
@@ -61,6 +62,10 @@ class SyncOptions:
     bump: str | None = None  # --bump: outranks version.bump and Release-As footers
     init: bool = False  # push a first publication straight to a review branch that is missing
     delete_excluded: bool = False  # accept deleting public paths that exclude takes now
+    # Read the target as the last run left it in staging, never the network (preview).
+    offline: bool = False
+    # Where check_commands' output goes; None: nowhere (a failure still carries it).
+    check_output: CheckOutput | None = dataclasses.field(default=None, compare=False)
 
 
 def target_remote(config: Config, staging: pygit2.Repository, token: str | None) -> Remote:
@@ -106,6 +111,14 @@ def run(
         return _run(config, source, staging, options, progress, client, trees)
 
 
+def run_locked(
+    config: Config, source: Source, staging: pygit2.Repository, options: SyncOptions
+) -> SyncReport:
+    """``run`` for a caller that holds the lock and the staging repository already (preview,
+    which writes the tip out before letting go of them); no forge, no progress line."""
+    return _run(config, source, staging, options, None, None)
+
+
 def _run(  # noqa: PLR0917
     config: Config,
     source: Source,
@@ -115,7 +128,7 @@ def _run(  # noqa: PLR0917
     client: httpx.Client | None,
     trees: SharedTrees | None = None,
 ) -> SyncReport:
-    token = resolve_token(config, client)
+    token = None if options.offline else resolve_token(config, client)
     remote = target_remote(config, staging, token)
     if progress is not None:
         remote = dataclasses.replace(remote, live=progress.passthrough)
@@ -127,8 +140,12 @@ def _run(  # noqa: PLR0917
     report = SyncReport(source.branch, source.tip, remote.display, review, head_branch)
     report.dry_run = options.dry_run
 
-    heads, tags = remote.refs()
-    _fetch_missing(staging, remote, {b: heads[b] for b in (review, head_branch) if b in heads})
+    tags: dict[str, str] = {}  # offline: the last run kept none; versions come from the branch
+    if options.offline:
+        heads = last_seen(staging)
+    else:
+        heads, tags = remote.refs()
+        _fetch_missing(staging, remote, {b: heads[b] for b in (review, head_branch) if b in heads})
     report.review_tip = heads.get(review)
     if options.init and report.review_tip:
         raise PubgateError(
@@ -308,6 +325,14 @@ def _run(  # noqa: PLR0917
     if report.release is not None and report.release.commit:
         new_commits.append(report.release.commit)
     report.new_identities = first_public(staging, new_commits, report.review_tip)
+    assert report.head is not None
+    if not options.push:
+        report.checks = checks.planned(config, source.state_dir, report.head)
+    elif options.init or heads.get(head_branch) != report.head:
+        # Nothing leaves before the exact tree that would go out has passed check_commands.
+        report.checks = checks.check_before_push(
+            config, source.state_dir, staging, report.head, options.check_output, token=token
+        )
     try:
         if options.init:
             if pushing:
@@ -647,6 +672,15 @@ def _people(config: Config, source: pygit2.Repository) -> People:
         resolved = pygit2.Mailmap.from_repository(source)
         mailmap = resolved.resolve
     return People.compile(dict(config.authors_map), config.authors_fail_on, mailmap)
+
+
+def last_seen(staging: pygit2.Repository) -> dict[str, str]:
+    """The target's branches as the last run that read the target fetched them."""
+    return {
+        ref.removeprefix(TARGET_NS): str(staging.references[ref].target)
+        for ref in staging.references
+        if ref.startswith(TARGET_NS)
+    }
 
 
 def _fetch_missing(staging: pygit2.Repository, remote: Remote, heads: dict[str, str]) -> None:
