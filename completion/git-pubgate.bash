@@ -3,7 +3,7 @@
 
 _git_pubgate ()
 {
-	local subcommands="init plan sync publish audit targets hook absorb demo"
+	local subcommands="init plan sync preview publish audit targets hook absorb demo"
 	local global="--config --json --verbose --quiet --version -C"
 	local subcommand
 	subcommand="$(__git_find_on_cmdline "$subcommands")"
@@ -26,6 +26,7 @@ _git_pubgate ()
 	init,-*) __gitcomp "--force --root --config --json --quiet --verbose" ;;
 	plan,-*) __gitcomp "--bump --target --config --json --quiet --verbose" ;;
 	sync,-*) __gitcomp "--dry-run --no-pr --allow-divergence --delete-excluded --init --bump --target --config --json --quiet --verbose" ;;
+	preview,-*) __gitcomp "--target --config --json --quiet --verbose" ;;
 	publish,-*) __gitcomp "--dry-run --repository-url --no-isolation --target --config --json --quiet --verbose" ;;
 	audit,-*) __gitcomp "--target --config --json --quiet --verbose" ;;
 	targets,-*) __gitcomp "--config --json --quiet --verbose" ;;
@@ -41,7 +42,7 @@ _pubgate ()
 	local cur prev words cword
 	_get_comp_words_by_ref -n =: cur prev words cword 2>/dev/null || return
 	if [ "$cword" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "init plan sync publish audit targets hook absorb demo --config --json --verbose --quiet --version -C" -- "$cur"))
+		COMPREPLY=($(compgen -W "init plan sync preview publish audit targets hook absorb demo --config --json --verbose --quiet --version -C" -- "$cur"))
 	fi
 }
 complete -F _pubgate pubgate

@@ -71,6 +71,7 @@ class _Args(argparse.Namespace):
     resume: bool
     abort: bool
     target: list[str] | None
+    folder: str | None
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -216,6 +217,20 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
     )
     _target_option(absorb, "absorb from")
     _common(absorb, top=False)
+
+    preview = sub.add_parser(
+        "preview",
+        help="write the public tip sync would push into DIR (missing or empty; default: a new "
+        "temporary folder, printed), to read, build and test; contacts no remote",
+    )
+    preview.add_argument("folder", nargs="?", metavar="DIR", help="where to write the tree")
+    preview.add_argument(
+        "--target",
+        action="append",
+        metavar="NAME",
+        help="the target to preview, in a targets: configuration with more than one",
+    )
+    _common(preview, top=False)
 
     demo = sub.add_parser("demo", help="a self-contained run on throwaway local repositories")
     demo.add_argument("--keep", metavar="DIR", help="build the demo in DIR and keep it")
@@ -633,6 +648,46 @@ def cmd_targets(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_preview(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
+    from . import preview, targets
+    from .quoting import quote_path
+
+    cfg = _config(args, cwd)
+    chosen = targets.select(cfg, args.target)
+    if len(chosen) != 1:
+        raise ConfigError(
+            "preview writes one target's tree at a time",
+            "name it with --target NAME; the targets are: "
+            + ", ".join(str(t.name) for t in chosen),
+        )
+    folder = cwd / Path(args.folder).expanduser() if args.folder else None
+    report = preview.run(chosen[0], cwd, folder, on_lock_wait=_waiting(args, err))
+    if args.json:
+        _say(out, json.dumps(report.to_json(), indent=2, sort_keys=True))
+        return EXIT_OK
+    if not args.quiet:
+        for refusal in report.would_refuse:
+            _say(err, f"warning: sync would refuse: {refusal.reason}")
+        if not report.branches_known:
+            _say(
+                err,
+                "no branch of the target is known here (it was empty, or never read), so "
+                "this is a first publication; preview contacts no remote: 'git pubgate plan' "
+                "reads the target",
+            )
+        state = "not public yet"
+        if report.up_to_date:
+            state = f"{report.review_branch} already holds it"
+        release = f", release {report.release}" if report.release else ""
+        _say(
+            err,
+            f"public tip {report.head[:12]} of {report.source_branch} at "
+            f"{report.source_tip[:12]} ({state}{release}): {report.entries} entries written",
+        )
+    _say(out, quote_path(report.directory))
+    return EXIT_OK
+
+
 def cmd_demo(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     from .demo import run_demo
 
@@ -742,6 +797,8 @@ def _main(
             return cmd_targets(args, cwd, out, err)
         if args.command in ("plan", "sync"):
             return cmd_sync(args, cwd, out, err, plan=args.command == "plan")
+        if args.command == "preview":
+            return cmd_preview(args, cwd, out, err)
         return cmd_demo(args, cwd, out, err)
     except PubgateError as e:
         if interrupted():  # a git child the same Ctrl-C killed: not its failure
