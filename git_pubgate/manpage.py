@@ -115,6 +115,12 @@ def render() -> str:
             "never wait for or read one another's state (cache it per target in CI)."
         ),
         ".TP",
+        _escape(".git/pubgate/checks-passed"),
+        _escape(
+            "Digests of check_commands runs that passed (public tip, commands, environment): "
+            "a rerun on the same tree does not run them again. Delete it to force a rerun."
+        ),
+        ".TP",
         _escape(".git/pubgate/hook-rules.json"),
         _escape(
             "The rules of each target, saved by hook install and refreshed by every plan and "
@@ -125,6 +131,7 @@ def render() -> str:
         "git pubgate init",
         "git pubgate plan",
         "git pubgate sync",
+        "git pubgate preview /tmp/public\\-tree",
         "git pubgate \\-\\-json sync \\-\\-no\\-pr",
         "pubgate \\-\\-config pubgate.yaml sync",
         ".fi",
