@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +44,9 @@ class SyncReport:
     review_tip: str | None = None
     last_synced: str | None = None
     head: str | None = None
-    commits: list[PublicCommit] = field(default_factory=list)
+    commits: Sequence[PublicCommit] = field(default_factory=list)
     pruned: int = 0
+    rewritten: int = 0  # source commits this run walked; the others came from the sync cache
     excluded_paths: list[str] = field(default_factory=list)
     divergence: list[str] = field(default_factory=list)
     first_publication: bool = False
@@ -87,6 +89,7 @@ class SyncReport:
                 for c in self.commits
             ],
             "pruned": self.pruned,
+            "rewritten": self.rewritten,
             "excluded_paths": self.excluded_paths,
             "divergence": self.divergence,
             "first_publication": self.first_publication,

@@ -13,8 +13,9 @@ history has the shape people already get from that tool.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import pygit2
 from pygit2.enums import SortMode
@@ -370,30 +371,45 @@ class TreeFilter:
 
 
 class _Ancestry:
-    """Ancestry of public commits, answered from stored depths (git-filter-repo's AncestryGraph).
+    """Ancestry answered from stored depths (generation numbers), as git-filter-repo's
+    AncestryGraph does.
 
-    Commits that exist from earlier syncs are recorded as external roots of depth 0, as
-    filter-repo does for commits outside the range it rewrites.
+    Every commit this run adds gets a depth one above its deepest parent; a parent from before
+    the run is an external root of depth 0. A check walks down from the younger commit and never
+    below the depth of the older one, so it costs a short walk instead of a merge-base search.
+    A walk that reaches external roots asks ``outside`` about them, so the answer is the real
+    ancestry whatever part of the history this run happened to walk: an incremental run and a
+    from-scratch one see the same graph.
+
+    Args:
+        outside: ancestry among commits from before this run.
+        older_roots: True when commits of this run may be ancestors of the external roots (a
+            source commit walked again below a known one), so those are asked too.
     """
 
-    def __init__(self, old_is_ancestor: Callable[[str, str], bool] | None = None) -> None:
+    def __init__(self, outside: Callable[[str, str], bool], *, older_roots: bool) -> None:
         self._graph: dict[str, tuple[int, tuple[str, ...]]] = {}
-        # Between commits of earlier syncs the graph knows nothing: ask the repository.
-        self._old_is_ancestor = old_is_ancestor
+        self._outside = outside
+        self._older_roots = older_roots
 
     def add(self, commit: str, parents: Iterable[str]) -> None:
         parents = tuple(parents)
+        graph = self._graph
+        depth = 0
         for parent in parents:
-            self._graph.setdefault(parent, (0, ()))
-        depth = 1 + max((self._graph[p][0] for p in parents), default=0)
-        self._graph[commit] = (depth, parents)
+            known = graph.get(parent)
+            if known is not None and known[0] > depth:
+                depth = known[0]
+        graph[commit] = (depth + 1, parents)
 
     def is_ancestor(self, maybe_ancestor: str, commit: str) -> bool:
+        """Whether ``maybe_ancestor`` is ``commit`` or one of its ancestors."""
         graph = self._graph
-        floor = graph.get(maybe_ancestor, (0, ()))[0]
+        known = graph.get(maybe_ancestor)
+        floor = known[0] if known is not None else 0
         todo = [commit]
         seen: set[str] = set()
-        old: list[str] = []
+        outside: list[str] = []
         while todo:
             current = todo.pop()
             if current == maybe_ancestor:
@@ -401,19 +417,24 @@ class _Ancestry:
             if current in seen:
                 continue
             seen.add(current)
-            depth, parents = graph.get(current, (0, ()))
-            if depth > floor:
-                todo.extend(parents)
-            elif depth == 0 and floor == 0:
-                old.append(current)
-        if not old or self._old_is_ancestor is None:
-            return False
-        return any(self._old_is_ancestor(maybe_ancestor, o) for o in old)
+            node = graph.get(current)
+            if node is None:
+                outside.append(current)
+            elif node[0] > floor:
+                todo.extend(node[1])
+        if known is not None and not self._older_roots:
+            return False  # public commits of this run descend from the older ones, never below
+        return any(self._outside(maybe_ancestor, root) for root in outside)
 
 
 # The commits a rewrite reads: (tip, synced commits to leave out with their ancestors) ->
 # (id, parsed commit), parents first. Targets of one run share one reading of the history.
 CommitSource = Callable[[str, Iterable[str]], Iterable[tuple[str, RawCommit]]]
+
+
+def _read_commit(odb: pygit2.Odb, commit: str) -> bytes:
+    """The raw bytes of a commit, straight from the object database."""
+    return bytes(odb.read(pygit2.Oid(hex=commit))[1])
 
 
 def walk_commits(repo: pygit2.Repository) -> CommitSource:
@@ -446,6 +467,16 @@ class RewriteResult:
     created: list[tuple[str, str]]
     pruned: list[str]
     converged: list[tuple[str, str]] = field(default_factory=list)
+
+
+class EarlierRewrite(Protocol):
+    """What an earlier run of the same rewrite produced, for commits this run does not walk."""
+
+    def knows(self, source: str) -> bool: ...
+
+    def image(self, source: str) -> tuple[bool, str | None]: ...
+
+    def is_pruned(self, source: str) -> bool: ...
 
 
 class Rewriter:
@@ -487,12 +518,11 @@ class Rewriter:
         self._image: dict[str, str | None] = {}
         self._pruned: set[str] = set()
         self._converged: set[str] = set()
+        self._earlier: EarlierRewrite | None = None
         self._source_tree: dict[str, bytes] = {}
         self._public_tree: dict[str, bytes] = {}
-        self._graph = _Ancestry(lambda a, b: bool(repo.descendant_of(b, a)))  # public commits
-        # Source commits: merge-parent pruning asks whether one original parent is an ancestor
-        # of another; depths make that a short walk instead of a libgit2 merge-base search.
-        self._orig_graph = _Ancestry(lambda a, b: bool(repo.descendant_of(b, a)))
+        self._graph = _Ancestry(self._stored_is_ancestor, older_roots=False)  # public
+        self._orig_graph = _Ancestry(self._stored_is_ancestor, older_roots=True)  # source
 
     def seed_from(self, source_commit: str, public_tree: str) -> None:
         """Seed the tree filter with a source commit's known public tree (see TreeFilter.seed)."""
@@ -538,30 +568,38 @@ class Rewriter:
             self._public_tree[commit] = tree
         return tree
 
+    def reuse(self, earlier: EarlierRewrite) -> None:
+        """Take over what an earlier run of the same rewrite produced (the sync cache's
+        pending record): those commits are then known, with the same images and pruning
+        decisions a walk over them would give."""
+        self._earlier = earlier
+
     def rewrite(
         self,
         tip: str,
-        synced: dict[str, str],
+        synced: Container[str],
         image_of_old: Callable[[str], str | None],
         root_parent: str | None = None,
-        on_commit: Callable[[int], None] | None = None,
+        on_commit: Callable[[int, int | None], None] | None = None,
     ) -> RewriteResult:
-        """Rewrite every commit reachable from ``tip`` that is not already synced.
+        """Rewrite the commits reachable from ``tip`` without passing a known one.
 
         Args:
             tip: the source commit to publish.
-            synced: source id -> public id for commits already in public history; they and their
-                ancestors are not rewritten again.
-            image_of_old: public id for an ancestor of a synced commit that ``synced`` does not
-                name (one that was pruned, say), or None when it has none.
+            synced: source commits already in public history; the walk stops at them (and at
+                preloaded ones), so it reads only the new commits, never the history below.
+            image_of_old: public id for a commit the walk stopped at, or for an ancestor of
+                one that ``synced`` does not name (one that was pruned, say); None when it has
+                none.
             root_parent: public commit that rewritten root commits take as their parent.
-            on_commit: called with the number of commits done so far, for progress.
+            on_commit: called with the number of commits done so far and the total (None when
+                it is not known in advance), for progress.
         """
-        self._image.update(synced)
         created: list[tuple[str, str]] = []
         pruned: list[str] = []
         converged: list[tuple[str, str]] = []
-        for done, (source, commit) in enumerate(self._commits(tip, synced), 1):
+        commits, total = self._walk(tip, synced)
+        for done, (source, commit) in enumerate(commits, 1):
             public = self._rewrite_one(source, commit, image_of_old, root_parent)
             if public is None or source in self._pruned:
                 pruned.append(source)
@@ -570,12 +608,61 @@ class Rewriter:
             else:
                 created.append((source, public))
             if on_commit is not None:
-                on_commit(done)
+                on_commit(done, total)
         return RewriteResult(self._lookup(tip, image_of_old), created, pruned, converged)
+
+    def _walk(
+        self, tip: str, synced: Container[str]
+    ) -> tuple[Iterable[tuple[str, RawCommit]], int | None]:
+        """The commits to rewrite, parents first, and how many when that is known."""
+        image = self._image
+        earlier = self._earlier
+        if tip in image or tip in synced or (earlier is not None and earlier.knows(tip)):
+            return [], 0
+        if not image and not synced and earlier is None:
+            # Nothing is known (a first sync): one topological walk, shared by the targets of
+            # a run when they share the reading of the history.
+            return self._commits(tip, ()), None
+        # Depth first from the tip, stopping at known commits; a commit is emitted after its
+        # parents. An explicit stack: histories are far deeper than Python's recursion limit.
+        odb = self._repo.odb
+        order: list[tuple[str, RawCommit]] = []
+        visited: set[str] = set()
+        stack: list[tuple[str, RawCommit | None]] = [(tip, None)]
+        while stack:
+            source, expanded = stack.pop()
+            if expanded is not None:
+                order.append((source, expanded))
+                continue
+            if source in visited:  # reached again through another child: already emitted
+                continue
+            visited.add(source)
+            commit = RawCommit.parse(_read_commit(odb, source))
+            stack.append((source, commit))
+            for parent in reversed(commit.parents):
+                if parent in visited or parent in image or parent in synced:
+                    continue
+                if earlier is None or not earlier.knows(parent):
+                    stack.append((parent, None))
+        return order, len(order)
+
+    def _was_pruned(self, source: str) -> bool:
+        if source in self._pruned:
+            return True
+        return self._earlier is not None and self._earlier.is_pruned(source)
+
+    def image_of(self, source: str) -> str | None:
+        """The public commit this run gave ``source`` (for a pruned one: what stands for it)."""
+        return self._image.get(source)
 
     def _lookup(self, source: str, image_of_old: Callable[[str], str | None]) -> str | None:
         if source in self._image:
             return self._image[source]
+        if self._earlier is not None:
+            known, public = self._earlier.image(source)
+            if known:
+                self._image[source] = public
+                return public
         public = image_of_old(source)
         self._image[source] = public
         return public
@@ -688,7 +775,7 @@ class Rewriter:
         Returns the parents and, when the commit would stop being a merge, the parent it would
         collapse onto. Parents already redundant in the source (a ``--no-ff`` merge) stay.
         """
-        rows = [(p, o, o in self._pruned) for p, o in zip(mapped, orig, strict=True) if p]
+        rows = [(p, o, self._was_pruned(o)) for p, o in zip(mapped, orig, strict=True) if p]
         if not rows:
             return [], None
         parents = [p for p, _, _ in rows]
@@ -729,6 +816,10 @@ class Rewriter:
     def _read_source(self, tree: bytes) -> bytes:
         return bytes(self._repo.odb.read(pygit2.Oid(raw=tree))[1])
 
+    def _stored_is_ancestor(self, maybe_ancestor: str, commit: str) -> bool:
+        """Ancestry among commits stored before this run (libgit2 walks for it)."""
+        return maybe_ancestor == commit or bool(self._repo.descendant_of(commit, maybe_ancestor))
+
     def _prunable(
         self,
         *,
@@ -749,7 +840,7 @@ class Rewriter:
             if not had_changes:
                 # A commit that was empty in the source stays, unless its parents were pruned.
                 parents_pruned = len(parents) < len(orig) or (
-                    len(orig) == 1 and orig[0] in self._pruned
+                    len(orig) == 1 and self._was_pruned(orig[0])
                 )
                 return same_as_base and parents_pruned
         return same_as_base

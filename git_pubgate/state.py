@@ -8,11 +8,13 @@ public ids, but not the trailers in the messages).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import pygit2
 from pygit2.enums import SortMode
 
+from .commit_map import CommitMap
 from .errors import PubgateError
 from .trailer import source_ids
 
@@ -24,10 +26,13 @@ class SyncState:
     Attributes:
         last_source: the newest synced source commit that the source branch contains.
         last_public: the public commit that holds ``last_source``.
+        anchored: whether ``locate`` passed its anchor (the source tip of the last run), so the
+            source branch only grew since: what that run wrote is all still under the tip.
     """
 
     last_source: str | None
     last_public: str | None
+    anchored: bool = False
 
 
 def read_synced(
@@ -47,38 +52,62 @@ def read_synced(
     return synced
 
 
-class PublicIndex:
-    """Source -> public lookups; reads the whole public history only if a lookup needs it.
+def read_synced_since(
+    repo: pygit2.Repository, public_tip: str, trailer: str, since: str
+) -> dict[str, str] | None:
+    """``read_synced`` for the public commits added after ``since``; None when ``since`` is not
+    an ancestor of ``public_tip`` (the branch was rewritten: its history must be read whole).
 
-    An incremental run knows the frontier of what was synced (the commits the new ones build
-    on). Only a new commit whose parent is older than that frontier (a long-lived branch
-    merged at last, say) makes it read further back.
+    ``since`` is an ancestor exactly when one of the commits walked has it as a parent, so the
+    walk answers that too, without a merge-base search over the history.
+    """
+    if since == public_tip:
+        return {}
+    walker = repo.walk(public_tip, SortMode.TOPOLOGICAL)
+    walker.hide(since)
+    synced: dict[str, str] = {}
+    reached = False
+    for commit in walker:
+        if not reached and any(str(p) == since for p in commit.parent_ids):
+            reached = True
+        for source in source_ids(commit.raw_message, trailer):
+            synced.setdefault(source, str(commit.id))
+    return synced if reached else None
+
+
+class ReviewMap:
+    """Source -> public for every source commit the review branch's history names.
+
+    ``stored`` is the map a previous run saved for an ancestor of the review tip, ``newer`` the
+    trailers of the public commits since it (they win: they are the newer ones).
     """
 
     def __init__(
-        self,
-        repo: pygit2.Repository,
-        review_tip: str | None,
-        trailer: str | None,
-        known: dict[str, str],
-        complete: bool,
+        self, stored: CommitMap | None, newer: dict[str, str], stored_name: str | None = None
     ):
-        self._repo = repo
-        self._review_tip = review_tip
-        self._trailer = trailer
-        self.known = dict(known)
-        self._complete = complete or review_tip is None or trailer is None
+        self.stored = stored
+        self.newer = newer
+        self.stored_name = stored_name  # the cache file ``stored`` came from
 
     def get(self, source: str) -> str | None:
-        found = self.known.get(source)
-        if found is None and not self._complete:
-            assert self._review_tip is not None and self._trailer is not None
-            self.known.update(read_synced(self._repo, self._review_tip, self._trailer))
-            self._complete = True
-            found = self.known.get(source)
+        found = self.newer.get(source)
+        if found is None and self.stored is not None:
+            found = self.stored.get(source)
         return found
 
-    def image_of_ancestor(self, source: str) -> str | None:
+    def __contains__(self, source: object) -> bool:
+        return isinstance(source, str) and self.get(source) is not None
+
+    def sources(self) -> Iterator[str]:
+        """Every source commit named (a walk over the whole map: for rare paths only)."""
+        yield from self.newer
+        if self.stored is not None:
+            yield from (s for s in self.stored.sources() if s not in self.newer)
+
+    def __bool__(self) -> bool:
+        return bool(self.newer) or bool(self.stored is not None and len(self.stored))
+
+    def image_of_ancestor(self, repo: pygit2.Repository, source: str) -> str | None:
         """Public commit for an already-published source commit that no trailer names.
 
         Such a commit was pruned (it only touched excluded paths) or squashed without its
@@ -89,30 +118,57 @@ class PublicIndex:
             found = self.get(current)
             if found is not None:
                 return found
-            parents = self._repo[current].peel(pygit2.Commit).parent_ids
+            parents = repo[current].peel(pygit2.Commit).parent_ids
             current = str(parents[0]) if parents else None
         return None
 
 
-def locate(repo: pygit2.Repository, source_tip: str, synced: dict[str, str]) -> SyncState:
+@dataclass(frozen=True)
+class Anchor:
+    """A source commit whose state an earlier run computed against the same review map."""
+
+    source: str
+    state: SyncState
+
+
+def locate(
+    repo: pygit2.Repository,
+    source_tip: str,
+    synced: ReviewMap | Mapping[str, str],
+    anchor: Anchor | None = None,
+) -> SyncState:
     """Find the newest synced commit among the ancestors of ``source_tip``.
 
-    Only the source commits newer than every synced one are walked. Refuses when the public
-    history names source commits but none of them is an ancestor of the source branch:
-    continuing would publish a second, unrelated history.
+    Walks down from ``source_tip`` and stops at every synced commit (and at ``anchor``, whose
+    answer is known), so it reads the new commits only, never the synced history below them.
+    Refuses when the public history names source commits but none of them is an ancestor of
+    the source branch: continuing would publish a second, unrelated history.
     """
-    present = {s: p for s, p in synced.items() if s in repo}
-    if not synced:
+    if not synced and anchor is None:
         return SyncState(None, None)
-    if source_tip in present:
-        return SyncState(source_tip, present[source_tip])
-    walker = repo.walk(source_tip, SortMode.TOPOLOGICAL)
-    for source in present:
-        walker.hide(source)
-    frontier: set[str] = set()
-    for commit in walker:
-        frontier.update(p for p in map(str, commit.parent_ids) if p in present)
+    lookup = synced.get
+    frontier: dict[str, str] = {}
+    anchored = False
+    todo = [source_tip]
+    seen = {source_tip}
+    while todo:
+        current = todo.pop()
+        if anchor is not None and current == anchor.source:
+            anchored = True
+            if anchor.state.last_source is not None and anchor.state.last_public is not None:
+                frontier[anchor.state.last_source] = anchor.state.last_public
+            continue
+        public = lookup(current)
+        if public is not None:
+            frontier[current] = public
+            continue
+        for parent in map(str, repo[current].peel(pygit2.Commit).parent_ids):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
     if not frontier:
+        if anchored or not synced:
+            return SyncState(None, None, anchored=anchored)
         raise PubgateError(
             "the target's history holds source commits that the source branch does not contain",
             "was the source branch rewritten or reset, or is source_branch wrong? Check with "
@@ -121,4 +177,4 @@ def locate(repo: pygit2.Repository, source_tip: str, synced: dict[str, str]) -> 
     newest = sorted(
         f for f in frontier if not any(g != f and repo.descendant_of(g, f) for g in frontier)
     )[0]
-    return SyncState(newest, present[newest])
+    return SyncState(newest, frontier[newest], anchored=anchored)

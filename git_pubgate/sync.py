@@ -22,10 +22,11 @@ if TYPE_CHECKING:
     from .content import ContentPolicy
     from .release import Owned, ReleasePlan
 
-from . import checks, hook_rules, keep_public, lost_trailers
+from . import checks, commit_map, hook_rules, keep_public, lost_trailers
 from .authors import People
-from .cache import CacheFile, SyncCache, fingerprint
+from .cache import CacheFile, SyncCache, fingerprint, rewrite_settings
 from .checks import CheckOutput
+from .commit_map import CommitMap
 from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .forge import Forge, PullRequestOptions, forge_kind, make_forge, resolve_token
@@ -40,6 +41,7 @@ from .messages import MessagePolicy
 from .objects import PackWriter
 from .path_trees import SharedTrees
 from .pattern_check import PatternCheck, load_witnesses, save_witnesses
+from .pending import Commits, Pending, PendingRecord
 from .policy import build as build_policy
 from .progress import Reporter
 from .quoted_ids import QuotedIds
@@ -47,10 +49,11 @@ from .quoting import quote_path
 from .report import PublicCommit, Refusal, SyncReport, pull_request_text
 from .rewrite import CommitSource, Rewriter, RewriteResult
 from .rules import Rules
-from .state import PublicIndex, SyncState, locate, read_synced
+from .state import Anchor, ReviewMap, SyncState, locate, read_synced, read_synced_since
 from .workspace import Source, locked_staging, open_source
 
 TARGET_NS = "refs/pubgate/target/"
+WRITTEN_NS = "refs/pubgate/written/"  # per cache key: the tip of what sync wrote last
 
 
 @dataclass(frozen=True)
@@ -188,8 +191,9 @@ def _run(  # noqa: PLR0917
 
         owned = Owned(staging, config.version, source_tree)
         owned.check_public(rules)
+    cache_dir = source.state_dir / "cache"
     cache_file = CacheFile(
-        source.state_dir / "cache",
+        cache_dir,
         fingerprint(
             remote.display,
             review,
@@ -201,8 +205,12 @@ def _run(  # noqa: PLR0917
         ),
     )
     cache = cache_file.load()
-    index = _public_index(staging, report.review_tip, config.trailer, cache)
-    state = locate(staging, source.tip, index.known)
+    review_map = _review_map(staging, report.review_tip, config.trailer, cache, cache_dir)
+    anchor = None
+    if cache.review_tip == report.review_tip and cache.source_tip and cache.source_tip in staging:
+        # The same review map as the last run: its answer for its own tip still holds.
+        anchor = Anchor(cache.source_tip, SyncState(cache.last_source, cache.last_public))
+    state = locate(staging, source.tip, review_map, anchor)
     report.last_synced = state.last_source
     root_parent = None
     if report.review_tip and config.trailer and state.last_source is None:
@@ -214,11 +222,13 @@ def _run(  # noqa: PLR0917
         report.first_publication = True
 
     keep = Rules.compile(config.keep_public) if config.keep_public else None
+    settings = fingerprint(rewrite_settings(config, source.repo), policy.fingerprint)
+    earlier = _Earlier(cache, cache_file, report.review_tip, settings)
     shared_layout = Layout(layout, trees.commits(source.repo, source.git_dir) if trees else None)
     writer = PackWriter(Path(staging.path))
     try:
 
-        def rewrite_from(start: SyncState, parent: str | None) -> _Rewritten:
+        def rewrite_from(start: SyncState, parent: str | None, reuse: _Earlier) -> _Rewritten:
             # The same rewrite twice at most: once from the trailers, once more from a squash.
             return _rewrite(
                 config,
@@ -230,21 +240,23 @@ def _run(  # noqa: PLR0917
                 keep,
                 cache,
                 start,
-                index,
+                review_map,
                 parent,
                 progress,
+                reuse,
                 layout=shared_layout,
                 content=policy.content,
             )
 
-        rewritten = rewrite_from(state, root_parent)
-        squash = _find_squash(staging, report.review_tip, config, state, index, rewritten)
+        rewritten = rewrite_from(state, root_parent, earlier)
+        squash = _find_squash(staging, report.review_tip, config, state, review_map, rewritten)
         if squash is not None:
             # Continue from what the squash holds, as if its message had kept the trailers.
-            index.known.update(dict.fromkeys(squash.synced, squash.public))
-            state = locate(staging, source.tip, index.known)
+            review_map.newer.update(dict.fromkeys(squash.synced, squash.public))
+            state = locate(staging, source.tip, review_map)
             report.last_synced, report.first_publication = state.last_source, False
-            rewritten = rewrite_from(state, None)
+            # What earlier runs wrote was written on another state: not reused.
+            rewritten = rewrite_from(state, None, dataclasses.replace(earlier, reuse=False))
         writer.commit()
     except BaseException:
         writer.abort()
@@ -258,9 +270,21 @@ def _run(  # noqa: PLR0917
 
     report.warnings = _unmatched_patterns(config, source, staging, rewritten.rewriter, layout)
 
+    # The pull request holds what earlier runs wrote on top of the review branch, and this
+    # run's new commits.
+    pending = rewritten.pending
+    fresh = _describe(staging, result.created)
     report.head = result.tip
-    report.pruned = len(result.pruned)
-    report.commits = _describe(staging, result.created)
+    report.pruned = pending.record.pruned + len(result.pruned)
+    report.rewritten = len(result.created) + len(result.pruned) + len(result.converged)
+    report.commits = Commits(pending.commits(), fresh)
+
+    def written() -> Pending:
+        """The record with this run's work on top, stored once the run has succeeded."""
+        pruned = [(s, rewritten.rewriter.image_of(s)) for s in result.pruned]
+        width = len(bytes.fromhex(source.tip))
+        return pending.extend(result.tip, fresh, pruned, width, result.converged)
+
     # Public-layout paths (relative to root): they go into the pull request, which must not
     # describe the internal repository's folders.
     filtered = rewritten.rewriter.trees
@@ -289,11 +313,13 @@ def _run(  # noqa: PLR0917
             f"nothing on {source.branch} is public: every path is excluded",
             f"check exclude/include in {config.path}",
         )
-    if _already_public(staging, result.tip, result.created, report.review_tip):
+    if _already_public(
+        staging, result.tip, bool(report.commits), report.review_tip, bool(config.trailer)
+    ):
         report.up_to_date = True
         if owned is not None:
             report.head_branch = None  # no release, so no release branch (and never pubgate/sync)
-        _remember(cache_file, report, state, source.tip, tip_tree, overlay_key)
+        _remember(cache_file, staging, report, state, tip_tree, overlay_key, review_map, written())
         return report
     if report.divergence and not options.allow_divergence:
         shown = ", ".join(quote_path(p) for p in report.divergence[:10])
@@ -350,7 +376,7 @@ def _run(  # noqa: PLR0917
         raise _with_progress(
             e, "nothing reached the target; the rewrite is kept, so a rerun only retries the push"
         ) from e
-    _remember(cache_file, report, state, source.tip, tip_tree, overlay_key)
+    _remember(cache_file, staging, report, state, tip_tree, overlay_key, review_map, written())
     try:
         if forge is not None:
             # Also when the branch was already pushed: a run stopped between push and pull
@@ -376,6 +402,18 @@ class _Rewritten:
     key: str | None  # which overlays the public trees were computed with (for the cache)
     kept: list[bytes]  # public files the rules exclude now, kept as they are (keep_public)
     deleted: list[bytes]  # public files the rules exclude now, deleted by this pull request
+    pending: Pending  # what earlier runs wrote on top of the review branch, reused here
+
+
+@dataclass
+class _Earlier:
+    """Where to find what earlier runs wrote on top of the review branch (see ``_pending``)."""
+
+    cache: SyncCache
+    cache_file: CacheFile
+    review_tip: str | None
+    settings: str  # fingerprint of every setting that decides public ids
+    reuse: bool = True
 
 
 def _rewrite(  # noqa: PLR0917
@@ -388,14 +426,16 @@ def _rewrite(  # noqa: PLR0917
     keep: Rules | None,
     cache: SyncCache,
     state: SyncState,
-    index: PublicIndex,
+    review_map: ReviewMap,
     root_parent: str | None,
     progress: Reporter | None,
+    earlier: _Earlier,
     *,
     layout: Layout,
     content: ContentPolicy | None = None,
 ) -> _Rewritten:
-    """Rewrite the source commits after ``state``, with the overlays that state calls for."""
+    """Rewrite the source commits after ``state``, with the overlays that state calls for,
+    reusing the commits earlier runs wrote for the same inputs."""
     published = _tree(staging, state.last_public) if state.last_public else None
     # Once a release is public, synced commits carry its version files and changelog.
     overlay: Overlay | None = owned.overlay(published) if owned and published else None
@@ -404,8 +444,15 @@ def _rewrite(  # noqa: PLR0917
         # Kept files go out as public has them: the filter lets exactly those paths through.
         overlay = keep_public.Chained(overlay, KeepOverlay(staging, kept))
         rules = rules.keeping(kept)
-    # Quoted ids of commits published by earlier runs are looked up in their trailers.
-    quoted_ids = QuotedIds(staging, source.tip, index.get) if config.rewrite_ids else None
+    key = overlay.key if overlay else None
+    pending = _pending(staging, earlier, state, root_parent, key)
+    quoted_ids = None
+    if config.rewrite_ids:
+        # Quoted ids of commits published by earlier runs: in their trailers, or in the record
+        # of what earlier runs wrote for the pull request.
+        quoted_ids = QuotedIds(
+            staging, source.tip, lambda c: review_map.get(c) or pending.published(c)
+        )
     rewriter, base = _start(
         config,
         source,
@@ -422,20 +469,20 @@ def _rewrite(  # noqa: PLR0917
     deleted: list[bytes] = []
     if base is not None and published is not None and base != published:
         deleted = keep_public.newly_excluded(staging, published, rules)
+    if pending.record.created or pending.record.pruned:
+        rewriter.reuse(pending)
     on_commit = None
     if progress is not None:
-        total = _count_new(staging, source.tip, index.known)
-        on_commit = lambda count: progress(count, total)  # noqa: E731
+        on_commit = _progress_counter(progress, staging, source.tip)
     result = rewriter.rewrite(
         source.tip,
-        index.known,
-        index.image_of_ancestor,
+        review_map,
+        lambda commit: review_map.image_of_ancestor(staging, commit),
         root_parent=root_parent,
         on_commit=on_commit,
     )
     tip_tree = rewriter.filtered_tree_of(source.tip)
-    key = overlay.key if overlay else None
-    return _Rewritten(result, rewriter, base, tip_tree, key, list(kept), deleted)
+    return _Rewritten(result, rewriter, base, tip_tree, key, list(kept), deleted, pending)
 
 
 def _start(  # noqa: PLR0917
@@ -486,7 +533,7 @@ def _find_squash(  # noqa: PLR0917
     review_tip: str | None,
     config: Config,
     state: SyncState,
-    index: PublicIndex,
+    review_map: ReviewMap,
     done: _Rewritten,
 ) -> SquashMatch | None:
     """A squash merge without trailers on the review branch, when one holds a new commit."""
@@ -502,7 +549,7 @@ def _find_squash(  # noqa: PLR0917
         state.last_public,
         done.result.created,
         done.rewriter.public_tree_of,
-        index.known,
+        review_map.sources(),
         absorbed=[public for _, public in done.result.converged],
     )
 
@@ -647,12 +694,25 @@ def _retire_superseded(  # noqa: PLR0917
             report.superseded.append(branch)
 
 
-def _count_new(staging: pygit2.Repository, tip: str, synced: dict[str, str]) -> int | None:
-    """How many source commits a rewrite will walk, for the progress line (git counts fast)."""
-    lines = [tip] + [f"^{s}" for s in synced if s in staging]
+def _progress_counter(
+    progress: Reporter, staging: pygit2.Repository, tip: str
+) -> Callable[[int, int | None], None]:
+    """Progress for the rewrite; a first sync's total comes from git, which counts fast."""
+    counted: list[int | None] = []
+
+    def report(done: int, total: int | None) -> None:
+        if total is None:
+            if not counted:
+                counted.append(_count_all(staging, tip))
+            total = counted[0]
+        progress(done, total)
+
+    return report
+
+
+def _count_all(staging: pygit2.Repository, tip: str) -> int | None:
     done = subprocess.run(
-        ["git", "--git-dir", staging.path, "rev-list", "--count", "--stdin"],
-        input="\n".join(lines) + "\n",
+        ["git", "--git-dir", staging.path, "rev-list", "--count", tip],
         capture_output=True,
         text=True,
         check=False,
@@ -695,49 +755,95 @@ def _fetch_missing(staging: pygit2.Repository, remote: Remote, heads: dict[str, 
     remote.fetch(missing)
 
 
-def _public_index(
-    staging: pygit2.Repository, review_tip: str | None, trailer: str | None, cache: SyncCache
-) -> PublicIndex:
-    """The synced frontier: from the cache plus the public commits newer than it, or all."""
+def _review_map(
+    staging: pygit2.Repository,
+    review_tip: str | None,
+    trailer: str | None,
+    cache: SyncCache,
+    cache_dir: Path,
+) -> ReviewMap:
+    """Every source commit the review branch names: the stored map and the commits since it,
+    or (no usable cache) every trailer of the review branch's history."""
     if review_tip is None or trailer is None:
-        return PublicIndex(staging, review_tip, trailer, {}, complete=True)
-    last = cache.review_tip
-    if last and last in staging and (last == review_tip or staging.descendant_of(review_tip, last)):
-        known = dict(cache.synced)
-        known.update(read_synced(staging, review_tip, trailer, since=last))
-        return PublicIndex(staging, review_tip, trailer, known, complete=False)
-    return PublicIndex(
-        staging, review_tip, trailer, read_synced(staging, review_tip, trailer), complete=True
-    )
+        return ReviewMap(None, {})
+    last, name = cache.review_tip, cache.review_map
+    stored = commit_map.load(cache_dir / name) if name and "/" not in name else None
+    if stored is not None and last and last in staging:
+        newer = read_synced_since(staging, review_tip, trailer, last)
+        if newer is not None:
+            return ReviewMap(stored, newer, name)
+    return ReviewMap(None, read_synced(staging, review_tip, trailer))
+
+
+def _pending(
+    staging: pygit2.Repository,
+    earlier: _Earlier,
+    state: SyncState,
+    root_parent: str | None,
+    overlay_key: str | None,
+) -> Pending:
+    """What earlier runs wrote on top of the review branch, when this run would write the same.
+
+    The key covers every input of those commits. The source branch must have only grown since
+    (``state.anchored``): after a reset, some of them are no longer part of what this run
+    publishes. Their objects must still be in staging: a ref keeps them from a repack, and a
+    cache restored without staging has lost them.
+    """
+    key = fingerprint(earlier.review_tip, root_parent, overlay_key, earlier.settings)
+    directory, stem = earlier.cache_file.path.parent, earlier.cache_file.path.stem
+    record = PendingRecord.from_dict(earlier.cache.pending)
+    if record is None or record.key != key or not state.anchored or not earlier.reuse:
+        return Pending.empty(directory, stem, key)
+    if record.tip is not None and record.tip not in staging:
+        return Pending.empty(directory, stem, key)
+    return Pending.load(directory, stem, record) or Pending.empty(directory, stem, key)
 
 
 def _remember(  # noqa: PLR0917
     cache_file: CacheFile,
+    staging: pygit2.Repository,
     report: SyncReport,
     state: SyncState,
-    tip: str,
     tree: bytes,
     overlay: str | None,
+    review_map: ReviewMap,
+    written: Pending,
 ) -> None:
-    synced = (
-        {state.last_source: state.last_public} if state.last_source and state.last_public else {}
-    )
+    directory, stem = cache_file.path.parent, cache_file.path.stem
+    name = review_map.stored_name if not review_map.newer else None
+    if report.review_tip is not None and name is None:
+        width = len(bytes.fromhex(report.source_tip))
+        name = commit_map.save(
+            directory, stem, CommitMap.build(review_map.newer, width, review_map.stored)
+        )
+    if written.record.tip is not None:
+        # Keeps every pending public commit reachable, so staging's repack never drops them.
+        staging.references.create(f"{WRITTEN_NS}{stem}", written.record.tip, force=True)
     cache_file.save(
         SyncCache(
             review_tip=report.review_tip,
-            synced=synced,
-            source_tip=tip,
+            review_map=name,
+            source_tip=report.source_tip,
+            last_source=state.last_source,
+            last_public=state.last_public,
             public_tree=tree.hex(),
             overlay=overlay,
+            pending=dataclasses.asdict(written.record),
         )
     )
+    commit_map.prune(directory, stem, name)
+    written.tidy()
 
 
 def _already_public(
-    repo: pygit2.Repository, tip: str, created: list[tuple[str, str]], review_tip: str | None
+    repo: pygit2.Repository, tip: str, created: bool, review_tip: str | None, trailers: bool
 ) -> bool:
     if not created:
         return True
+    if trailers:
+        # A commit the review branch holds is named by its trailer, so it was not created.
+        # (Asking git instead is a merge-base search across the history.)
+        return False
     # Without trailers every run rewrites everything; the ids are stable, so the review branch
     # may already hold the result.
     return review_tip is not None and (
