@@ -22,14 +22,24 @@ def _identity(signature: pygit2.Signature) -> str:
     return f"{name} <{email}>"
 
 
-def first_public(
-    repo: pygit2.Repository, new_commits: Iterable[str], review_tip: str | None
-) -> list[str]:
-    """Identities of ``new_commits`` that no commit of ``review_tip``'s history has."""
-    wanted: set[str] = set()
-    for oid in new_commits:
+def identities_of(repo: pygit2.Repository, commits: Iterable[str]) -> set[str]:
+    """The author and committer identities of ``commits``, as published."""
+    found: set[str] = set()
+    for oid in commits:
         commit = repo[oid].peel(pygit2.Commit)
-        wanted.update((_identity(commit.author), _identity(commit.committer)))
+        found.update((_identity(commit.author), _identity(commit.committer)))
+    return found
+
+
+def first_public(
+    repo: pygit2.Repository,
+    new_commits: Iterable[str],
+    review_tip: str | None,
+    also: Iterable[str] = (),
+) -> list[str]:
+    """Identities of ``new_commits`` (and ``also``: identities of new commits an earlier run
+    read) that no commit of ``review_tip``'s history has."""
+    wanted = identities_of(repo, new_commits) | set(also)
     if review_tip is not None and wanted:
         # Unsorted is libgit2's incremental walk, newest first; sorting by time reads every
         # commit before yielding one (0.55 s on 10,000 public commits).

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
@@ -37,6 +37,12 @@ class PendingRecord:
             have appended more).
         rows, created_map, pruned_map, converged_map: file names in the cache directory
             (converged: absorbed commits that map onto existing public commits).
+        seen: pattern -> a path the written commits hold that it matches, so a warning about
+            patterns that match nothing covers the whole pull request, not only this run.
+        identities: the authors and committers of the written commits, as published.
+        findings: what the content rules and the tree guard found in the written commits'
+            files (see ``Findings``), so the report and the pull request text describe the
+            whole pull request, as a run from scratch does.
     """
 
     key: str
@@ -48,6 +54,9 @@ class PendingRecord:
     created_map: str | None = None
     pruned_map: str | None = None
     converged_map: str | None = None
+    seen: dict[str, str] = field(default_factory=dict)
+    identities: list[str] = field(default_factory=list)
+    findings: dict[str, list[Any]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any) -> PendingRecord | None:
@@ -60,7 +69,54 @@ class PendingRecord:
         names = (record.rows, record.created_map, record.pruned_map, record.converged_map)
         if any(name is not None and (not isinstance(name, str) or "/" in name) for name in names):
             return None
+        if not isinstance(record.seen, dict) or not isinstance(record.identities, list):
+            return None
+        if not isinstance(record.findings, dict):
+            return None
         return record
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the content rules and the tree guard found in the files of written commits.
+
+    Paths are the public layout's, as text (undecodable bytes kept by ``surrogateescape``).
+
+    Attributes:
+        held: files held back for their content (a secret, a config that cannot be scrubbed).
+        sectioned: changed files that lost internal sections.
+        leaving: symlinks that point out of the repository, as (path, target).
+    """
+
+    held: frozenset[str] = frozenset()
+    sectioned: frozenset[str] = frozenset()
+    leaving: frozenset[tuple[str, str]] = frozenset()
+
+    @classmethod
+    def of(cls, record: PendingRecord) -> Findings:
+        data = record.findings
+        try:
+            return cls(
+                frozenset(map(str, data.get("held", ()))),
+                frozenset(map(str, data.get("sectioned", ()))),
+                frozenset((str(p), str(t)) for p, t in data.get("leaving", ())),
+            )
+        except (TypeError, ValueError):
+            return cls()
+
+    def merged(self, other: Findings | None) -> Findings:
+        if other is None:
+            return self
+        return Findings(
+            self.held | other.held, self.sectioned | other.sectioned, self.leaving | other.leaving
+        )
+
+    def as_dict(self) -> dict[str, list[Any]]:
+        return {
+            "held": sorted(self.held),
+            "sectioned": sorted(self.sectioned),
+            "leaving": [list(pair) for pair in sorted(self.leaving)],
+        }
 
 
 class Pending:
@@ -132,7 +188,11 @@ class Pending:
         created: list[PublicCommit],
         pruned: list[tuple[str, str | None]],
         width: int,
+        *,
         converged: Sequence[tuple[str, str]] = (),
+        seen: dict[str, str] | None = None,
+        identities: Iterable[str] = (),
+        findings: Findings | None = None,
     ) -> Pending:
         """Store one more run's work on top of this record; return the new record's view.
 
@@ -176,6 +236,9 @@ class Pending:
             created_map,
             pruned_map,
             converged_map,
+            {**record.seen, **(seen or {})},
+            sorted(set(record.identities).union(identities)),
+            Findings.of(record).merged(findings).as_dict(),
         )
         return Pending(self._directory, self._stem, new)
 

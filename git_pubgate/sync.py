@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,7 @@ from .errors import ConfigError, PubgateError
 from .forge import Forge, PullRequestOptions, forge_kind, make_forge, resolve_token
 from .gitio import Remote
 from .held_back import held_back
-from .identities import first_public
+from .identities import first_public, identities_of
 from .keep_public import KeepOverlay, Overlay
 from .layout import chain, public_layout
 from .lock import WAIT_SECONDS
@@ -41,7 +41,7 @@ from .messages import MessagePolicy
 from .objects import PackWriter
 from .path_trees import SharedTrees
 from .pattern_check import PatternCheck, load_witnesses, save_witnesses
-from .pending import Commits, Pending, PendingRecord
+from .pending import Commits, Findings, Pending, PendingRecord
 from .policy import build as build_policy
 from .progress import Reporter
 from .quoted_ids import QuotedIds
@@ -268,7 +268,9 @@ def _run(  # noqa: PLR0917
     report.kept_public = _shown(rewritten.kept)
     report.newly_excluded = _shown(rewritten.deleted)
 
-    report.warnings = _unmatched_patterns(config, source, staging, rewritten.rewriter, layout)
+    report.warnings, seen = _unmatched_patterns(
+        config, source, staging, rewritten.rewriter, layout, rewritten.pending.record.seen
+    )
 
     # The pull request holds what earlier runs wrote on top of the review branch, and this
     # run's new commits.
@@ -278,26 +280,34 @@ def _run(  # noqa: PLR0917
     report.pruned = pending.record.pruned + len(result.pruned)
     report.rewritten = len(result.created) + len(result.pruned) + len(result.converged)
     report.commits = Commits(pending.commits(), fresh)
+    fresh_identities = identities_of(staging, [c.public for c in fresh])
+    found = _findings(rewritten.rewriter)
 
     def written() -> Pending:
         """The record with this run's work on top, stored once the run has succeeded."""
         pruned = [(s, rewritten.rewriter.image_of(s)) for s in result.pruned]
         width = len(bytes.fromhex(source.tip))
-        return pending.extend(result.tip, fresh, pruned, width, result.converged)
+        return pending.extend(
+            result.tip,
+            fresh,
+            pruned,
+            width,
+            converged=result.converged,
+            seen=seen,
+            identities=fresh_identities,
+            findings=found,
+        )
 
     # Public-layout paths (relative to root): they go into the pull request, which must not
-    # describe the internal repository's folders.
-    filtered = rewritten.rewriter.trees
+    # describe the internal repository's folders. What earlier runs found in the pull
+    # request's commits counts too, as when they are all rewritten again.
+    found_in_pr = Findings.of(pending.record).merged(found)
     report.excluded_paths = sorted(
-        set(held_back(staging, rules, state.last_source, source.tip, layout))
-        | {p.decode("utf-8", "surrogateescape") for p in filtered.held_by_content}
+        set(held_back(staging, rules, state.last_source, source.tip, layout)) | found_in_pr.held
     )
     report.held_back_by_default = policy.by_default(report.excluded_paths)
-    report.sections_changed = len(filtered.sectioned)
-    report.symlinks_leaving = sorted(
-        (p.decode("utf-8", "surrogateescape"), t.decode("utf-8", "surrogateescape"))
-        for p, t in rewritten.rewriter.guard.leaving.items()
-    )
+    report.sections_changed = len(found_in_pr.sectioned)
+    report.symlinks_leaving = sorted(found_in_pr.leaving)
     report.divergence = [
         path
         for path in _divergence(staging, report.review_tip, base_tree, result, config)
@@ -347,10 +357,13 @@ def _run(  # noqa: PLR0917
         )
         head_branch = report.head_branch = release.branch
         report.head = release.commit
-    new_commits = [c.public for c in report.commits]
+    # The pull request's earlier commits were read by the runs that wrote them.
+    new_commits = [c.public for c in fresh]
     if report.release is not None and report.release.commit:
         new_commits.append(report.release.commit)
-    report.new_identities = first_public(staging, new_commits, report.review_tip)
+    report.new_identities = first_public(
+        staging, new_commits, report.review_tip, also=pending.record.identities
+    )
     assert report.head is not None
     if not options.push:
         report.checks = checks.planned(config, source.state_dir, report.head)
@@ -554,15 +567,23 @@ def _find_squash(  # noqa: PLR0917
     )
 
 
-def _unmatched_patterns(
+def _unmatched_patterns(  # noqa: PLR0917
     config: Config,
     source: Source,
     staging: pygit2.Repository,
     rewriter: Rewriter,
     layout: Callable[[bytes], bytes] | None,
-) -> list[str]:
+    earlier: Mapping[str, str],
+) -> tuple[list[str], dict[str, str]]:
+    """Warnings for patterns that match nothing, and the matches found in rewritten commits.
+
+    ``earlier``: such matches in the commits earlier runs wrote for the pull request, which
+    this run did not walk again.
+    """
     patterns = PatternCheck(config.exclude, config.include)
+    patterns.see(earlier.values())
     patterns.see(rewriter.trees.paths_seen())
+    seen = dict(patterns.witnesses)
     memory = source.state_dir / "patterns.json"
     known = load_witnesses(memory)
     # Patterns are written for the public layout: look at the tip's tree as it is published.
@@ -571,7 +592,20 @@ def _unmatched_patterns(
     patterns.see_tree(Path(staging.path), tip)
     if patterns.witnesses.items() - known.items():
         save_witnesses(memory, {**known, **patterns.witnesses})
-    return patterns.warnings()
+    return patterns.warnings(), seen
+
+
+def _findings(rewriter: Rewriter) -> Findings:
+    """What the content rules and the tree guard found in the files of this run's commits."""
+
+    def text(path: bytes) -> str:
+        return path.decode("utf-8", "surrogateescape")
+
+    return Findings(
+        frozenset(map(text, rewriter.trees.held_by_content)),
+        frozenset(map(text, rewriter.trees.sectioned)),
+        frozenset((text(p), text(t)) for p, t in rewriter.guard.leaving.items()),
+    )
 
 
 @dataclass(frozen=True)
