@@ -88,6 +88,7 @@ def rewrite_settings(config: Config, source: pygit2.Repository) -> str:
     """
     fields = dataclasses.asdict(config)
     fields.pop("path", None)
+    fields.pop("targets", None)  # the other targets of the file: they decide nothing here
     mailmap = _mailmap_inputs(source) if config.authors_mailmap else None
     text = json.dumps([__version__, ENGINE_REVISION, fields, mailmap], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -21,8 +21,10 @@ from git_pubgate import commit_map
 from git_pubgate.commit_map import CommitMap
 from git_pubgate.state import read_synced, read_synced_since
 
-from .conftest import PublicRepos
+from .conftest import PublicRepos, pubgate
 from .factory import C, build, git
+from .monorepo import monorepo_history
+from .test_monorepo import write_config
 from .test_sync import EXCLUDE, HEAD, ROUND_1, World, listing, oracle_listing
 
 
@@ -52,9 +54,7 @@ class Checked(World):
         from scratch (the order of commits on parallel branches may differ)."""
         report = self.sync_report()
         scratch = self.from_scratch()
-        assert report["head"] == scratch["head"]
-        assert pairs(report) == pairs(scratch)
-        assert report["pruned"] == scratch["pruned"]
+        same_as_scratch(report, scratch)
         return report
 
     def cache_dir(self) -> Path:
@@ -66,6 +66,26 @@ class Checked(World):
 
 def pairs(report: dict[str, Any]) -> set[tuple[str, str]]:
     return {(c["source"], c["public"]) for c in report["commits"]}
+
+
+# What a report says about the whole pull request: the same whether earlier runs' commits were
+# reused or every commit was rewritten again.
+ABOUT_THE_PULL_REQUEST = (
+    "pruned",
+    "excluded_paths",
+    "held_back_by_default",
+    "sections_changed",
+    "symlinks_leaving",
+    "new_identities",
+    "warnings",
+)
+
+
+def same_as_scratch(report: dict[str, Any], scratch: dict[str, Any]) -> None:
+    assert report["head"] == scratch["head"]
+    assert pairs(report) == pairs(scratch)
+    for key in ABOUT_THE_PULL_REQUEST:
+        assert report[key] == scratch[key], key
 
 
 # A pull request's worth of history with pruned commits (internal-only changes), a side branch
@@ -341,3 +361,127 @@ def test_commit_map_splices_new_records_into_place(tmp_path: Path) -> None:
     assert CommitMap.build(more, 20, stored) == CommitMap.build(
         {**dict.fromkeys(ids), **{s: s[::-1] for s in ids}, **more}, 20
     )
+
+
+def test_content_policy_changed_while_the_pull_request_is_open(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    """Replacements and the safe defaults change what files hold, so public ids: a record
+    written under other content rules is never reused."""
+    world = Checked(tmp_path, public, with_readme=True)
+
+    def configure(**extra: Any) -> None:
+        settings = {"target_repo": str(world.target), "exclude": EXCLUDE, **extra}
+        world.config.write_text(json.dumps(settings), encoding="utf-8")
+
+    corp = {"pattern": r"pypi\.corp\.example", "with": "pypi.org"}
+    configure(replace=[corp])
+    conf = "index = https://pypi.corp.example/simple\n# BEGIN-INTERNAL\nhost = db\n"
+    conf += "# END-INTERNAL\n"
+    world.commit(
+        *ROUND_1,
+        C("k1", ["c"], {"src/setup.cfg": conf, "deploy/.env": "TOKEN=1\n"}),
+        C("k2", ["k1"], {"src/two.py": "2\n"}),
+    )
+    first = world.checked()
+    assert first["sections_changed"] == 1 and "deploy/.env" in first["excluded_paths"]
+    world.commit(C("k3", ["k2"], {"src/three.py": "3\n"}))
+    assert world.checked()["rewritten"] == 1  # same rules: the record is reused
+
+    configure(replace=[{**corp, "with": "mirror.example"}])
+    world.commit(C("k4", ["k3"], {"src/four.py": "4\n"}))
+    second = world.checked()
+    assert second["rewritten"] == len(second["commits"]) + second["pruned"]  # nothing reused
+    k1 = world.ids["k1"]
+    assert dict(pairs(second))[k1] != dict(pairs(first))[k1]  # the file reads differently
+
+    configure(replace=[{**corp, "with": "mirror.example"}], defaults=False)
+    world.commit(C("k5", ["k4"], {"src/five.py": "5\n"}))
+    third = world.checked()
+    assert third["rewritten"] == len(third["commits"]) + third["pruned"]
+    assert "deploy/.env" not in third["excluded_paths"]
+
+
+def test_quoted_ids_of_commits_an_earlier_run_wrote(tmp_path: Path, public: PublicRepos) -> None:
+    """A new commit quotes one that only the open pull request holds: it gets the id the
+    pull request gave that commit, as a run from scratch gives it."""
+    world = Checked(tmp_path, public, with_readme=True)
+    world.commit(*ROUND_1, C("q1", ["c"], {"src/q.py": "1\n"}))
+    first = world.checked()
+    world.commit(C("q2", ["q1"], {"src/q.py": "2\n"}, message=f"Revert {world.ids['q1'][:10]}\n"))
+    second = world.checked()
+    assert second["rewritten"] == 1
+    image = {c["source"]: c["public"] for c in first["commits"]}[world.ids["q1"]]
+    public = second["commits"][-1]["public"]
+    message = git("log", "-1", "--format=%B", public, cwd=world.target)
+    assert message.startswith(f"Revert {image[:10]}\n")
+
+
+def test_keep_public_while_the_pull_request_is_open(tmp_path: Path, public: PublicRepos) -> None:
+    world = Checked(tmp_path, public, with_readme=True)
+    world.commit(*ROUND_1, C("d", ["c"], {"docs/notes.md": "public notes\n", "src/d.py": "d\n"}))
+    world.checked()
+    world.merge("merge")
+    settings = {
+        "target_repo": str(world.target),
+        "exclude": [*EXCLUDE, "docs/notes.md"],
+        "keep_public": ["docs/notes.md"],
+    }
+    world.config.write_text(json.dumps(settings), encoding="utf-8")
+    world.commit(C("e", ["d"], {"docs/notes.md": "internal now\n", "src/e.py": "e\n"}))
+    first = world.checked()
+    assert first["kept_public"] == ["docs/notes.md"]
+    world.commit(C("f", ["e"], {"docs/notes.md": "more internal\n", "src/f.py": "f\n"}))
+    second = world.checked()
+    assert second["rewritten"] == 1 and second["kept_public"] == ["docs/notes.md"]
+    shown = git("show", f"{second['head']}:docs/notes.md", cwd=world.target)
+    assert shown == "public notes\n"
+
+
+def test_monorepo_targets_with_root_and_move_keep_their_own_records(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    """Two targets from one monorepo, pull requests left open: each target's ids equal a
+    run from scratch, and changing one target's layout rewrites that target only."""
+    history = monorepo_history(7, 120)
+    src = tmp_path / "src"
+    repos = {"a": public.bare("a.git"), "b": public.bare("b.git")}
+    targets = {
+        "a": {"root": "libs/a/", "target_repo": str(repos["a"]), "move": {"LICENSE": "LICENSE"}},
+        "b": {"root": "libs/b/", "target_repo": str(repos["b"])},
+    }
+    settings: dict[str, Any] = {"exclude": ["/internal/", "*.pem"], "targets": targets}
+    ids = build(src, history[:80])
+    write_config(src, settings)
+
+    def run() -> dict[str, dict[str, Any]]:
+        result = pubgate("--json", "sync", "--no-pr", cwd=src)
+        assert result.code == 0, result.err
+        reports = {t["name"]: t for t in json.loads(result.out)["targets"]}
+        aside = tmp_path / "aside"
+        (src / ".git" / "pubgate").rename(aside)
+        try:
+            scratch = pubgate("--json", "sync", "--dry-run", cwd=src)
+            assert scratch.code == 0, scratch.err
+            for other in json.loads(scratch.out)["targets"]:
+                same_as_scratch(reports[other["name"]], other)
+        finally:
+            shutil.rmtree(src / ".git" / "pubgate", ignore_errors=True)
+            aside.rename(src / ".git" / "pubgate")
+        return reports
+
+    def new_since(old: str) -> int:
+        return int(git("rev-list", "--count", f"{old}..main", cwd=src))
+
+    run()
+    before = git("rev-parse", "main", cwd=src).strip()
+    ids = build(src, history[80:100], known=ids)
+    second = run()
+    assert [r["rewritten"] for r in second.values()] == [new_since(before)] * 2  # only the new
+    targets["a"]["move"] = {"LICENSE": "LICENSE.txt"}
+    write_config(src, settings)
+    before = git("rev-parse", "main", cwd=src).strip()
+    build(src, history[100:], known=ids)
+    third = run()
+    assert third["a"]["rewritten"] == len(third["a"]["commits"]) + third["a"]["pruned"]
+    assert third["b"]["rewritten"] == new_since(before)
