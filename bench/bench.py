@@ -23,10 +23,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from history import EXCLUDE, FILTER_REPO_ARGS, append, generate  # noqa: E402
+from history import EXCLUDE, FILTER_REPO_ARGS, append, generate, generate_topics  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -37,10 +38,20 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return data["wall"], data["rss_mb"]
 
 
+def measure_cpu(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, of every process ``cmd`` ran).
+
+    On a shared machine the wall time of a short run mostly measures the queue for a core; the
+    CPU time is what the run itself costs, so both are reported.
+    """
+    data = _measured(cmd, cwd)
+    return data["wall"], data["cpu"]
+
+
 def _measured(cmd: list[str], cwd: Path) -> dict[str, float]:
     wrapper = [sys.executable, __file__, "_measure", "--", *cmd]
     out = subprocess.run(wrapper, cwd=cwd, capture_output=True, check=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def _measure_main(cmd: list[str]) -> None:
@@ -61,8 +72,10 @@ def git(*args: str, cwd: Path | None = None) -> str:
                           text=True).stdout.strip()
 
 
-def config(path: Path, source: Path, target: Path, exclude: list[str], **extra: object) -> Path:
+def config(path: Path, source: Path, target: Path, exclude: list[str], branch: str = "main",
+           **extra: object) -> Path:
     path.write_text(json.dumps({"source_repo": str(source), "target_repo": str(target),
+                                "source_branch": branch, "review_branch": branch,
                                 "exclude": exclude, **extra}))
     return path
 
@@ -80,11 +93,15 @@ def expected_tip(source: Path, branch: str, exclude: list[str]) -> list[bytes]:
     return [row for row in listing(source, branch) if rules.is_public(row.split(b"\t", 1)[1])]
 
 
-def history(work: Path, commits: int, files: int) -> Path:
-    path = work / f"history-{commits}-{files}.git"
+def history(work: Path, commits: int, files: int, shape: str = "default") -> Path:
+    name = f"history-{commits}-{files}.git" if shape == "default" else f"topics-{commits}.git"
+    path = work / name
     if not (path / "HEAD").exists():
         print(f"generating a {commits}-commit history (kept in {path}) ...", flush=True)
-        generate(path, commits=commits, files=files)
+        if shape == "default":
+            generate(path, commits=commits, files=files)
+        else:
+            generate_topics(path, commits=commits)
     return path
 
 
@@ -96,10 +113,12 @@ def fresh(source: Path, dest: Path) -> Path:
 
 def full(source: Path, branch: str, work: Path, runs: int, exclude: list[str],
          fr_args: list[str]) -> dict[str, object]:
+    """Our sync against filter-repo, and against filter-repo plus pushing its result."""
     ours: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
     their_push: list[float] = []
-    tips: dict[str, str] = {}
+    cpu: dict[str, list[float]] = {"ours": [], "filter-repo": [], "filter-repo push": []}
+    tips: dict[str, list[bytes]] = {}
     loose: dict[str, int] = {}
     for run in range(runs):
         for tool in (("ours", "theirs") if run % 2 == 0 else ("theirs", "ours")):
@@ -108,34 +127,52 @@ def full(source: Path, branch: str, work: Path, runs: int, exclude: list[str],
                 target = work / "target.git"
                 shutil.rmtree(target, ignore_errors=True)
                 git("init", "-q", "--bare", str(target))
-                cfg = config(work / "bench-config.yaml", copy, target, exclude)
-                ours.append(measure([str(BIN / "git-pubgate"), "-q", "--config", str(cfg),
-                                     "sync", "--no-pr"], work))
+                cfg = config(work / "bench-config.yaml", copy, target, exclude, branch)
+                data = _measured([str(BIN / "git-pubgate"), "-q", "--config", str(cfg),
+                                  "sync", "--no-pr"], work)
+                ours.append((data["wall"], data["rss_mb"]))
+                cpu["ours"].append(data["cpu"])
                 tips["ours"] = listing(target, "pubgate/sync")
                 loose["ours"] = int(git("count-objects", cwd=target).split()[0])
             else:
-                theirs.append(measure([str(BIN / "git-filter-repo"), "--force", "--quiet",
-                                       *fr_args], copy))
+                data = _measured([str(BIN / "git-filter-repo"), "--force", "--quiet", *fr_args],
+                                 copy)
+                theirs.append((data["wall"], data["rss_mb"]))
+                cpu["filter-repo"].append(data["cpu"])
                 tips["filter-repo"] = listing(copy, branch)
                 loose["filter-repo"] = int(git("count-objects", cwd=copy).split()[0])
                 # What ours includes and filter-repo does not: publishing the result into a
-                # target (git's pack-objects here, index-pack there).
+                # bare target (git's pack-objects here, index-pack there), right after.
                 pushed = work / "theirs-target.git"
                 shutil.rmtree(pushed, ignore_errors=True)
                 git("init", "-q", "--bare", str(pushed))
-                their_push.append(measure(["git", "push", "-q", str(pushed),
-                                           f"{branch}:refs/heads/{branch}"], copy)[0])
+                data = _measured(["git", "push", "-q", str(pushed),
+                                  f"{branch}:refs/heads/{branch}"], copy)
+                their_push.append(data["wall"])
+                cpu["filter-repo push"].append(data["cpu"])
     expected = set(expected_tip(source, branch, exclude))
     med = {name: (statistics.median(w for w, _ in rows), statistics.median(m for _, m in rows))
            for name, rows in (("ours", ours), ("filter-repo", theirs))}
+    with_push = statistics.median(w + p for (w, _), p in zip(theirs, their_push, strict=True))
     return {
         "commits": int(git("rev-list", "--count", branch, cwd=source)),
+        "merges": int(git("rev-list", "--count", "--merges", branch, cwd=source)),
         "ours_wall": med["ours"][0], "ours_rss_mb": med["ours"][1],
+        "ours_walls": [w for w, _ in ours],
         "filter_repo_wall": med["filter-repo"][0], "filter_repo_rss_mb": med["filter-repo"][1],
+        "filter_repo_walls": [w for w, _ in theirs],
+        "filter_repo_push_walls": their_push,
+        "filter_repo_with_push_wall": with_push,
+        "cpu": {name: statistics.median(rows) for name, rows in cpu.items()},
+        "cpus": cpu,
+        # CPU seconds of every process each tool ran: on a shared machine this is what the
+        # work costs; wall time adds the queue for a core.
+        "cpu_ratio": statistics.median(cpu["ours"]) / statistics.median(cpu["filter-repo"]),
+        "cpu_ratio_both_push": statistics.median(cpu["ours"]) / statistics.median(
+            a + b for a, b in zip(cpu["filter-repo"], cpu["filter-repo push"], strict=True)),
         "wall_ratio": med["ours"][0] / med["filter-repo"][0],
-        "filter_repo_push_wall": statistics.median(their_push),
-        "wall_ratio_with_push": med["ours"][0]
-        / (med["filter-repo"][0] + statistics.median(their_push)),
+        # The fair one: both tools end with the result in a bare target.
+        "wall_ratio_both_push": med["ours"][0] / with_push,
         # Checked against the source tip filtered independently (ls-tree + the rules), not
         # against each other: filter-repo assumes merges are not "evil" and can drift.
         "tip_entries_differing_from_source": {
@@ -177,28 +214,109 @@ def scan_cost(source: Path, work: Path, runs: int, exclude: list[str]) -> dict[s
             "same_head": heads["on"] == heads["off"]}
 
 
-def incremental(source: Path, work: Path, runs: int, exclude: list[str]) -> dict[str, float]:
-    src = fresh(source, work / "inc-src.git")
-    target = work / "inc-target.git"
-    shutil.rmtree(target, ignore_errors=True)
-    git("init", "-q", "--bare", "-b", "main", str(target))
-    cfg = config(work / "inc-config.yaml", src, target, exclude)
-    sync = [str(BIN / "git-pubgate"), "-q", "--config", str(cfg), "sync", "--no-pr"]
+class Incremental:
+    """One source copy and one bare target, with the state after the first full sync kept, so
+    each timed case starts from the same place."""
 
-    def merge() -> None:  # the pull request, merged by fast-forward
-        git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
+    def __init__(self, source: Path, work: Path, exclude: list[str], branch: str):
+        self.work = work
+        self.branch = branch
+        self.src = fresh(source, work / "inc-src.git")
+        self.target = work / "inc-target.git"
+        shutil.rmtree(self.target, ignore_errors=True)
+        git("init", "-q", "--bare", "-b", branch, str(self.target))
+        # A forge's new repository: one initial commit on the review branch, unrelated.
+        seed = work / "inc-seed"
+        shutil.rmtree(seed, ignore_errors=True)
+        git("init", "-q", "-b", branch, str(seed))
+        (seed / "README.md").write_text("public\n")
+        git("add", "README.md", cwd=seed)
+        git("-c", "user.name=Forge", "-c", "user.email=forge@example.com", "commit", "-q",
+            "-m", "Initial commit", cwd=seed)
+        git("push", "-q", str(self.target), f"{branch}:refs/heads/{branch}", cwd=seed)
+        cfg = config(work / "inc-config.yaml", self.src, self.target, exclude, branch)
+        self.sync = [str(BIN / "git-pubgate"), "-q", "--config", str(cfg), "sync", "--no-pr"]
+        subprocess.run(self.sync, check=True, capture_output=True)  # first full sync: untimed
+        self.snapshot = self._save("first")
 
-    subprocess.run(sync, check=True, capture_output=True)  # the first, full sync: not timed
-    merge()
-    result: dict[str, float] = {}
-    for count in (1, 100):
-        walls = []
+    def _save(self, name: str) -> Path:
+        """Copies of the target and of .git/pubgate, and the source tip."""
+        where = self.work / f"inc-snapshot-{name}"
+        shutil.rmtree(where, ignore_errors=True)
+        where.mkdir()
+        shutil.copytree(self.target, where / "target.git", symlinks=True)
+        shutil.copytree(self.src / "pubgate", where / "pubgate", symlinks=True)
+        (where / "tip").write_text(git("rev-parse", self.branch, cwd=self.src))
+        return where
+
+    def restore(self, where: Path) -> None:
+        shutil.rmtree(self.target)
+        shutil.copytree(where / "target.git", self.target, symlinks=True)
+        shutil.rmtree(self.src / "pubgate", ignore_errors=True)
+        shutil.copytree(where / "pubgate", self.src / "pubgate", symlinks=True)
+        git("update-ref", f"refs/heads/{self.branch}", (where / "tip").read_text().strip(),
+            cwd=self.src)
+
+    def merge(self) -> None:
+        """The pull request, merged by fast-forward."""
+        git("update-ref", f"refs/heads/{self.branch}", "refs/heads/pubgate/sync", cwd=self.target)
+
+    def timed(self, count: int, tag: str) -> tuple[float, float]:
+        append(self.src, count, tag=tag, branch=self.branch)
+        return measure_cpu(self.sync, self.work)
+
+
+def incremental(source: Path, work: Path, runs: int, exclude: list[str],
+                branch: str) -> dict[str, object]:
+    """Every case of an incremental sync, each a median over ``runs``; walls kept for noise."""
+    inc = Incremental(source, work, exclude, branch)
+    walls: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
+    startup = [str(BIN / "git-pubgate"), "--version"]
+
+    def case(name: str, count: int, before: Callable[[], None] | None = None,
+             after: Callable[[], None] | None = None) -> None:
+        walls[name], cpus[name] = [], []
+        walls.setdefault("startup", [])
+        cpus.setdefault("startup", [])
         for run in range(runs):
-            append(src, count, tag=f"n{count}r{run}")
-            walls.append(measure(sync, work)[0])
-            merge()
-        result[f"new_{count}"] = statistics.median(walls)
-    result["ratio_100_to_1"] = result["new_100"] / result["new_1"]
+            if before is not None:
+                before()
+            wall, cpu = inc.timed(count, f"{name}r{run}")
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+            # The floor, measured beside every run: starting Python and importing the CLI.
+            wall, cpu = measure_cpu(startup, work)
+            walls["startup"].append(wall)
+            cpus["startup"].append(cpu)
+            if after is not None:
+                after()
+
+    # The pull request stays open: the review branch holds only the forge's initial commit.
+    case("open_pr_1", 1)
+    case("open_pr_100", 100)
+    open_state = inc._save("open")
+    # The first sync after the first pull request was merged: the whole history is new on the
+    # review branch, and its trailers are read once.
+    case("first_after_merge_1", 1, before=lambda: (inc.restore(open_state), inc.merge()))
+    # Merged, then business as usual: every pull request merged before the next push.
+    inc.restore(open_state)
+    inc.merge()
+    subprocess.run(inc.sync, check=True, capture_output=True)
+    inc.merge()
+    case("merged_1", 1, after=inc.merge)
+    case("merged_100", 100, after=inc.merge)
+    # CI without a cache: .git/pubgate/cache missing (staging kept), or all of .git/pubgate
+    # missing (a fresh clone: the public history is fetched into a new staging repository).
+    case("no_cache_1", 1, before=lambda: shutil.rmtree(inc.src / "pubgate" / "cache"),
+         after=inc.merge)
+    case("fresh_clone_1", 1, before=lambda: shutil.rmtree(inc.src / "pubgate"), after=inc.merge)
+    med = {name: statistics.median(w) for name, w in walls.items()}
+    cpu = {name: statistics.median(c) for name, c in cpus.items()}
+    result: dict[str, object] = {"wall": med, "cpu": cpu, "walls": walls, "cpus": cpus}
+    for kind, table in (("wall", med), ("cpu", cpu)):
+        result[f"open_pr_ratio_100_to_1_{kind}"] = table["open_pr_100"] / table["open_pr_1"]
+        result[f"merged_ratio_100_to_1_{kind}"] = table["merged_100"] / table["merged_1"]
     return result
 
 
@@ -217,31 +335,41 @@ def main() -> None:
     parser.add_argument("--exclude", nargs="+", default=EXCLUDE)
     parser.add_argument("--filter-repo-args", default=shlex.join(FILTER_REPO_ARGS))
     parser.add_argument("--only", choices=["full", "incremental", "scan"])
+    parser.add_argument("--shapes", nargs="+", choices=["default", "topics"],
+                        default=["default", "topics"],
+                        help="history shapes for the full rewrite (generated histories only)")
+    parser.add_argument("--sizes", nargs="+", type=int, default=None,
+                        help="history sizes for the incremental cases (default: 10000 and "
+                        "--commits)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
     report: dict[str, object] = {
         "git": git("--version"), "python": sys.version.split()[0], "cpus": os.cpu_count(),
+        "load_before": os.getloadavg(),
         "filter_repo": git("filter-repo", "--version") if shutil.which("git-filter-repo") else
         subprocess.run([str(BIN / "git-filter-repo"), "--version"], capture_output=True,
                        text=True).stdout.strip(),
     }
     if args.only in (None, "full"):
-        source = args.repo or history(args.work, args.commits, args.files)
-        report["full"] = full(source, args.branch, args.work, args.runs, args.exclude,
-                              shlex.split(args.filter_repo_args))
-        print(json.dumps(report["full"], indent=2), flush=True)
+        for shape in ([None] if args.repo else args.shapes):
+            source = args.repo or history(args.work, args.commits, args.files, shape or "")
+            key = f"full_{shape or 'repo'}"
+            report[key] = full(source, args.branch, args.work, args.runs, args.exclude,
+                               shlex.split(args.filter_repo_args))
+            print(key, json.dumps(report[key], indent=2), flush=True)
     if args.only in (None, "scan"):
         source = args.repo or history(args.work, args.commits, args.files)
         report["scan"] = scan_cost(source, args.work, args.runs, args.exclude)
         print(json.dumps(report["scan"], indent=2), flush=True)
     if args.only in (None, "incremental"):
-        sizes = [None] if args.repo else [10_000, args.commits]
+        sizes = [None] if args.repo else (args.sizes or [10_000, args.commits])
         for size in sizes:
             source = args.repo or history(args.work, size or args.commits, args.files)
             key = f"incremental_{size or 'repo'}"
-            report[key] = incremental(source, args.work, args.runs, args.exclude)
+            report[key] = incremental(source, args.work, args.runs, args.exclude, args.branch)
             print(key, json.dumps(report[key], indent=2), flush=True)
+    report["load_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
 
 

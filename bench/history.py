@@ -129,17 +129,111 @@ def generate(path: Path, commits: int = 50_000, files: int = 10_000, seed: int =
                            check=True)
 
 
-def append(path: Path, count: int, tag: str) -> None:
-    """Add ``count`` linear commits on ``main`` (one public and one excluded path each)."""
-    parts = [b"reset refs/heads/main\nfrom refs/heads/main^0\n\n"]
+def generate_topics(path: Path, commits: int = 50_000, files: int = 2_000, seed: int = 2) -> None:
+    """A second shape: fewer files, long-lived topic branches, and many more merges.
+
+    Up to 12 topic branches live at once, each 5-80 commits long. main is merged into a topic
+    now and then (a "sync with main" merge) and every topic is merged back with ``--no-ff``, so
+    about a quarter of the commits are merges; ~10% of the rest touch only excluded paths.
+    """
+    rng = random.Random(seed)
+    stream = _Stream()
+    width = max(4, round(files ** (1 / 2)))
+    public = [f"src/mod{a:02d}/file{b:03d}.py" for a in range(width) for b in range(width)][:files]
+    secret = [f"internal/notes{i}.md" for i in range(max(10, files // 40))]
+    keys = [f"src/mod{i:02d}/deploy.pem" for i in range(5)]
+    main_state = {p: f"{p} v0\n" for p in public + secret + keys}
+    tip = stream.commit("main", 0, [], [_modify(p, c) for p, c in main_state.items()])
+    remaining = commits - 1
+    topics: dict[str, _Topic] = {}
+    counter = 0
+    while remaining > 0:
+        counter += 1
+        roll = rng.random()
+        ready = sorted(name for name, t in topics.items() if t.commits >= t.length)
+        if ready and roll < 0.06:
+            topic = topics.pop(rng.choice(ready))
+            main_state.update(topic.own)
+            changes = [_modify(p, c) for p, c in sorted(topic.own.items())]
+            tip = stream.commit("main", rng.randrange(40), [tip, topic.tip], changes)
+        elif len(topics) < 12 and (roll < 0.09 or not topics):
+            name = f"topic{counter}"
+            topic = _Topic(tip, rng.randint(5, 80), dict(main_state))
+            topic.name = name
+            topic.tip = stream.commit(name, rng.randrange(40), [tip], topic.edit(rng, counter))
+            topics[name] = topic
+        elif roll < 0.35:
+            # Bring main into a topic: its tree becomes main's plus the topic's own changes.
+            name = rng.choice(sorted(topics))
+            topic = topics[name]
+            changes = [_modify(p, c) for p, c in sorted(main_state.items())
+                       if p not in topic.own and topic.base.get(p) != c]
+            topic.tip = stream.commit(name, rng.randrange(40), [topic.tip, tip], changes)
+            topic.base = dict(main_state)
+        elif roll < 0.95:
+            topic = topics[rng.choice(sorted(topics))]
+            topic.tip = stream.commit(topic.name, rng.randrange(40), [topic.tip],
+                                      topic.edit(rng, counter))
+        else:
+            change = rng.choice(public)
+            main_state[change] = f"{change} main {counter}\n"
+            tip = stream.commit("main", rng.randrange(40), [tip],
+                                [_modify(change, main_state[change])])
+        remaining -= 1
+    for name in sorted(topics):
+        topic = topics.pop(name)
+        changes = [_modify(p, c) for p, c in sorted(topic.own.items())]
+        tip = stream.commit("main", 0, [tip, topic.tip], changes)
+    _import(path, stream)
+
+
+class _Topic:
+    """One topic branch of ``generate_topics``: its tip, its own changes, main as it last saw it."""
+
+    def __init__(self, tip: int, length: int, base: dict[str, str]):
+        self.tip = tip
+        self.length = length
+        self.base = base
+        self.own: dict[str, str] = {}
+        self.commits = 0
+        self.name = ""
+        self.paths = sorted(p for p in base if p.endswith(".py"))
+        self.hidden = sorted(p for p in base if not p.endswith(".py"))
+
+    def edit(self, rng: random.Random, counter: int) -> list[bytes]:
+        self.commits += 1
+        if rng.random() < 0.1:
+            chosen = [rng.choice(self.hidden)]
+        else:
+            chosen = [rng.choice(self.paths) for _ in range(rng.randint(1, 4))]
+        for path in chosen:
+            self.own[path] = f"{path} v{counter}\n"
+        return [_modify(path, self.own[path]) for path in sorted(set(chosen))]
+
+
+def _import(path: Path, stream: _Stream) -> None:
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=path, input=b"".join(stream.parts),
+                   check=True)
+    for name in {b.split(b"\n", 1)[0] for b in stream.parts}:
+        branch = name.removeprefix(b"commit refs/heads/").decode()
+        if branch != "main":
+            subprocess.run(["git", "update-ref", "-d", f"refs/heads/{branch}"], cwd=path,
+                           check=True)
+
+
+def append(path: Path, count: int, tag: str, branch: str = "main") -> None:
+    """Add ``count`` linear commits on ``branch`` (one public and one excluded path each)."""
+    ref = f"refs/heads/{branch}".encode()
+    parts = [b"reset %s\nfrom %s^0\n\n" % (ref, ref)]
     for i in range(count):
         msg = f"new work {tag} {i}\n".encode()
         parts.append(
-            b"commit refs/heads/main\n"
+            b"commit %s\n" % ref
             + b"author Dev 99 <dev99@corp.example> %d +0000\n" % (1_800_000_000 + i)
             + b"committer Dev 99 <dev99@corp.example> %d +0000\n" % (1_800_000_000 + i)
             + b"data %d\n%s" % (len(msg), msg)
-            + (b"from refs/heads/main^0\n" if i == 0 else b"")
+            + (b"from %s^0\n" % ref if i == 0 else b"")
             + _modify(f"pkg01/mod02/new_{tag}_{i}.py", f"{tag} {i}\n")
             + _modify(f"internal/new_{tag}_{i}.md", f"{tag} {i}\n")
             + b"\n"
