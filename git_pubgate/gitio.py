@@ -128,10 +128,20 @@ def summarise(stderr: str) -> str:
 
 
 _TOKEN_VAR = "GIT_PUBGATE_TOKEN"
+_USER_VAR = "GIT_PUBGATE_USER"
 _HELPER = (
-    '!f() { test "$1" = get || exit 0; echo username=x-access-token; '
+    f'!f() {{ test "$1" = get || exit 0; echo "username=${_USER_VAR}"; '
     f'echo "password=${_TOKEN_VAR}"; }}; f'
 )
+DEFAULT_USER = "x-access-token"  # GitHub's; GitLab, Gitea and Azure DevOps take any user name
+
+
+def split_credential(token: str) -> tuple[str, str]:
+    """User name and secret of a token. ``USER:SECRET`` names the user (Bitbucket wants
+    ``x-token-auth`` for access tokens, or the account's own name); no forge's token has a
+    colon, so a bare token keeps the default user name."""
+    user, colon, secret = token.partition(":")
+    return (user, secret) if colon and user else (DEFAULT_USER, token)
 
 
 def credential_env(token: str | None, base: Mapping[str, str]) -> dict[str, str]:
@@ -147,7 +157,7 @@ def credential_env(token: str | None, base: Mapping[str, str]) -> dict[str, str]
         env[f"GIT_CONFIG_KEY_{count + offset}"] = key
         env[f"GIT_CONFIG_VALUE_{count + offset}"] = value
     env["GIT_CONFIG_COUNT"] = str(count + len(extra))
-    env[_TOKEN_VAR] = token
+    env[_USER_VAR], env[_TOKEN_VAR] = split_credential(token)
     return env
 
 
@@ -253,7 +263,7 @@ class Remote:
 
     def scrub(self, text: str) -> str:
         if self.token:
-            text = text.replace(self.token, "***")
+            text = text.replace(self.token, "***").replace(split_credential(self.token)[1], "***")
         return text
 
     def _listing(self, *options: str, patterns: Sequence[str] = ()) -> dict[str, str]:
