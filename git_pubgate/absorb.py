@@ -31,7 +31,13 @@ from .absorb_state import AbsorbState
 from .config import Config, is_local
 from .content import ContentError
 from .errors import PubgateError
-from .forge import PullRequestOptions, make_forge_for, resolve_token
+from .forge import (
+    PullRequestOptions,
+    credential,
+    make_forge_for,
+    resolve_token,
+    source_forge_kind,
+)
 from .gitio import Remote, summarise
 from .layout import path_map, public_layout
 from .lock import WAIT_SECONDS
@@ -615,7 +621,8 @@ def _source_remote(config: Config, staging: pygit2.Repository) -> Remote | None:
     url = config.source_repo
     token = None
     if url.startswith(("https://", "http://")) and config.source_token_env:
-        token = os.environ.get(config.source_token_env) or None
+        # As its forge wants it (a Bitbucket access token pushes as x-token-auth).
+        token = credential(source_forge_kind(config), os.environ.get(config.source_token_env))
     return Remote(url=url, git_dir=Path(staging.path), token=token)
 
 

@@ -70,6 +70,8 @@ class Config:
     api_url: str | None = None
     gitlab_token_env: str | None = None
     gitea_token_env: str | None = None
+    azure_token_env: str | None = None
+    bitbucket_token_env: str | None = None  # Bitbucket Cloud and Data Center
     pr_title: str | None = None
     pr_body: str | None = None
     pr_labels: tuple[str, ...] = ()
@@ -111,6 +113,8 @@ class Config:
             self.github_token_env,
             self.gitlab_token_env,
             self.gitea_token_env,
+            self.azure_token_env,
+            self.bitbucket_token_env,
             self.pypi_token_env,
             self.github_app_key_env,
             self.source_token_env,
@@ -282,7 +286,8 @@ def _repo_location(value: Any, key: str, src: _Source) -> str:
             + (
                 "source_token_env"
                 if key == "source_repo"
-                else "github_token_env (gitlab_token_env, gitea_token_env for those forges)"
+                else "github_token_env (or the forge's own: gitlab_token_env, gitea_token_env, "
+                "azure_token_env, bitbucket_token_env)"
             ),
         )
     if not is_local(location) or location.startswith("file://"):
@@ -577,6 +582,8 @@ _TOP: dict[str, _Check] = {
     "api_url": _url,
     "gitlab_token_env": _env_name,
     "gitea_token_env": _env_name,
+    "azure_token_env": _env_name,
+    "bitbucket_token_env": _env_name,
     "pypi_repository_url": _url,
     "committer": _identity,
     "source_forge": _forge,
@@ -652,7 +659,7 @@ _VERSION: dict[str, _Check] = {
     "changelog": _changelog,
     "tag_prefix": _tag_prefix,
 }
-FORGES = ("github", "gitlab", "gitea", "none")
+FORGES = ("github", "gitlab", "gitea", "azure", "bitbucket", "bitbucket-server", "none")
 
 # What each key means: the man page is generated from this table, and a test checks that every
 # key the validator accepts is here.
@@ -675,9 +682,15 @@ DESCRIPTIONS: dict[str, str] = {
     "and the forge's API.",
     "gitlab_token_env": "A GitLab target's own token variable (else github_token_env).",
     "gitea_token_env": "A Gitea target's own token variable (else github_token_env).",
-    "forge": "github, gitlab, gitea or none. Default: from target_repo's host.",
+    "azure_token_env": "An Azure DevOps target's own token variable, holding a personal "
+    "access token (else github_token_env).",
+    "bitbucket_token_env": "A Bitbucket Cloud or Data Center target's own token variable "
+    "(else github_token_env): an access token, or USER:TOKEN.",
+    "forge": "github, gitlab, gitea, azure, bitbucket (Cloud), bitbucket-server (Data Center) "
+    "or none. Default: from target_repo (see FORGES).",
     "api_url": "The forge's REST API, for self-hosted instances (GitHub Enterprise Server: "
-    "https://HOST/api/v3).",
+    "https://HOST/api/v3; Azure DevOps Server: the collection, https://HOST/COLLECTION; "
+    "Bitbucket Data Center: https://HOST/rest/api/latest).",
     "message.scrub": "Regular expressions (multiline) removed from every public message.",
     "message.keep_only": "Allow-list: keep only what the first matching expression matches (its "
     "'public' or first group); other messages become message.fallback.",
@@ -721,7 +734,7 @@ DESCRIPTIONS: dict[str, str] = {
     "version.changelog": "The changelog a release writes a section into, or false. Default: "
     "CHANGELOG.md.",
     "version.tag_prefix": "Prefix of release tags (publish writes them). Default: v.",
-    "source_forge": "Where absorb opens its internal pull request: github, gitlab, gitea or "
+    "source_forge": "Where absorb opens its internal pull request: a forge as for forge, or "
     "none. Default: from source_repo's host (a local source gets no pull request).",
     "source_api_url": "The source forge's REST API, for self-hosted instances.",
     "source_token_env": "Name of the variable holding the token for pushing to source_repo over "

@@ -66,6 +66,8 @@ def untrusted_env(config: Config) -> dict[str, str]:
         config.github_token_env,
         config.gitlab_token_env,
         config.gitea_token_env,
+        config.azure_token_env,
+        config.bitbucket_token_env,
         config.github_app_key_env,
         config.source_token_env,
         config.pypi_token_env,

@@ -203,8 +203,11 @@ def test_pr_templates_are_checked_when_the_config_loads(tmp_path: Path) -> None:
     path = write(tmp_path, "pr:\n  draft: 'yes'\n")
     with pytest.raises(ConfigError, match=r"pr.draft: expected true or false, got a string"):
         load(path)
-    path = write(tmp_path, "forge: bitbucket\n")
-    with pytest.raises(ConfigError, match="expected one of github, gitlab, gitea, none"):
+    path = write(tmp_path, "forge: sourcehut\n")
+    with pytest.raises(
+        ConfigError,
+        match="expected one of github, gitlab, gitea, azure, bitbucket, bitbucket-server, none",
+    ):
         load(path)
 
 
@@ -214,7 +217,7 @@ def test_pr_templates_are_checked_when_the_config_loads(tmp_path: Path) -> None:
         ("exclude: docs/\n", 'write a list, even of one: exclude: ["first", "second"]'),
         ("pr:\n  draft: 'yes'\n", "write draft: true or draft: false, without quotes"),
         ("review_branch: 3\n", 'write it in quotes: review_branch: "..."'),
-        ("forge: bitbucket\n", "forge: github, gitlab, gitea or none."),
+        ("forge: sourcehut\n", "forge: github, gitlab, gitea, azure, bitbucket (Cloud), "),
         ("- a\n- b\n", "write one 'key: value' per line"),
     ],
 )

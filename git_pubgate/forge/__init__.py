@@ -20,17 +20,20 @@ from .base import (
     Location,
     PullRequestOptions,
     default_api_url,
-    detect,
+    detect_location,
     locate_repository,
+    shape_problem,
 )
 
 __all__ = [
     "Forge",
     "PullRequestOptions",
+    "credential",
     "forge_kind",
     "make_forge",
     "make_forge_for",
     "resolve_token",
+    "source_forge_kind",
     "token_variable",
 ]
 
@@ -46,24 +49,73 @@ def _connector(kind: str) -> _Connect:
         from .gitlab import GitLab
 
         return GitLab.connect
+    if kind == "azure":
+        from .azure import Azure
+
+        return Azure.connect
+    if kind == "bitbucket":
+        from .bitbucket import Bitbucket
+
+        return Bitbucket.connect
+    if kind == "bitbucket-server":
+        from .bitbucket_server import BitbucketServer
+
+        return BitbucketServer.connect
     from .gitea import Gitea
 
     return Gitea.connect
 
 
+def _default_api_url(kind: str, location: Location) -> str:
+    if kind == "azure":
+        from . import azure
+
+        return azure.default_api_url(location.host, location.owner)
+    if kind == "bitbucket-server":
+        from . import bitbucket_server
+
+        return bitbucket_server.default_api_url(location.host, location.owner)
+    return default_api_url(kind, location.host)
+
+
 def forge_kind(config: Config) -> str:
-    """github, gitlab, gitea or none: from the config, else from target_repo's host."""
+    """A forge of config.FORGES: from the config, else from target_repo."""
     if config.forge:
         return config.forge
     location = locate_repository(config.target_repo or "")
-    return detect(location.host) if location else "none"
+    return detect_location(location) if location else "none"
 
 
 def token_variable(config: Config) -> str | None:
     """The variable holding the token for this target (github_token_env works for all)."""
     kind = forge_kind(config)
-    specific = {"gitlab": config.gitlab_token_env, "gitea": config.gitea_token_env}.get(kind)
+    specific = {
+        "gitlab": config.gitlab_token_env,
+        "gitea": config.gitea_token_env,
+        "azure": config.azure_token_env,
+        "bitbucket": config.bitbucket_token_env,
+        "bitbucket-server": config.bitbucket_token_env,
+    }.get(kind)
     return specific or config.github_token_env
+
+
+def source_forge_kind(config: Config) -> str:
+    """Where absorb opens its pull request: source_forge, else from source_repo."""
+    if config.source_forge:
+        return config.source_forge
+    location = locate_repository(config.source_repo or "")
+    return detect_location(location) if location else "none"
+
+
+def credential(kind: str, token: str | None) -> str | None:
+    """The token as git and the forge's client take it: a bare Bitbucket Cloud access token
+    pushes as ``x-token-auth`` (the user name Bitbucket requires), which also tells its client
+    to send it as a Bearer token."""
+    if token and kind == "bitbucket" and ":" not in token:
+        from .bitbucket import ACCESS_TOKEN_USER
+
+        return f"{ACCESS_TOKEN_USER}:{token}"
+    return token
 
 
 def resolve_token(config: Config, client: httpx.Client | None) -> str | None:
@@ -89,7 +141,8 @@ def resolve_token(config: Config, client: httpx.Client | None) -> str | None:
         api_url = config.api_url or default_api_url("github", location.host)
         return installation_token(client, api_url, location, config.github_app_id, key)
     variable = token_variable(config)
-    return (os.environ.get(variable) or None) if variable else None
+    token = (os.environ.get(variable) or None) if variable else None
+    return credential(forge_kind(config), token)
 
 
 def make_forge(config: Config, client: httpx.Client, token: str | None) -> Forge | None:
@@ -120,19 +173,23 @@ def make_forge_for(
     """The forge hosting the repository at ``url``; None for plain git.
 
     Args:
-        kind: github, gitlab, gitea or none; None detects it from the URL's host.
+        kind: a forge of config.FORGES; None detects it from the URL.
         variable: the name of the variable the token came from, for messages.
         key, token_key: the config keys naming the repository and the token variable.
     """
     location = locate_repository(url)
     if kind is None:
-        kind = detect(location.host) if location else "none"
+        kind = detect_location(location) if location else "none"
     if kind == "none":
         return None
     if location is None:
         raise ConfigError(
             f"forge {kind} needs {key} to be a URL naming the repository (got {url})",
             "use https://HOST/OWNER/REPO.git or git@HOST:OWNER/REPO.git, or set the forge to none",
+        )
+    if shape := shape_problem(kind, location):
+        raise ConfigError(
+            f"forge {kind} cannot find a repository in {key} {url}", f"write {key} as {shape}"
         )
     if not token:
         raise PubgateError(
@@ -141,6 +198,5 @@ def make_forge_for(
             f"export {variable or 'GH_TOKEN'}=<token allowed to open pull requests>, "
             "or pass --no-pr",
         )
-    return _connector(kind)(
-        client, api_url or default_api_url(kind, location.host), location, token
-    )
+    api = api_url or _default_api_url(kind, location)
+    return _connector(kind)(client, api, location, credential(kind, token) or token)

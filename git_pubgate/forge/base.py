@@ -66,12 +66,16 @@ def locate_repository(url: str) -> Location | None:
 
 
 def default_api_url(forge: str, host: str) -> str:
+    """The REST API of ``forge`` at ``host`` (Azure DevOps and Bitbucket Data Center need the
+    repository's path too: see their modules)."""
     if forge == "github":
         return "https://api.github.com" if host == "github.com" else f"https://{host}/api/v3"
     if forge == "gitlab":
         return f"https://{host}/api/v4"
     if forge == "gitea":
         return f"https://{host}/api/v1"
+    if forge == "bitbucket":
+        return "https://api.bitbucket.org/2.0"
     raise ValueError(forge)
 
 
@@ -82,4 +86,40 @@ def detect(host: str) -> str:
             return forge
     if host == "codeberg.org":
         return "gitea"
+    if host in ("dev.azure.com", "ssh.dev.azure.com") or host.endswith(".visualstudio.com"):
+        return "azure"
+    if host == "bitbucket.org":
+        return "bitbucket"
+    if host.startswith("bitbucket."):
+        return "bitbucket-server"  # bitbucket.corp.example: a Data Center by its name
     return "none"
+
+
+def detect_location(location: Location) -> str:
+    """The forge of a repository: Azure DevOps Server by its ``/_git/`` path, else by host."""
+    if location.owner.endswith("/_git") or location.owner == "_git":
+        return "azure"
+    return detect(location.host)
+
+
+# What a repository URL must look like on the forges whose paths have a fixed shape.
+_SHAPES = {
+    "azure": "https://dev.azure.com/ORG/PROJECT/_git/REPO (or git@ssh.dev.azure.com:v3/ORG/"
+    "PROJECT/REPO; Azure DevOps Server: https://HOST/COLLECTION/PROJECT/_git/REPO)",
+    "bitbucket": "https://bitbucket.org/WORKSPACE/REPO.git or git@bitbucket.org:WORKSPACE/REPO.git",
+    "bitbucket-server": "https://HOST/scm/PROJECT/REPO.git or ssh://git@HOST:7999/PROJECT/REPO.git",
+}
+
+
+def shape_problem(forge: str, location: Location) -> str | None:
+    """How a repository URL should look, when ``location`` cannot be a repository on ``forge``."""
+    segments = location.owner.split("/")
+    if forge == "azure":
+        fits = segments[-1] == "_git" or (segments[0] == "v3" and len(segments) == 3)
+    elif forge == "bitbucket":
+        fits = len(segments) == 1
+    elif forge == "bitbucket-server":
+        fits = len(segments) == 1 or segments[-2] == "scm"
+    else:
+        return None
+    return None if fits else _SHAPES[forge]

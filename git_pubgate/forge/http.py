@@ -42,6 +42,11 @@ class Api:
         self._sleep = sleep
         self._clock = clock
 
+    @property
+    def base(self) -> str:
+        """The API's base URL, without a trailing slash."""
+        return self._base
+
     def request(
         self,
         method: str,
@@ -120,7 +125,7 @@ class Api:
     def error(self, response: httpx.Response) -> PubgateError:
         status = response.status_code
         why = explain(response)
-        if status == 401:
+        if status in (401, 203):  # Azure DevOps answers a bad token with 203 and a sign-in page
             return PubgateError(
                 f"{self.forge} rejected the token: {why}",
                 "the token is wrong or expired; set a valid one in the variable "
@@ -150,9 +155,14 @@ def explain(response: httpx.Response) -> str:
     message = data.get("message", data.get("error", f"HTTP {response.status_code}"))
     if isinstance(message, list):  # GitLab sends a list of messages
         message = "; ".join(map(str, message))
+    if isinstance(message, dict):  # Bitbucket Cloud: {"error": {"message", "detail"}}
+        detail = message.get("detail")
+        message = str(message.get("message", "")) + (f": {detail}" if detail else "")
     details = [
         str(e.get("message") or e.get("code"))
         for e in data.get("errors", [])
         if isinstance(e, dict)
     ]
+    if details and "message" not in data and "error" not in data:
+        return "; ".join(details)  # Bitbucket Data Center: {"errors": [{"message"}]}
     return str(message) + (f" ({'; '.join(details)})" if details else "")
