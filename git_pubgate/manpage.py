@@ -11,6 +11,14 @@ import argparse
 from . import __version__
 from .cli import build_parser
 from .config import DESCRIPTIONS, known_keys
+from .forge.kinds import KINDS
+
+_FORGES_INTRO = (
+    "Where sync opens its pull request (and absorb its internal one): the value of forge "
+    "(source_forge), else recognised from the repository URL. Each forge takes its own token "
+    "variable, else github_token_env; a Bitbucket token may be USER:TOKEN. Options a forge "
+    "cannot honour are refused before anything is pushed."
+)
 
 
 def _escape(text: str) -> str:
@@ -80,6 +88,16 @@ def render() -> str:
     ]
     for key in known_keys():
         out += [".TP", f"\\fB{_escape(key)}\\fR", _escape(DESCRIPTIONS[key])]
+    out += [".SH FORGES", _escape(_FORGES_INTRO)]
+    for kind in KINDS:
+        out += [
+            ".TP",
+            f"\\fB{_escape(kind.name)}\\fR",
+            _escape(
+                f"{kind.title}. Recognised from {kind.recognised}. Token: {kind.token}. "
+                f"API: {kind.api}. Pull request options: {kind.options}."
+            ),
+        ]
     out += [
         ".SH EXIT STATUS",
         ".TP",
