@@ -15,7 +15,7 @@ import httpx
 import pytest
 from openapi_core import OpenAPI
 
-from .conftest import SECRETS, pubgate
+from .conftest import SECRETS, PublicRepos, pubgate
 from .contracts.trim_forges import OPERATIONS, trim
 from .factory import C, build, git
 from .githubserver import Fault
@@ -329,3 +329,80 @@ def test_the_contract_catches_a_bad_request(kind: str, tmp_path: Path) -> None:
                 before = len(api.errors)
                 client.request(method, url, params=params, json=body, headers=auth)
                 assert len(api.errors) > before, f"{method} {url} {params} {body} passed"
+
+
+INTERNAL = {
+    "azure": ("org/proj/_git/internal.git", "org/proj/internal"),
+    "bitbucket": ("org/internal.git", "org/internal"),
+    "bitbucket-server": ("scm/PRJ/internal.git", "PRJ/internal"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SERVERS))
+def test_absorb_opens_its_internal_pull_request_on_each_forge(
+    kind: str, tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Absorb pushes its branch to the internal repository with the user name the forge needs
+    and opens one pull request there, updated (never duplicated) by the next contribution."""
+    value, user = TOKENS[kind]
+    monkeypatch.setenv("INTERNAL_TOKEN", value)
+    place, slug = INTERNAL[kind]
+    (tmp_path / "forge").mkdir()
+    remote = tmp_path / "forge" / place
+    git("init", "-q", "--bare", "-b", "main", str(remote))
+    clone = tmp_path / "clone"
+    build(clone, [C("a", (), {"src/app.py": "v1\n", "internal/plan.txt": "secret\n"})])
+    bare = public.bare()
+    with (
+        VendorGitServer(tmp_path / "forge", TOKEN, user) as git_server,
+        SERVERS[kind](tmp_path / "forge", TOKEN) as api,
+    ):
+        url = git_server.url(place)
+        git("remote", "add", "origin", url, cwd=clone)
+        basic = base64.b64encode(f"{user}:{TOKEN}".encode()).decode()
+        git(
+            "-c",
+            f"http.extraHeader=Authorization: Basic {basic}",
+            "push",
+            "-q",
+            "origin",
+            "main",
+            cwd=clone,
+        )
+        config = tmp_path / "pubgate.yaml"
+        config.write_text(
+            json.dumps(
+                {
+                    "source_repo": url,
+                    "target_repo": str(bare),
+                    "exclude": ["internal/"],
+                    "source_forge": kind,
+                    "source_api_url": api.api_url,
+                    "source_token_env": "INTERNAL_TOKEN",
+                }
+            )
+        )
+
+        def run(*args: str) -> dict[str, Any]:
+            done = pubgate("--config", str(config), "--json", *args, cwd=clone)
+            assert done.code == 0, done.err
+            assert TOKEN not in done.out + done.err
+            return dict(json.loads(done.out))
+
+        tip = run("sync", "--no-pr")["head"]
+        for step, author in enumerate(("Zoe Contributor", "Yan Helper")):
+            git("update-ref", "refs/heads/main", tip, cwd=bare)
+            ids = build(
+                bare,
+                [C(f"p{step}", ["main"], {"src/app.py": f"v{step + 2}\n"}, author=author)],
+                bare=True,
+                known={"main": tip},
+            )
+            tip = ids[f"p{step}"]
+            report = run("absorb")
+            assert report["pushed"] and report["pull_request"]["created"] is (step == 0)
+        (opened,) = api.pulls[slug]
+        assert (opened.head, opened.base, opened.state) == ("pubgate/absorb", "main", "open")
+        assert git("rev-parse", "pubgate/absorb", cwd=remote).strip() == report["head"]
+        assert set(git_server.seen_auth) == {user}
+        assert api.errors == [], "requests or responses broke the vendor's API description"
