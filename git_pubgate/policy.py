@@ -15,6 +15,7 @@ import pygit2
 
 from .config import Config
 from .content import ConfigFile, ContentPolicy
+from .gitio import split_credential
 from .rules import Rules
 from .secrets import SecretScanner
 
@@ -116,6 +117,8 @@ def build(
     if config.secrets_scan and scan:
         env = os.environ if environ is None else environ
         tokens = [(name, env[name]) for name in config.token_envs if env.get(name)]
+        # A USER:TOKEN value (Bitbucket) leaks as its token alone just as well.
+        tokens += [(name, split_credential(value)[1]) for name, value in tokens if ":" in value]
         scanner = SecretScanner(tokens, config.secrets_allow)
     content = ContentPolicy(
         replacements=config.replace,

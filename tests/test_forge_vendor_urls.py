@@ -6,13 +6,16 @@ import json
 import re
 from pathlib import Path
 
+import pygit2
 import pytest
 
+from git_pubgate.config import load
 from git_pubgate.forge import _default_api_url, credential
 from git_pubgate.forge.azure import _parts
 from git_pubgate.forge.base import detect_location, locate_repository, shape_problem
 from git_pubgate.forge.kinds import KINDS
 from git_pubgate.gitio import split_credential
+from git_pubgate.policy import build as build_policy
 
 from .conftest import pubgate
 from .factory import C, build
@@ -144,3 +147,16 @@ def test_the_readme_forge_table_lists_every_forge() -> None:
     assert rows == [kind.name for kind in KINDS] and len(rows) == 6
     for section in ("## Azure DevOps", "## Bitbucket"):
         assert f"\n{section}" in text
+
+
+def test_the_token_of_a_user_token_value_is_a_secret_alone(tmp_path: Path) -> None:
+    """BITBUCKET_TOKEN=ada:SECRET: a file holding SECRET without the user is refused too."""
+    repo = tmp_path / "src"
+    build(repo, [C("a", (), {"a": "a\n"})])
+    (tmp_path / "pubgate.yaml").write_text('target_repo: "/x.git"\nbitbucket_token_env: "BB"\n')
+    config = load(tmp_path / "pubgate.yaml")
+    secret = "q8Zr-bitbucket-secret-value-77"
+    policy = build_policy(config, pygit2.Repository(str(repo)), environ={"BB": f"ada:{secret}"})
+    assert policy.content is not None and policy.content.scanner is not None
+    (finding,) = policy.content.scanner.scan(f"token = {secret}\n".encode())
+    assert finding.kind == "the value of $BB" and finding.line == 1

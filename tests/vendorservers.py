@@ -151,6 +151,7 @@ class ContractServer(LoopbackServer):
         self.pulls: dict[str, list[Pull]] = {}
         self.faults: list[Fault] = []
         self.operations: set[tuple[str, str]] = set()  # (method, path) of each call seen
+        self.suppress_redirect = False  # Azure DevOps: the request asked for 401, not 203
         self._lock = threading.Lock()
 
     @property
@@ -201,6 +202,7 @@ class ContractServer(LoopbackServer):
     def _respond(
         self, request: _Request, handler: BaseHTTPRequestHandler, query: dict[str, str]
     ) -> Reply:
+        self.suppress_redirect = handler.headers.get("X-TFS-FedAuthRedirect") == "Suppress"
         if not self.authorised(handler.headers.get("Authorization") or ""):
             return self.unauthorised()
         try:
@@ -301,7 +303,10 @@ class AzureDevOpsServer(ContractServer):
         return self._basic_password(authorization) == self.token
 
     def unauthorised(self) -> Reply:
-        # Azure DevOps answers a bad personal access token with 401 and no JSON body.
+        # With X-TFS-FedAuthRedirect: Suppress, a bad personal access token gets 401 (without
+        # it, 203 and a sign-in page, which the client also reads as a rejected token).
+        if self.suppress_redirect is False:
+            return 203, {}, {}
         return 401, {}, {}
 
     def error_body(self, message: str) -> Any:

@@ -75,6 +75,8 @@ class Azure:
         headers = {
             "Accept": "application/json",
             "Authorization": "Basic " + base64.b64encode(pair.encode()).decode(),
+            # A rejected token then answers 401, not 203 and a sign-in page.
+            "X-TFS-FedAuthRedirect": "Suppress",
         }
         host = urlsplit(api_url).hostname or ""
         services = host == "dev.azure.com" or host.endswith(".visualstudio.com")
