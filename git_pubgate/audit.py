@@ -71,7 +71,7 @@ def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remo
     report.refs = sorted(tips)
     policy = build_policy(config, source.repo)
     rules = policy.rules
-    contents = ContentCheck(staging, policy)
+    contents = ContentCheck(lambda oid: bytes(staging.odb.read(pygit2.Oid(raw=oid))[1]), policy)
     messages = MessagePolicy.compile(forbid=config.forbid, defaults=False)
     people = People.compile({}, config.authors_fail_on)
     # keep_public paths are public by the user's decision: not a finding, not a difference.

@@ -2,8 +2,10 @@
 
 Protects against what bypasses sync: someone pushing the internal branch, or a hand-made
 commit, straight to the public remote. Parsing git's protocol is pure; the checks read the
-commits the remote lacks, each one's whole tree (a merge can bring in a path that no diff
-against its first parent shows), its message and its people.
+commits the remote lacks: each one's message, its people, and the files it adds against every
+one of its parents (``added_files``: a merge can bring in a path that no diff against its
+first parent shows). What a parent already on the remote holds is not checked again: this
+push does not publish it, and ``git pubgate audit`` is the check of what is already public.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pygit2
-
+from .added_files import Added, added_files
 from .authors import IdentityError, People
+from .catfile import CatFile
 from .config import is_local
 from .errors import ConfigError, PubgateError
 from .gitio import config_value
@@ -137,23 +139,31 @@ def check_push(
     chosen = applicable(repo_dir, url, rule_sets)
     if not chosen:
         return []
-    repo = pygit2.Repository(str(repo_dir))
+    with CatFile(repo_dir) as objects:
+        return _check(repo_dir, objects, chosen, pushed_range(repo_dir, remote, url, refs))
+
+
+def _check(
+    repo_dir: Path, objects: CatFile, chosen: list[HookRules], revisions: list[str]
+) -> list[Finding]:
+    """The findings of every rule set in ``chosen`` on the commits ``revisions`` name."""
     checks = []
     for r in chosen:
         contents = None
         rules = Rules.compile(r.exclude, r.include)
         if r.config is not None:  # the checkout's configuration: its content checks too
-            policy = build_policy(r.config, repo)
-            rules, contents = policy.rules, ContentCheck(repo, policy)
+            policy = build_policy(r.config, _WorkTree(f"{repo_dir}/"))
+            rules, contents = policy.rules, ContentCheck(objects.read, policy)
         messages = MessagePolicy.compile(forbid=r.forbid, defaults=False)
         checks.append((rules, messages, People.compile({}, r.fail_on), contents))
     findings: dict[tuple[str, str], None] = {}  # ordered, without repeats across rule sets
-    seen_trees: set[str] = set()
-    for commit, tree, who, message in _commits(repo_dir, pushed_range(repo_dir, remote, url, refs)):
-        new_tree = tree not in seen_trees
-        seen_trees.add(tree)
-        paths = _paths(repo_dir, commit) if new_tree else []
-        for rules, messages, people, contents in checks:
+    # Per rule set, per added file: a file that several pushed commits add is checked once.
+    verdicts: list[dict[Added, list[str]]] = [{} for _ in checks]
+    for commit, tree, parents, who, message in _commits(repo_dir, revisions):
+        # Not skipped when an earlier commit had the same tree: only its additions were
+        # checked there, and this commit may be the one that added the rest.
+        added = _added(objects, tree, parents)
+        for (rules, messages, people, contents), verdict in zip(checks, verdicts, strict=True):
             rule = messages.violation(message)
             if rule is not None:
                 findings[commit, f"message matches forbid rule {rule!r}"] = None
@@ -163,15 +173,35 @@ def check_push(
                     people.identity(name, email.rstrip(">"))
                 except IdentityError as e:
                     findings[commit, f"{e.who} is in the internal domain {e.domain}"] = None
-            for path in paths:
-                why = rules.why_excluded(path)
-                if why is not None:
-                    findings[commit, f"excluded path {quote_path(path)} ({why})"] = None
-            if new_tree and contents is not None:
-                # Sections, secrets, credentials: the checks sync makes on what it publishes.
-                for what in contents.tree(bytes.fromhex(tree)):
+            for entry in added:
+                if entry not in verdict:
+                    verdict[entry] = _file_findings(entry, rules, contents)
+                for what in verdict[entry]:
                     findings[commit, what] = None
     return [Finding(commit, what) for commit, what in findings]
+
+
+def _added(objects: CatFile, tree: str, parents: list[str]) -> list[Added]:
+    """The files ``tree`` adds against the trees of ``parents`` (a parent this repository lacks,
+    as past a shallow boundary, counts as absent: everything it would have held is checked)."""
+    parent_trees = [t for t in map(objects.commit_tree, parents) if t is not None]
+    return sorted(added_files(objects.read, bytes.fromhex(tree), parent_trees))
+
+
+@dataclass(frozen=True)
+class _WorkTree:
+    """The checkout, as the policy asks for it (see ``policy.WorkTree``)."""
+
+    workdir: str
+
+
+def _file_findings(entry: Added, rules: Rules, contents: ContentCheck | None) -> list[str]:
+    """What one added file breaks: an exclude rule, and the content checks sync makes on what
+    it publishes (sections, secrets, credentials), both, as for a file sync would publish."""
+    path, mode, blob = entry
+    why = rules.why_excluded(path)
+    found = [] if why is None else [f"excluded path {quote_path(path)} ({why})"]
+    return found + (contents.file(path, mode, blob) if contents is not None else [])
 
 
 def _tracking_remotes(repo_dir: Path, remote: str, url: str) -> list[str]:
@@ -226,10 +256,13 @@ def pushed_range(repo_dir: Path, remote: str, url: str, refs: Iterable[PushedRef
     return [*tips, "--not", *known, *(f"--remotes={name}" for name in tracking)]
 
 
-def _commits(repo_dir: Path, revisions: list[str]) -> Iterable[tuple[str, str, list[str], bytes]]:
+def _commits(
+    repo_dir: Path, revisions: list[str]
+) -> Iterable[tuple[str, str, list[str], list[str], bytes]]:
+    """Each commit of ``revisions``: id, tree, parents, people and message."""
     if not revisions:
         return
-    fmt = "%H%x00%T%x00%an <%ae>%x00%cn <%ce>%x00%B%x00%x01"
+    fmt = "%H%x00%T%x00%P%x00%an <%ae>%x00%cn <%ce>%x00%B%x00%x01"
     # --ignore-missing: an old value the remote has but this repository never fetched.
     done = subprocess.run(
         ["git", "log", "-z", "--ignore-missing", f"--format={fmt}", *revisions, "--"],
@@ -244,23 +277,13 @@ def _commits(repo_dir: Path, revisions: list[str]) -> Iterable[tuple[str, str, l
         )
     for record in done.stdout.split(b"\x00\x01"):
         fields = record.lstrip(b"\x00\n").split(b"\x00")
-        if len(fields) < 5:
+        if len(fields) < 6:
             continue
-        commit, tree, author, committer, message = fields[:5]
+        commit, tree, parents, author, committer, message = fields[:6]
         who = [author.decode("utf-8", "replace"), committer.decode("utf-8", "replace")]
         for match in re.finditer(rb"^Co-authored-by:[ \t]*(.*<[^<>]*>)", message, re.M | re.I):
             who.append(match.group(1).decode("utf-8", "replace"))
-        yield commit.decode(), tree.decode(), who, message
-
-
-def _paths(repo_dir: Path, commit: str) -> list[bytes]:
-    done = subprocess.run(
-        ["git", "ls-tree", "-r", "-z", "--name-only", commit],
-        cwd=repo_dir,
-        capture_output=True,
-        check=True,
-    )
-    return [p for p in done.stdout.split(b"\x00") if p]
+        yield commit.decode(), tree.decode(), parents.decode().split(), who, message
 
 
 def hooks_dir(repo_dir: Path) -> Path:

@@ -10,8 +10,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import pygit2
+from typing import Protocol
 
 from .config import Config
 from .content import ConfigFile, ContentPolicy
@@ -47,7 +46,15 @@ def _literal(path: str) -> str:
     return "/" + "".join("\\" + c if c in _GLOB_SPECIALS else c for c in path)
 
 
-def config_in_tree(config: Config, repo: pygit2.Repository) -> ConfigFile | None:
+class WorkTree(Protocol):
+    """What the policy needs of the source repository (a ``pygit2.Repository`` is one; the
+    pre-push hook, which does not load libgit2, passes its checkout's directory)."""
+
+    @property
+    def workdir(self) -> str | None: ...
+
+
+def config_in_tree(config: Config, repo: WorkTree) -> ConfigFile | None:
     """The configuration's path in the source tree, when sync read it from there."""
     if repo.workdir is None:
         return None
@@ -96,7 +103,7 @@ class Policy:
 
 def build(
     config: Config,
-    repo: pygit2.Repository,
+    repo: WorkTree,
     *,
     environ: Mapping[str, str] | None = None,
     scan: bool = True,

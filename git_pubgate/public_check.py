@@ -9,7 +9,7 @@ Each tree is checked once per place and each blob once.
 
 from __future__ import annotations
 
-import pygit2
+from collections.abc import Callable
 
 from .content import ContentError, ContentPolicy
 from .objects import EMPTY_TREE, OBJ_BLOB, object_id, parse_tree
@@ -30,15 +30,16 @@ def checking_policy(policy: Policy) -> ContentPolicy | None:
 
 
 class ContentCheck:
-    def __init__(self, repo: pygit2.Repository, policy: Policy):
-        self._odb = repo.odb
+    def __init__(self, read: Callable[[bytes], bytes], policy: Policy):
+        """``read``: the content of an object by raw id."""
+        self._read_object = read
         self._content = checking_policy(policy)
         self._trees: dict[tuple[bytes, bytes], list[str]] = {}
         self._made: dict[bytes, bytes] = {}
 
     def _read(self, oid: bytes) -> bytes:
         made = self._made.get(oid)
-        return made if made is not None else bytes(self._odb.read(pygit2.Oid(raw=oid))[1])
+        return made if made is not None else self._read_object(oid)
 
     def _write(self, data: bytes) -> bytes:
         oid = object_id(OBJ_BLOB, data)

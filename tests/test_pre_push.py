@@ -10,19 +10,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from git_pubgate import hook_rules
+from git_pubgate.added_files import added_files
+from git_pubgate.catfile import CatFile
 from git_pubgate.config import Config, load
-from git_pubgate.errors import ConfigError
+from git_pubgate.errors import ConfigError, PubgateError
 from git_pubgate.hooks import (
     CONFIG_HOOKS_SINCE,
     PushedRef,
+    check_push,
     git_version,
     is_target,
     parse_pre_push,
     pushed_range,
 )
+from git_pubgate.secrets import Finding as SecretFinding
+from git_pubgate.secrets import SecretScanner
 
 from .conftest import PublicRepos, pubgate
 from .factory import C, build, git
@@ -365,3 +371,112 @@ def test_saved_rules_keep_each_target(tmp_path: Path) -> None:
     hook_rules.save(git_dir, dataclasses.replace(only_a, exclude=("*.pem",)))
     saved = {r.target: r.exclude for r in hook_rules.load(git_dir)}
     assert saved == {str(tmp_path / "a.git"): ("*.pem",), str(tmp_path / "b.git"): ("/internal/",)}
+
+
+# A GitHub-shaped token, assembled so that no test source holds one.
+TOKEN = "ghp_" + "Qw7" * 12
+
+
+def test_added_files_are_what_no_parent_has(tmp_path: Path) -> None:
+    repo_dir = tmp_path / "r"
+    ids = build(
+        repo_dir,
+        [
+            C("a", (), {"lib/x.py": "x\n", "lib/y.py": "y\n", "doc/d.md": "d\n"}),
+            C("b", ["a"], {"lib/x.py": "x2\n", "run.sh": "r\n"}),
+            C("c", ["b"], {"run.sh": (0o100755, "r\n"), "lib/y.py": None, "lib/z.py": "y\n"}),
+            C("side", ["a"], {"doc/s.md": "s\n"}),
+            C("m", ["c", "side"], {"doc/s.md": "s\n", "both.txt": "new\n"}),
+        ],
+    )
+    repo = pygit2.Repository(str(repo_dir))
+    reads: list[bytes] = []
+
+    def read(oid: bytes) -> bytes:
+        reads.append(oid)
+        return bytes(repo.odb.read(pygit2.Oid(raw=oid))[1])
+
+    def added(name: str, *parents: str) -> list[str]:
+        tree = repo[ids[name]].peel(pygit2.Commit).tree_id.raw
+        bases = [repo[ids[p]].peel(pygit2.Commit).tree_id.raw for p in parents]
+        return sorted(f"{p.decode()} {m.decode()}" for p, m, _ in added_files(read, tree, bases))
+
+    assert added("a") == ["doc/d.md 100644", "lib/x.py 100644", "lib/y.py 100644"]
+    reads.clear()
+    assert added("b", "a") == ["lib/x.py 100644", "run.sh 100644"]
+    doc_tree = next(e.id.raw for e in repo[ids["b"]].peel(pygit2.Commit).tree if e.name == "doc")
+    assert doc_tree not in reads, "a subtree equal to the parent's is never read"
+    # A mode change and a rename are additions, even of a blob the parent holds elsewhere.
+    assert added("c", "b") == ["lib/z.py 100644", "run.sh 100755"]
+    # A merge: what either parent holds at the same path is not added; the rest is.
+    assert added("m", "c", "side") == ["both.txt 100644"]
+    assert added("m", "c") == ["both.txt 100644", "doc/s.md 100644"]
+
+
+def test_the_hook_reads_only_the_files_a_push_adds(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-file commit on a public tree of 60 files scans that file, not the 60."""
+    files = {f"pkg/m{i}.py": f"x = {i}\n" for i in range(60)}
+    ids = build(repo, [C("wide", ["main"], files)], known={"main": head(repo)})
+    assert push(repo, "--no-verify", "public", "main").returncode == 0
+    git("fetch", "-q", "public", cwd=repo)
+    ids = build(repo, [C("one", ["wide"], {"pkg/m7.py": "x = 700\n"})], known=ids)
+    scanned: list[bytes] = []
+    real_scan = SecretScanner.scan
+
+    def counting(self: SecretScanner, data: bytes) -> list[SecretFinding]:
+        scanned.append(data)
+        return real_scan(self, data)
+
+    monkeypatch.setattr(SecretScanner, "scan", counting)
+    url = git("remote", "get-url", "public", cwd=repo).strip()
+    config = load(repo / "pubgate.yaml")
+    pushed = [PushedRef("refs/heads/main", ids["one"], "refs/heads/main", ids["wide"])]
+    assert check_push(repo, "public", url, pushed, hook_rules.from_config(config)) == []
+    assert scanned == [b"x = 700\n"]
+
+
+def test_what_a_push_adds_is_refused_wherever_it_enters(repo: Path) -> None:
+    """A secret and an internal section added by new commits are refused as before, also when
+    a merge brings them in and a later commit makes the tree equal to an earlier one."""
+    assert push(repo, "public", "main").returncode == 0
+    clean = head(repo)
+    git("checkout", "-q", "-b", "side", cwd=repo)
+    side = build(
+        repo,
+        [
+            C("s1", ["main"], {"notes.txt": f"token {TOKEN}\n"}),
+            C("s2", ["s1"], {"src/a.py": "a\n# BEGIN-INTERNAL\nx\n# END-INTERNAL\n"}),
+        ],
+        branch="side",
+        known={"main": clean},
+    )
+    git("checkout", "-q", "main", cwd=repo)
+    git("merge", "-q", "--no-ff", "-m", "merge side", "side", cwd=repo)
+    git("checkout", "-q", clean, "--", ".", cwd=repo)
+    git("rm", "-q", "notes.txt", cwd=repo)
+    git("commit", "-qm", "back to the clean tree", cwd=repo)
+    # The tip's tree is the public one again, but the commits below it would publish both.
+    assert git("rev-parse", "main^{tree}", cwd=repo) == git(
+        "rev-parse", f"{clean}^{{tree}}", cwd=repo
+    )
+    blocked = push(repo, "public", "main")
+    assert blocked.returncode == 1, blocked.stderr
+    assert f"refusing to push {side['s1'][:12]}: notes.txt:1 holds a GitHub token" in blocked.stderr
+    assert f"refusing to push {side['s2'][:12]}: 'src/a.py' holds an internal section" in (
+        blocked.stderr
+    )
+    assert TOKEN not in blocked.stderr
+
+
+def test_objects_are_read_through_one_git_process(tmp_path: Path) -> None:
+    ids = build(tmp_path / "r", [C("a", (), {"f.txt": "f\n"})])
+    with CatFile(tmp_path / "r") as objects:
+        tree = objects.commit_tree(ids["a"])
+        assert tree is not None and b"f.txt" in objects.read(tree)
+        assert objects.get("0" * 40) is None and objects.commit_tree("1" * 40) is None
+        blob = git("rev-parse", f"{ids['a']}:f.txt", cwd=tmp_path / "r").strip()
+        assert objects.get(blob) == ("blob", b"f\n") and objects.commit_tree(blob) is None
+        with pytest.raises(PubgateError, match="is missing from the repository"):
+            objects.read(b"\x01" * 20)
