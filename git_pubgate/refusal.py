@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pygit2
-
 _REFUSED = re.compile(r"\bobject ([0-9a-f]{40}(?:[0-9a-f]{24})?)\b")
 _CHECKS = "the target checks every object it receives (receive.fsckObjects, as GitHub does)"
 
@@ -50,6 +48,10 @@ def _alternates(git_dir: Path) -> list[Path]:
 
 
 def _holds(objects: Path, oid: str) -> bool:
+    # Imported here: this module is loaded by every command, and libgit2's bindings cost
+    # 0.06 s of start-up that --version and the pre-push hook need not pay.
+    import pygit2  # noqa: PLC0415
+
     try:
         return oid in pygit2.Odb(str(objects))
     except (pygit2.GitError, ValueError):
