@@ -306,16 +306,19 @@ def hooks_dir(repo_dir: Path) -> Path:
 
 
 def _script() -> str:
+    # Without a legacy hook, the check replaces the shell (no temporary file, no helpers):
+    # this runs on every push, and each helper process costs.
     return f"""#!/bin/sh
 {MARKER}: checks pushes to the public repository (git push --no-verify skips it).
 # A hook that was here before is kept as pre-push.legacy and runs first, with the same input.
+case "$0" in */*) legacy="${{0%/*}}/pre-push.legacy" ;; *) legacy=./pre-push.legacy ;; esac
+if [ ! -x "$legacy" ]; then
+    exec "{sys.executable}" -m git_pubgate hook pre-push "$@"
+fi
 input=$(mktemp) || exit 1
 trap 'rm -f "$input"' EXIT
 cat > "$input"
-legacy="$(dirname "$0")/pre-push.legacy"
-if [ -x "$legacy" ]; then
-    "$legacy" "$@" < "$input" || exit $?
-fi
+"$legacy" "$@" < "$input" || exit $?
 "{sys.executable}" -m git_pubgate hook pre-push "$@" < "$input"
 """
 
