@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import functools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -58,29 +59,36 @@ def tied() -> Callable[[], None] | None:
 class Scrubber:
     """Decodes a child's output as it comes and replaces every secret in it with ``***``.
 
-    A secret can straddle two reads: whole ones are replaced, then the longest text that could
-    still be the start of one (one character less than the longest secret) is held back until
-    the next read or ``close``.
+    A secret can straddle two reads, so the text is held back from where one could still be
+    coming: the last characters (one less than the longest secret), and any whole secret that
+    reaches into them, since a longer secret may begin with a shorter one. What is released
+    is scrubbed exactly as the whole output would be.
     """
 
     def __init__(self, secrets: Sequence[str]):
-        # Longest first, so a secret that contains another is replaced whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self._hold = max((len(s) for s in self._secrets), default=1) - 1
+        # Longest first: at each position the longest secret that matches is replaced whole.
+        ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._hold = len(ordered[0]) - 1 if ordered else 0
         self._pending = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")  # split characters
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self._pattern.sub("***", text) if self._pattern is not None else text
 
     def feed(self, chunk: bytes) -> str:
         """The text that is safe to show now."""
-        text = self.scrub(self._pending + self._decoder.decode(chunk))
+        text = self._pending + self._decoder.decode(chunk)
         cut = max(len(text) - self._hold, 0)
+        if self._pattern is not None:
+            for found in self._pattern.finditer(text):
+                if found.start() >= cut:
+                    break
+                if found.end() > cut:  # reaches into what is held: hold all of it
+                    cut = found.start()
+                    break
         ready, self._pending = text[:cut], text[cut:]
-        return ready
+        return self.scrub(ready)
 
     def close(self) -> str:
         """What was held back, once the output has ended."""
