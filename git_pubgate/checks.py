@@ -27,10 +27,12 @@ import hashlib
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,17 +300,17 @@ def _run_command(
     scrubber = Scrubber(run.secrets)
     kept = ""
     live = output.write if output is not None and output.live else None
+
+    def show(text: str) -> None:
+        nonlocal kept
+        if text:
+            if live is not None:
+                live(text)
+            kept = (kept + text)[-_KEPT_OUTPUT:]
+
     try:
-        fd = process.stdout.fileno()
-        while True:
-            chunk = os.read(fd, 65536)
-            ready = scrubber.feed(chunk) if chunk else scrubber.close()
-            if ready:
-                if live is not None:
-                    live(ready)
-                kept = (kept + ready)[-_KEPT_OUTPUT:]
-            if not chunk:
-                break
+        _read_until_done(process, lambda chunk: show(scrubber.feed(chunk)))
+        show(scrubber.close())
         code = process.wait()
     except BaseException:
         _stop(process)  # Ctrl-C, or anything else: the command must not outlive the checkout
@@ -318,18 +320,49 @@ def _run_command(
     return code, kept
 
 
+def _read_until_done(process: subprocess.Popen[bytes], take: Callable[[bytes], None]) -> None:
+    """Pass on the command's output until it has ended.
+
+    A command that leaves something running in the background (``server &``, a build daemon)
+    would keep the output pipe open for as long as that runs, and the checkout it runs in is
+    about to be removed: once the command itself has exited, what it left in its session gets
+    SIGTERM, and SIGKILL if it is still there (or the pipe still open) after a few seconds.
+    """
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    ended: float | None = None
+    while True:
+        readable, _, _ = select.select([fd], [], [], 0.2)
+        if readable:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            take(chunk)
+            continue
+        if process.poll() is None:
+            continue
+        if ended is None:
+            ended = time.monotonic()
+            _signal_session(process, signal.SIGTERM)
+        elif time.monotonic() - ended > _STOP_WAIT:
+            _signal_session(process, signal.SIGKILL)
+            break
+    if process.poll() is not None:
+        _signal_session(process, signal.SIGTERM)  # anything that closed its output but lives on
+
+
+def _signal_session(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """End the command and everything it started: SIGTERM to its session, then SIGKILL."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=_STOP_WAIT)
-        except subprocess.TimeoutExpired:
-            continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # what it started and left running
-        return
+    _signal_session(process, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=_STOP_WAIT)
+    _signal_session(process, signal.SIGKILL)  # what is left, the command itself included
+    process.wait()
 
 
 def _how(code: int) -> str:

@@ -356,3 +356,38 @@ def test_a_note_never_removes_a_folder_that_is_not_a_checkout(
     assert code == 0, err
     assert (precious / "sub" / "keep.txt").is_file() and other.is_dir()
     assert not note.exists()
+
+
+BACKGROUND = """
+import os, sys, time
+open(sys.argv[1], "w").write("started")
+time.sleep(120)
+open(sys.argv[1], "w").write("finished")
+"""
+
+
+def test_what_a_check_leaves_running_in_the_background_is_stopped(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    """``server &`` keeps the output pipe open: the sync must not wait for it, and it must
+    not outlive the checkout it runs in."""
+    target = public.bare()
+    script = tmp_path / "background.py"
+    script.write_text(BACKGROUND)
+    marker = tmp_path / "marker"
+    src = source(
+        tmp_path,
+        target,
+        commands(
+            f"{sys.executable} {script} {marker} & "
+            f"while ! test -s {marker}; do sleep 0.1; done; echo launched"
+        ),
+    )
+    code, _, err = sync(tmp_path, src, "sync", "--no-pr")
+    assert code == 0, err
+    assert "launched" in err and "pubgate/sync" in refs(target)
+    deadline = time.monotonic() + 60
+    while processes_naming(script):
+        assert time.monotonic() < deadline, processes_naming(script)
+        time.sleep(0.1)
+    assert marker.read_text() == "started"  # stopped, not finished
