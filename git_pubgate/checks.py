@@ -42,6 +42,7 @@ import pygit2
 
 from .config import Config
 from .errors import PubgateError
+from .gitio import split_credential
 from .procs import Scrubber, tied
 from .quoting import quote_path
 from .tree_files import write_tree
@@ -213,8 +214,10 @@ def _prepare(config: Config, tip: str, token: str | None) -> _Run:
     key = json.dumps(
         {"tip": tip, "commands": list(config.check_commands), "env": hashed}, sort_keys=True
     )
-    found = [os.environ.get(name, "") for name in config.token_envs]
-    return _Run(env, hashlib.sha256(key.encode()).hexdigest(), [*found, token or ""])
+    found = [os.environ.get(name, "") for name in config.token_envs] + [token or ""]
+    # A USER:TOKEN value (Bitbucket) leaks as its token alone just as well.
+    found += [split_credential(value)[1] for value in found if ":" in value]
+    return _Run(env, hashlib.sha256(key.encode()).hexdigest(), found)
 
 
 def _passed(state_dir: Path) -> list[str]:

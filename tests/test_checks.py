@@ -173,6 +173,12 @@ def test_a_check_printing_a_token_shows_it_scrubbed(
     assert code == 1
     assert "***" in err and TOKEN not in err + out
 
+    # A USER:TOKEN value: its token alone is scrubbed too.
+    monkeypatch.setenv("GH_TOKEN", f"x-token-auth:{TOKEN}")
+    code, out, err = sync(tmp_path, src, "-q", "sync", "--no-pr")
+    assert code == 1
+    assert "***" in err and TOKEN not in err + out
+
 
 def test_check_env_refuses_a_token_variable(tmp_path: Path, public: PublicRepos) -> None:
     target = public.bare()
