@@ -961,7 +961,22 @@ def parse(data: Any, src: _Source) -> Config:
         raise src.error("github_app", "needs both app_id and private_key_env")
     config = Config(path=src.path, **values)
     _refuse_tokens_in_check_env(config, src)
+    _check_pr_options(config, src)
     return config
+
+
+def _check_pr_options(config: Config, src: _Source) -> None:
+    """pr.labels or pr.reviewers the target's forge cannot take: an error now, not at sync."""
+    if not config.pr_labels and not config.pr_reviewers:
+        return
+    # Imported only here: a configuration without these options never loads the forges.
+    from .forge import forge_kind  # noqa: PLC0415
+    from .forge.options import refusal  # noqa: PLC0415
+
+    found = refusal(forge_kind(config), config.pr_labels, config.pr_reviewers)
+    if found is not None:
+        key, problem, hint = found
+        raise src.error(key, problem, hint)
 
 
 def _refuse_tokens_in_check_env(config: Config, src: _Source) -> None:

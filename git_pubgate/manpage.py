@@ -16,8 +16,8 @@ from .forge.kinds import KINDS
 _FORGES_INTRO = (
     "Where sync opens its pull request (and absorb its internal one): the value of forge "
     "(source_forge), else recognised from the repository URL. Each forge takes its own token "
-    "variable, else github_token_env; a Bitbucket token may be USER:TOKEN. Options a forge "
-    "cannot honour are refused before anything is pushed."
+    "variable, else github_token_env; a Bitbucket token may be USER:TOKEN. pr.labels or "
+    "pr.reviewers the forge cannot take are an error when the configuration loads."
 )
 
 

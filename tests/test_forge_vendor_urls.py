@@ -10,10 +10,12 @@ import pygit2
 import pytest
 
 from git_pubgate.config import load
+from git_pubgate.errors import PubgateError
 from git_pubgate.forge import _default_api_url, credential
 from git_pubgate.forge.azure import _parts
 from git_pubgate.forge.base import detect_location, locate_repository, shape_problem
 from git_pubgate.forge.kinds import KINDS
+from git_pubgate.forge.options import refusal, refuse_unsupported
 from git_pubgate.gitio import split_credential
 from git_pubgate.policy import build as build_policy
 
@@ -160,3 +162,30 @@ def test_the_token_of_a_user_token_value_is_a_secret_alone(tmp_path: Path) -> No
     assert policy.content is not None and policy.content.scanner is not None
     (finding,) = policy.content.scanner.scan(f"token = {secret}\n".encode())
     assert finding.kind == "the value of $BB" and finding.line == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "labels", "reviewers", "refused"),
+    [
+        ("github", ["x"], ["ada"], None),
+        ("gitlab", ["x"], [], None),
+        ("gitlab", [], ["ada"], "pr.reviewers"),
+        ("gitea", [], ["ada"], None),
+        ("gitea", ["x"], [], "pr.labels"),
+        ("azure", ["x"], ["3411ebc1-d5aa-464f-9615-0b527bc66719"], None),
+        ("azure", [], ["ada"], "pr.reviewers"),
+        ("bitbucket", [], ["{504c3b62-8120-4f0c-a7bc-87800b9d6f70}"], None),
+        ("bitbucket", [], ["ada"], "pr.reviewers"),
+        ("bitbucket", ["x"], [], "pr.labels"),
+        ("bitbucket-server", [], ["ada"], None),
+        ("bitbucket-server", ["x"], [], "pr.labels"),
+    ],
+)
+def test_what_each_forge_can_take(
+    kind: str, labels: list[str], reviewers: list[str], refused: str | None
+) -> None:
+    found = refusal(kind, labels, reviewers)
+    assert (found[0] if found else None) == refused
+    if found is not None:
+        with pytest.raises(PubgateError, match=f"^{refused}: "):
+            refuse_unsupported(kind, labels, reviewers)

@@ -204,9 +204,10 @@ def test_options_a_forge_cannot_honour_are_refused_before_pushing(site: Site) ->
     )
     site.commit(C("a", (), {"src/a.py": "a\n"}))
     code, _, err = site.sync()
-    assert code == 1 and ("is not supported on" in err or "not names" in err), err
-    assert err.count("\n") == 2 and "\nhint: " in err  # one error line and its hint
-    assert site.pulls == []
+    # A config error, with the file and key, before anything is pushed.
+    assert code == 2 and ("not supported on" in err or "not names" in err), err
+    assert err.startswith(f"error: {site.config}:1: pr.") and err.count("\nhint: ") == 1
+    assert site.pulls == [] and site.git.seen_auth == []
 
 
 def test_superseded_release_is_closed_with_a_pointer(site: Site) -> None:

@@ -140,7 +140,8 @@ def test_options_a_forge_cannot_honour_are_refused(site: Site) -> None:
     site.commit(C("a", (), {"src/a.py": "a\n"}))
     site.configure(pr={"reviewers": ["ada"]} if site.kind == "gitlab" else {"labels": ["x"]})
     code, _, err = site.sync()
-    assert code == 1 and "is not supported on" in err
+    assert code == 2 and "not supported on" in err  # a config error: nothing was pushed
+    assert git("ls-remote", str(site.bare), "refs/heads/pubgate/*", cwd=site.tmp) == ""
 
 
 def test_superseded_release_is_closed_with_a_pointer(site: Site) -> None:

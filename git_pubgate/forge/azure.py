@@ -10,7 +10,6 @@ with an empty user name, as Microsoft documents. Retries, rate limits (``Retry-A
 from __future__ import annotations
 
 import base64
-import re
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -19,13 +18,13 @@ import httpx
 from ..errors import PubgateError
 from .base import Location, PullRequest, PullRequestOptions
 from .http import Api, explain
+from .options import refuse_unsupported
 
 SERVICES_API_VERSION = "7.1"  # dev.azure.com
 SERVER_API_VERSION = "6.0"  # Azure DevOps Server 2020 and later understand it
 # Azure DevOps refuses a longer pull request description (TF401180).
 DESCRIPTION_LIMIT = 4000
 CUT_NOTE = "\n\n[cut to Azure DevOps' 4000-character limit]"
-_GUID = re.compile(r"^\{?[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}?$")
 
 
 def _parts(host: str, owner: str, name: str) -> tuple[list[str], str]:
@@ -87,12 +86,7 @@ class Azure:
     def open_or_update(
         self, head: str, base: str, title: str, body: str, options: PullRequestOptions
     ) -> PullRequest:
-        if bad := [r for r in options.reviewers if not _GUID.match(r)]:
-            raise PubgateError(
-                f"pr.reviewers on Azure DevOps takes identity ids, not names: {', '.join(bad)}",
-                "list the reviewers' ids (GUIDs, shown by 'az devops user show'), or require "
-                "reviewers with a branch policy instead",
-            )
+        refuse_unsupported("azure", options.labels, options.reviewers)
         existing = self._find_open(head, base)
         if existing is not None:
             return self._update(existing, title, body)

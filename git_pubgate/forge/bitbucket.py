@@ -10,7 +10,6 @@ on top of its description and is then declined.
 from __future__ import annotations
 
 import base64
-import re
 from typing import Any
 from urllib.parse import quote
 
@@ -19,9 +18,9 @@ import httpx
 from ..errors import PubgateError
 from .base import Location, PullRequest, PullRequestOptions
 from .http import Api, explain
+from .options import refuse_unsupported
 
 ACCESS_TOKEN_USER = "x-token-auth"  # the user name git needs with an access token
-_UUID = re.compile(r"^\{[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}$")
 
 
 def authorization(token: str) -> str:
@@ -46,17 +45,7 @@ class Bitbucket:
     def open_or_update(
         self, head: str, base: str, title: str, body: str, options: PullRequestOptions
     ) -> PullRequest:
-        if options.labels:
-            raise PubgateError(
-                "pr.labels is not supported on Bitbucket, whose pull requests have no labels",
-                "remove pr.labels",
-            )
-        if bad := [r for r in options.reviewers if not _UUID.match(r)]:
-            raise PubgateError(
-                f"pr.reviewers on Bitbucket takes account UUIDs, not names: {', '.join(bad)}",
-                "write each reviewer as '{UUID}' (shown by GET /2.0/user), or set default "
-                "reviewers in the repository settings",
-            )
+        refuse_unsupported("bitbucket", options.labels, options.reviewers)
         existing = self._find_open(head, base)
         if existing is not None:
             return self._update(existing, title, body)

@@ -18,6 +18,7 @@ import httpx
 from ..errors import PubgateError
 from .base import Location, PullRequest, PullRequestOptions
 from .http import Api, explain
+from .options import refuse_unsupported
 
 API_ROOT = "/rest/api/latest"
 
@@ -60,12 +61,7 @@ class BitbucketServer:
     def open_or_update(
         self, head: str, base: str, title: str, body: str, options: PullRequestOptions
     ) -> PullRequest:
-        if options.labels:
-            raise PubgateError(
-                "pr.labels is not supported on Bitbucket Data Center, whose pull requests have "
-                "no labels",
-                "remove pr.labels",
-            )
+        refuse_unsupported("bitbucket-server", options.labels, options.reviewers)
         existing = self._open(head, base)
         if existing:
             return self._update(existing[0], title, body)

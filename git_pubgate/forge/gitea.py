@@ -14,6 +14,7 @@ import httpx
 from ..errors import PubgateError
 from .base import Location, PullRequest, PullRequestOptions
 from .http import Api, explain
+from .options import refuse_unsupported
 
 
 class Gitea:
@@ -33,11 +34,7 @@ class Gitea:
     def open_or_update(
         self, head: str, base: str, title: str, body: str, options: PullRequestOptions
     ) -> PullRequest:
-        if options.labels:
-            raise PubgateError(
-                "pr.labels is not supported on Gitea, which needs numeric label ids",
-                "remove pr.labels",
-            )
+        refuse_unsupported("gitea", options.labels, options.reviewers)
         existing = self._find_open(head, base)
         if existing is not None:
             return self._update(existing, title, body)

@@ -14,6 +14,7 @@ import httpx
 from ..errors import PubgateError
 from .base import Location, PullRequest, PullRequestOptions
 from .http import Api, explain
+from .options import refuse_unsupported
 
 
 class GitLab:
@@ -30,11 +31,7 @@ class GitLab:
     def open_or_update(
         self, head: str, base: str, title: str, body: str, options: PullRequestOptions
     ) -> PullRequest:
-        if options.reviewers:
-            raise PubgateError(
-                "pr.reviewers is not supported on GitLab, which needs numeric user ids",
-                "remove pr.reviewers, or set default reviewers in the GitLab project",
-            )
+        refuse_unsupported("gitlab", options.labels, options.reviewers)
         existing = self._find_open(head, base)
         if existing is not None:
             return self._update(existing, title, body)
