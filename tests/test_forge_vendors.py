@@ -177,6 +177,7 @@ def test_bad_token_and_missing_repository(site: Site, tmp_path: Path) -> None:
     site.api.token = "another"
     code, _, err = site.sync()
     assert code == 1 and err.startswith(f"error: {NAMES[site.kind]} rejected the token"), err
+    assert "wrong or expired; set a valid one in $FORGE_TOKEN\n" in err
     site.api.token = TOKEN
     site.api.root = tmp_path / "nowhere"
     code, _, err = site.sync()

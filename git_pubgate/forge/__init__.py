@@ -7,8 +7,7 @@ into a plain git target never pays for them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import httpx
@@ -37,7 +36,16 @@ __all__ = [
     "token_variable",
 ]
 
-_Connect = Callable[["httpx.Client", str, Location, str], Forge]
+
+class _Connect(Protocol):
+    def __call__(
+        self,
+        client: httpx.Client,
+        api_url: str,
+        repo: Location,
+        token: str,
+        variable: str | None = None,
+    ) -> Forge: ...
 
 
 def _connector(kind: str) -> _Connect:
@@ -199,4 +207,4 @@ def make_forge_for(
             "or pass --no-pr",
         )
     api = api_url or _default_api_url(kind, location)
-    return _connector(kind)(client, api, location, credential(kind, token) or token)
+    return _connector(kind)(client, api, location, credential(kind, token) or token, variable)

@@ -66,7 +66,14 @@ class Azure:
         self._page = f"{api.base}/{quote(project, safe='')}/_git/{quote(name, safe='')}"
 
     @classmethod
-    def connect(cls, client: httpx.Client, api_url: str, repo: Location, token: str) -> Azure:
+    def connect(
+        cls,
+        client: httpx.Client,
+        api_url: str,
+        repo: Location,
+        token: str,
+        variable: str | None = None,
+    ) -> Azure:
         _, project = _parts(repo.host, repo.owner, repo.name)
         user, colon, secret = token.partition(":")
         # A bare personal access token is the password of an empty user name.
@@ -79,7 +86,14 @@ class Azure:
         }
         host = urlsplit(api_url).hostname or ""
         services = host == "dev.azure.com" or host.endswith(".visualstudio.com")
-        api = Api(client, api_url, headers, forge="Azure DevOps", repo=f"{project}/{repo.name}")
+        api = Api(
+            client,
+            api_url,
+            headers,
+            forge="Azure DevOps",
+            repo=f"{project}/{repo.name}",
+            variable=variable,
+        )
         version = SERVICES_API_VERSION if services else SERVER_API_VERSION
         return cls(api, project, unquote(repo.name), version)
 

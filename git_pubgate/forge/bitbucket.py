@@ -38,9 +38,19 @@ class Bitbucket:
         self._pulls += "/pullrequests"
 
     @classmethod
-    def connect(cls, client: httpx.Client, api_url: str, repo: Location, token: str) -> Bitbucket:
+    def connect(
+        cls,
+        client: httpx.Client,
+        api_url: str,
+        repo: Location,
+        token: str,
+        variable: str | None = None,
+    ) -> Bitbucket:
         headers = {"Accept": "application/json", "Authorization": authorization(token)}
-        return cls(Api(client, api_url, headers, forge="Bitbucket", repo=repo.slug), repo)
+        return cls(
+            Api(client, api_url, headers, forge="Bitbucket", repo=repo.slug, variable=variable),
+            repo,
+        )
 
     def open_or_update(
         self, head: str, base: str, title: str, body: str, options: PullRequestOptions

@@ -51,11 +51,23 @@ class BitbucketServer:
 
     @classmethod
     def connect(
-        cls, client: httpx.Client, api_url: str, repo: Location, token: str
+        cls,
+        client: httpx.Client,
+        api_url: str,
+        repo: Location,
+        token: str,
+        variable: str | None = None,
     ) -> BitbucketServer:
         _, project = _project(repo.owner)
         headers = {"Accept": "application/json", "Authorization": authorization(token)}
-        api = Api(client, api_url, headers, forge="Bitbucket", repo=f"{project}/{repo.name}")
+        api = Api(
+            client,
+            api_url,
+            headers,
+            forge="Bitbucket",
+            repo=f"{project}/{repo.name}",
+            variable=variable,
+        )
         return cls(api, project, repo.name)
 
     def open_or_update(

@@ -23,10 +23,22 @@ class Gitea:
         self._repo = f"/repos/{repo.slug}"
 
     @classmethod
-    def connect(cls, client: httpx.Client, api_url: str, repo: Location, token: str) -> Gitea:
+    def connect(
+        cls,
+        client: httpx.Client,
+        api_url: str,
+        repo: Location,
+        token: str,
+        variable: str | None = None,
+    ) -> Gitea:
         return cls(
             Api(
-                client, api_url, {"Authorization": f"token {token}"}, forge="Gitea", repo=repo.slug
+                client,
+                api_url,
+                {"Authorization": f"token {token}"},
+                forge="Gitea",
+                repo=repo.slug,
+                variable=variable,
             ),
             repo,
         )

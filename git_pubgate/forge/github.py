@@ -24,13 +24,22 @@ class GitHub:
         self._repo = repo
 
     @classmethod
-    def connect(cls, client: httpx.Client, api_url: str, repo: Location, token: str) -> GitHub:
+    def connect(
+        cls,
+        client: httpx.Client,
+        api_url: str,
+        repo: Location,
+        token: str,
+        variable: str | None = None,
+    ) -> GitHub:
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
             "Authorization": f"Bearer {token}",
         }
-        return cls(Api(client, api_url, headers, forge="GitHub", repo=repo.slug), repo)
+        return cls(
+            Api(client, api_url, headers, forge="GitHub", repo=repo.slug, variable=variable), repo
+        )
 
     def open_or_update(
         self, head: str, base: str, title: str, body: str, options: PullRequestOptions

@@ -23,9 +23,24 @@ class GitLab:
         self._project = f"/projects/{quote(repo.slug, safe='')}"
 
     @classmethod
-    def connect(cls, client: httpx.Client, api_url: str, repo: Location, token: str) -> GitLab:
+    def connect(
+        cls,
+        client: httpx.Client,
+        api_url: str,
+        repo: Location,
+        token: str,
+        variable: str | None = None,
+    ) -> GitLab:
         return cls(
-            Api(client, api_url, {"PRIVATE-TOKEN": token}, forge="GitLab", repo=repo.slug), repo
+            Api(
+                client,
+                api_url,
+                {"PRIVATE-TOKEN": token},
+                forge="GitLab",
+                repo=repo.slug,
+                variable=variable,
+            ),
+            repo,
         )
 
     def open_or_update(

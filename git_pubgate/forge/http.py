@@ -20,6 +20,7 @@ class Api:
     Args:
         forge: the forge's name, for messages ("GitHub").
         repo: ``owner/name``, for messages.
+        variable: the environment variable the token came from, named by the hint of a 401.
         sleep, clock: how to wait and what time it is; real ones unless a test passes its own.
     """
 
@@ -31,6 +32,7 @@ class Api:
         *,
         forge: str,
         repo: str,
+        variable: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ):
@@ -39,6 +41,7 @@ class Api:
         self._headers = {"User-Agent": "git-pubgate", **headers}
         self.forge = forge
         self.repo = repo
+        self._variable = variable
         self._sleep = sleep
         self._clock = clock
 
@@ -128,8 +131,12 @@ class Api:
         if status in (401, 203):  # Azure DevOps answers a bad token with 203 and a sign-in page
             return PubgateError(
                 f"{self.forge} rejected the token: {why}",
-                "the token is wrong or expired; set a valid one in the variable "
-                "github_token_env names",
+                "the token is wrong or expired; set a valid one in "
+                + (
+                    f"${self._variable}"
+                    if self._variable
+                    else "the variable github_token_env names"
+                ),
             )
         if status == 403:
             return PubgateError(
