@@ -49,6 +49,14 @@ class VersionPolicy:
 
 
 @dataclass(frozen=True)
+class LeakReviewPolicy:
+    """The ``leak_review:`` section: the public tip is reviewed on the source's side first."""
+
+    stage_branch: str = "pubgate/stage"  # sync pushes the public tip here, on the source
+    approved_branch: str = "pubgate/approved"  # what it contains may go to the target
+
+
+@dataclass(frozen=True)
 class Config:
     """Validated settings. Paths in ``source_repo``/``target_repo`` are resolved to absolute."""
 
@@ -105,6 +113,7 @@ class Config:
     publish_config: bool = False
     check_commands: tuple[str, ...] = ()  # run in a checkout of the public tip before a push
     check_env: tuple[str, ...] = ()  # variables check_commands get besides PATH and HOME
+    leak_review: LeakReviewPolicy | None = None  # None: the target's pull request is the gate
 
     @property
     def token_envs(self) -> tuple[str, ...]:
@@ -651,6 +660,7 @@ _PR: dict[str, _Check] = {
     "draft": _boolean,
 }
 _GITHUB_APP: dict[str, _Check] = {"app_id": _app_id, "private_key_env": _env_name}
+_LEAK_REVIEW: dict[str, _Check] = {"stage_branch": _branch, "approved_branch": _branch}
 _VERSION: dict[str, _Check] = {
     "bump": _bump,
     "prerelease": _prerelease,
@@ -734,11 +744,21 @@ DESCRIPTIONS: dict[str, str] = {
     "version.changelog": "The changelog a release writes a section into, or false. Default: "
     "CHANGELOG.md.",
     "version.tag_prefix": "Prefix of release tags (publish writes them). Default: v.",
-    "source_forge": "Where absorb opens its internal pull request: a forge as for forge, or "
-    "none. Default: from source_repo's host (a local source gets no pull request).",
+    "leak_review": "Review the public result inside first: sync pushes it to the source's "
+    "stage_branch (with an internal pull request into approved_branch when the source is on a "
+    "forge) and sends to the target only what approved_branch contains. true takes the "
+    "default branch names. Needs message.trailer. Default: off.",
+    "leak_review.stage_branch": "The source branch sync pushes the public tip to for review. "
+    "Default: pubgate/stage (pubgate/NAME/stage for a target in a file with targets).",
+    "leak_review.approved_branch": "The source branch whose history approves public tips "
+    "(merged into it by merge commit or fast-forward; protect it). Default: pubgate/approved "
+    "(pubgate/NAME/approved for a target in a file with targets).",
+    "source_forge": "Where absorb and the leak review open their internal pull requests: a "
+    "forge as for forge, or none. Default: from source_repo's host (a local source gets no "
+    "pull request).",
     "source_api_url": "The source forge's REST API, for self-hosted instances.",
     "source_token_env": "Name of the variable holding the token for pushing to source_repo over "
-    "https and for the source forge's API (absorb).",
+    "https and for the source forge's API (absorb, leak_review).",
     "root": "A folder of the source that becomes the public root (libs/tracing/): only "
     "history that touches it is published, and exclude, include and version.files are written "
     "relative to it. Default: the whole source.",
@@ -778,8 +798,11 @@ def known_keys() -> list[str]:
         ("pr", _PR),
         ("github_app", _GITHUB_APP),
         ("version", _VERSION),
+        ("leak_review", _LEAK_REVIEW),
     )
     for name, table in tables:
+        if name == "leak_review":  # also a key of its own: leak_review: true
+            keys.append(name)
         keys += [f"{name}.{key}" for key in table]
     return [*keys, "targets", "secrets.allow"]
 
@@ -818,7 +841,7 @@ def _unknown(key: str, known: Mapping[str, Any], src: _Source, prefix: str = "")
 
 
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_SECTIONS = ("message", "authors", "pr", "github_app", "version")
+_SECTIONS = ("message", "authors", "pr", "github_app", "version", "leak_review")
 
 
 def _inherit(defaults: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
@@ -894,6 +917,26 @@ def _refuse_shared_branches(targets: list[Config], src: _Source) -> None:
                     "give one of them another target_repo, review_branch or branch_prefix",
                 )
             seen[(repo, branch)] = str(target.name)
+    _refuse_shared_stages(targets, src)
+
+
+def _refuse_shared_stages(targets: list[Config], src: _Source) -> None:
+    """Targets share the source, so each needs leak-review branches of its own there."""
+    seen: dict[str, str] = {}
+    for target in targets:
+        if target.leak_review is None:
+            continue
+        for key in ("stage_branch", "approved_branch"):
+            branch = getattr(target.leak_review, key)
+            other = seen.get(branch)
+            if other is not None:
+                raise src.error(
+                    f"targets.{target.name}.leak_review.{key}",
+                    f"is {branch!r}, a leak-review branch of target {other!r} too",
+                    "each target reviews its own public tip: leave the names to their "
+                    "defaults (pubgate/NAME/stage, pubgate/NAME/approved) or make them differ",
+                )
+            seen[branch] = str(target.name)
 
 
 def parse(data: Any, src: _Source) -> Config:
@@ -916,9 +959,14 @@ def parse(data: Any, src: _Source) -> Config:
         "pr": (_PR, "pr_"),
         "github_app": (_GITHUB_APP, "github_app_"),
         "version": (_VERSION, "version_"),
+        "leak_review": (_LEAK_REVIEW, "leak_review_"),
     }
     for raw_key, value in data.items():
         key = str(raw_key)
+        if key == "leak_review" and value is False:
+            continue  # leak_review: false, as a target turns off what the defaults set
+        if key == "leak_review" and (value is None or value is True):
+            value = {}  # noqa: PLW2901 (leak_review: true takes the default branch names)
         if key in sections:
             table, field_prefix = sections[key]
             if not isinstance(value, dict):
@@ -957,6 +1005,8 @@ def parse(data: Any, src: _Source) -> Config:
                 "remove message.trailer: false, or the version section",
             )
         values["version"] = VersionPolicy(**version)
+    if "leak_review" in data and data["leak_review"] is not False:
+        values["leak_review"] = _leak_review(values, src)
     if ("github_app_id" in values) != ("github_app_key_env" in values):
         raise src.error("github_app", "needs both app_id and private_key_env")
     config = Config(path=src.path, **values)
@@ -994,6 +1044,35 @@ def _refuse_tokens_in_check_env(config: Config, src: _Source) -> None:
                 "remove it from check_env; a check that needs the network should use a token "
                 "of its own, read-only, under another name",
             )
+
+
+def _leak_review(values: dict[str, Any], src: _Source) -> LeakReviewPolicy:
+    """The leak review's branches; a target's defaults carry its name, so targets never share."""
+    named = f"pubgate/{src.target}/" if src.target else "pubgate/"
+    stage = values.pop("leak_review_stage_branch", f"{named}stage")
+    approved = values.pop("leak_review_approved_branch", f"{named}approved")
+    if values.get("trailer", DEFAULT_TRAILER) is None:
+        raise src.error(
+            "leak_review",
+            "the leak review needs message.trailer to tell which source commit an approved "
+            "commit was made from",
+            "remove message.trailer: false, or the leak_review section",
+        )
+    if stage == approved:
+        raise src.error(
+            "leak_review.approved_branch",
+            f"is {approved!r}, the same branch as stage_branch",
+            "the stage branch is what waits for review, the approved branch what passed it: "
+            "give them different names",
+        )
+    for key, branch in (("stage_branch", stage), ("approved_branch", approved)):
+        if branch == values.get("source_branch"):
+            raise src.error(
+                f"leak_review.{key}",
+                f"is {branch!r}, the branch being published",
+                "name a branch of its own, such as pubgate/stage and pubgate/approved",
+            )
+    return LeakReviewPolicy(stage, approved)
 
 
 def load(path: Path) -> Config:
