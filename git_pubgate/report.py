@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import leak_review_text
 from .quoting import quote_path
 from .wording import count as counted
 
@@ -72,6 +73,7 @@ class SyncReport:
     sections_changed: int = 0  # changed files that lost internal sections (never their content)
     secrets_scan: bool = True
     checks: CheckReport | None = None  # check_commands on the public tip (None: none set)
+    leak_review: leak_review_text.LeakReview | None = None  # with leak_review: what each stage did
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,11 +121,16 @@ class SyncReport:
             "sections_changed": self.sections_changed,
             "secrets_scan": self.secrets_scan,
             "checks": self.checks.to_json() if self.checks is not None else None,
+            "leak_review": self.leak_review.to_json() if self.leak_review else None,
         }
 
 
 def outcome(report: SyncReport, *, plan: bool) -> str:
     """The one line that says what a sync or plan did: all that ``-q`` prints."""
+    if report.leak_review is not None:
+        said = leak_review_text.outcome(report, report.leak_review, plan=plan)
+        if said is not None and not (plan and report.would_refuse):
+            return said
     if report.up_to_date:
         return (
             f"up to date: {report.review_branch} already holds everything public "
@@ -217,6 +224,8 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
             "(git pubgate absorb):"
         )
         lines.extend(f"  {c.public[:12]} {c.subject}  ({c.author})" for c in report.absorb[:50])
+    if report.leak_review is not None:
+        lines.extend(leak_review_text.describe(report.leak_review, plan=plan))
     lines.append(outcome(report, plan=plan))
     if plan and report.would_refuse:
         lines.append(f"  {report.would_refuse[0].hint}")

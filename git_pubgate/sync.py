@@ -69,6 +69,7 @@ class SyncOptions:
     offline: bool = False
     # Where check_commands' output goes; None: nowhere (a failure still carries it).
     check_output: CheckOutput | None = dataclasses.field(default=None, compare=False)
+    expect_head: str | None = None  # leak review: push only this approved commit, or refuse
 
 
 def target_remote(config: Config, staging: pygit2.Repository, token: str | None) -> Remote:
@@ -111,6 +112,13 @@ def run(
     source = open_source(config, cwd)
     with locked_staging(source, wait=lock_wait, on_wait=on_lock_wait) as staging:
         hook_rules.save(source.git_dir, config)  # the pre-push hook's rules, kept current
+        if config.leak_review is not None:
+            from . import leak_review
+
+            def compute(at: Source, chosen: SyncOptions) -> SyncReport:
+                return _run(config, at, staging, chosen, progress, client, trees)
+
+            return leak_review.run(config, source, staging, options, client, compute)
         return _run(config, source, staging, options, progress, client, trees)
 
 
@@ -364,6 +372,14 @@ def _run(  # noqa: PLR0917
     report.new_identities = first_public(
         staging, new_commits, report.review_tip, also=pending.record.identities
     )
+    if options.expect_head is not None and report.head != options.expect_head:
+        # The leak review approved one commit; anything else must not reach the target.
+        raise PubgateError(
+            f"refusing to publish, since sync now computes {(report.head or '')[:12]} for "
+            f"{report.source_tip[:12]}, not the approved {options.expect_head[:12]}",
+            "nothing reached the target; rerun git pubgate sync to stage what the rules "
+            "produce now for review",
+        )
     assert report.head is not None
     if not options.push:
         report.checks = checks.planned(config, source.state_dir, report.head)

@@ -1,0 +1,228 @@
+"""leak_review: sync stages the public tip on the source's side, and only what the approved
+branch there contains goes to the target. Real repositories throughout: a local bare
+"internal remote" as the source, a bare public repository as the target."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import PublicRepos, pubgate
+from .factory import C, build, git
+
+
+class Review:
+    """An internal bare repository (the source and where the review branches live), and a
+    public one."""
+
+    def __init__(self, tmp: Path, public: PublicRepos, **extra: object):
+        self.tmp = tmp
+        self.internal = tmp / "internal.git"
+        self.ids = build(
+            self.internal,
+            [
+                C("a", (), {"src/app.py": "v1\n", "internal/plan.txt": "secret\n"}),
+                C("b", ["a"], {"src/util.py": "u\n", "internal/notes": "n\n"}),
+            ],
+            bare=True,
+        )
+        self.target = public.bare()
+        self.config = tmp / "pubgate.yaml"
+        self.configure(**extra)
+
+    def configure(self, **extra: object) -> None:
+        settings = {
+            "source_repo": str(self.internal),
+            "target_repo": str(self.target),
+            "exclude": ["internal/"],
+            "leak_review": True,
+            **extra,
+        }
+        self.config.write_text(json.dumps(settings))
+
+    def commit(self, *commits: C) -> None:
+        self.ids = build(self.internal, commits, bare=True, known=self.ids)
+
+    def run(self, *args: str) -> tuple[int, dict[str, Any], str]:
+        done = pubgate("--config", str(self.config), "--json", *args, cwd=self.tmp)
+        return done.code, json.loads(done.out) if done.out else {}, done.err
+
+    def text(self, *args: str) -> tuple[int, str]:
+        done = pubgate("--config", str(self.config), *args, cwd=self.tmp)
+        return done.code, done.err
+
+    def target_refs(self) -> str:
+        return git("ls-remote", str(self.target))
+
+    def ref(self, branch: str) -> str | None:
+        out = git(
+            "rev-parse", "--verify", "-q", f"refs/heads/{branch}", cwd=self.internal, check=False
+        )
+        return out.strip() or None
+
+    def approve(self, how: str = "merge") -> str:
+        """Merge pubgate/stage into pubgate/approved as a forge would: a merge commit (its
+        tree the stage's, as when the approved branch only ever took merges of the stage), a
+        squash, or a fast-forward."""
+        stage = self.ref("pubgate/stage")
+        approved = self.ref("pubgate/approved")
+        assert stage is not None
+        if how == "ff" or approved is None:
+            git("update-ref", "refs/heads/pubgate/approved", stage, cwd=self.internal)
+            return stage
+        tree = f"{stage}^{{tree}}"
+        parents = ["-p", approved] + (["-p", stage] if how == "merge" else [])
+        message = "Merge pull request #1 from pubgate/stage" if how == "merge" else "Squashed\n"
+        made = git("commit-tree", tree, *parents, "-m", message, cwd=self.internal).strip()
+        git("update-ref", "refs/heads/pubgate/approved", made, cwd=self.internal)
+        return made
+
+
+@pytest.fixture
+def review(tmp_path: Path, public: PublicRepos) -> Review:
+    return Review(tmp_path, public)
+
+
+def test_stage_then_approve_then_publish_exactly_the_approved_tip(review: Review) -> None:
+    # First run: the stage branch is written on the source side; nothing reaches the target;
+    # without an approved branch there is nothing approved, which is said with the way out.
+    code, _, err = review.run("sync")
+    assert code == 1
+    assert "error: refusing to publish, since pubgate/approved does not exist" in err
+    staged = review.ref("pubgate/stage")
+    assert staged is not None and f"push . {staged}:refs/heads/pubgate/approved" in err
+    assert review.target_refs() == ""
+    tree = git("ls-tree", "-r", "--name-only", staged, cwd=review.internal).split()
+    assert tree == ["src/app.py", "src/util.py"]  # the public result, never the internal files
+
+    # Approved by the printed command (a fast-forward that creates the branch).
+    command = err.split("\nhint: ", 1)[1].rsplit("): ", 1)[1].strip()
+    git(*command.split()[1:])
+    assert review.ref("pubgate/approved") == staged
+
+    code, report, err = review.run("sync")
+    assert code == 0, err
+    assert report["pushed"] and report["head"] == staged
+    assert git("rev-parse", "pubgate/sync", cwd=review.target).strip() == staged
+    assert report["leak_review"]["publishing"] == staged
+    assert report["leak_review"]["staged"] is None  # nothing new waits
+
+    # The public side merges; the source moves on: the new tip is staged, the target keeps
+    # what it had.
+    git("update-ref", "refs/heads/main", staged, cwd=review.target)
+    before = review.target_refs()
+    review.commit(C("c", ["b"], {"src/c.py": "c\n", "internal/c": "x\n"}))
+    code, report, err = review.run("sync")
+    assert code == 0, err
+    second = review.ref("pubgate/stage")
+    assert second != staged and report["leak_review"]["staged"] == second
+    assert report["leak_review"]["stage_pushed"] and not report["pushed"]
+    assert "git -C" in report["leak_review"]["approve_command"]
+    assert review.target_refs() == before  # the target got no new refs
+
+    # Approved by a merge commit: the next sync pushes the staged commit, never the merge.
+    merge = review.approve("merge")
+    code, report, err = review.run("sync")
+    assert code == 0, err
+    pushed = git("rev-parse", "pubgate/sync", cwd=review.target).strip()
+    assert pushed == second != merge
+    assert git("cat-file", "-e", merge, cwd=review.target, check=False) == ""
+    assert "merge" not in git("log", "--format=%s", pushed, cwd=review.target).lower()
+
+
+def test_publishes_what_was_approved_and_stages_what_came_after(review: Review) -> None:
+    git("update-ref", "refs/heads/pubgate/approved", review.ids["a"], cwd=review.internal)
+    code, _, err = review.run("sync")
+    assert code == 1 and "which sync did not make" in err  # an internal commit: refused
+    git("update-ref", "-d", "refs/heads/pubgate/approved", cwd=review.internal)
+    review.run("sync")
+    first = review.approve("ff")
+    review.commit(C("c", ["b"], {"src/c.py": "c\n"}))
+    code, report, err = review.run("sync")
+    assert code == 0, err
+    # The approved tip goes out, the newer one waits for review.
+    assert git("rev-parse", "pubgate/sync", cwd=review.target).strip() == first
+    waiting = review.ref("pubgate/stage")
+    assert waiting != first and report["leak_review"]["staged"] == waiting
+    assert git("merge-base", "--is-ancestor", first, waiting, cwd=review.internal) == ""
+    assert review.target_refs().split()[1::2] == ["refs/heads/pubgate/sync"]
+
+    code, report, err = review.run("sync")  # a rerun changes nothing
+    assert code == 0, err and report["already_pushed"]
+    assert report["leak_review"]["stage_pushed"] is False
+
+
+def test_plan_shows_both_stages(review: Review) -> None:
+    review.run("sync")
+    review.approve("ff")
+    review.commit(C("c", ["b"], {"src/c.py": "c\n"}))
+    code, err = review.text("plan")
+    assert code == 0, err
+    assert "approved, not yet public:" in err and "would go to the target" in err
+    assert "waiting for leak review:" in err and "1 new public commit" in err
+    assert "sync would push" in err
+    assert review.ref("pubgate/stage") is not None
+    code, report, _ = review.run("plan")
+    assert report["leak_review"]["publishing"] == review.ref("pubgate/approved")
+    assert review.target_refs() == ""  # a plan pushes nothing
+
+
+def test_squash_merged_approval_is_refused(review: Review) -> None:
+    review.run("sync")
+    review.approve("ff")
+    assert review.run("sync")[0] == 0
+    git("update-ref", "refs/heads/main", review.ref("pubgate/approved") or "", cwd=review.target)
+    review.commit(C("c", ["b"], {"src/c.py": "c\n"}))
+    assert review.run("sync")[0] == 0
+    before = review.target_refs()
+    squash = review.approve("squash")
+    code, _, err = review.run("sync")
+    assert code == 1
+    assert f"holds {squash[:12]}, a copy of the staged commits that a squash or rebase" in err
+    assert "\nhint: merge the leak review with a merge commit or a fast-forward" in err
+    assert review.target_refs() == before
+
+
+def test_hand_made_commit_on_the_approved_branch_is_refused(review: Review) -> None:
+    review.run("sync")
+    first = review.approve("ff")
+    assert review.run("sync")[0] == 0
+    before = review.target_refs()
+    # Someone commits to the approved branch directly, with the trailer copied from a real
+    # commit: its history is not what the rules produce, so it is refused by name.
+    message = git("log", "-1", "--format=%B", first, cwd=review.internal)
+    forged_tree = git(
+        "mktree",
+        cwd=review.internal,
+        input=b"100644 blob " + _blob(review, b"leak\n") + b"\tleak\n",
+    ).strip()
+    forged = git(
+        "commit-tree", forged_tree, "-p", first, "-m", message, cwd=review.internal
+    ).strip()
+    git("update-ref", "refs/heads/pubgate/approved", forged, cwd=review.internal)
+    code, _, err = review.run("sync")
+    assert code == 1
+    assert f"the approved branch holds {forged[:12]}, which sync did not make" in err
+    assert "hint: only what sync staged can go out" in err
+    assert review.target_refs() == before
+    # Without a trailer too.
+    plain = git("commit-tree", forged_tree, "-p", first, "-m", "fix", cwd=review.internal).strip()
+    git("update-ref", "refs/heads/pubgate/approved", plain, cwd=review.internal)
+    code, _, err = review.run("sync")
+    assert code == 1 and f"holds {plain[:12]}, which sync did not make" in err
+    assert review.target_refs() == before
+
+
+def _blob(review: Review, data: bytes) -> bytes:
+    return git("hash-object", "-w", "--stdin", cwd=review.internal, input=data).strip().encode()
+
+
+def test_without_leak_review_the_flow_is_unchanged(review: Review) -> None:
+    review.configure(leak_review=False)
+    code, report, err = review.run("sync")
+    assert code == 0, err
+    assert report["pushed"] and report["leak_review"] is None
+    assert review.ref("pubgate/stage") is None
