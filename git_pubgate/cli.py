@@ -411,10 +411,15 @@ API_TIMEOUT = 30.0  # seconds a forge may keep us waiting for one response
 def _http_client(cfg: config_mod.Config, options: SyncOptions) -> Iterator[httpx.Client | None]:
     """The run's one HTTP client, only when a forge or a GitHub App will be called: building
     one (its TLS context) is a noticeable share of an incremental sync's start-up."""
-    from .forge import forge_kind
+    from .forge import forge_kind, source_forge_kind
 
-    wants_pr = options.push and not options.dry_run and not options.no_pr and not options.init
-    if not cfg.github_app_id and not (wants_pr and forge_kind(cfg) != "none"):
+    opens = options.push and not options.dry_run and not options.no_pr
+    wants_pr = opens and not options.init and forge_kind(cfg) != "none"
+    # The leak review's pull request is on the source's forge, --init or not.
+    wants_pr = wants_pr or (
+        opens and cfg.leak_review is not None and source_forge_kind(cfg) != "none"
+    )
+    if not cfg.github_app_id and not wants_pr:
         yield None
         return
     import httpx

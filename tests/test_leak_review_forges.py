@@ -184,3 +184,29 @@ def test_internal_pull_request_then_approval_then_public_pull_request(world: Wor
     assert report["pull_request"]["created"] is True and report["head"] == staged
     assert len(world.internal_pulls()) == 1
     assert report["leak_review"]["staged"] is None
+
+
+def test_plain_git_target_still_gets_the_internal_pull_request(
+    world: World, tmp_path: Path
+) -> None:
+    target = tmp_path / "plain-public.git"
+    git("init", "-q", "--bare", "-b", "main", str(target))
+    git("fetch", "-q", str(world.public), "main:main", cwd=target)  # where approved starts
+    before = git("for-each-ref", cwd=target)
+    settings = json.loads(world.config.read_text())
+    settings.update(target_repo=str(target), forge="none")
+    world.config.write_text(json.dumps(settings))
+    code, report, err = world.run("sync")
+    assert code == 0, err
+    assert report["leak_review"]["pull_request"]["created"] is True
+    assert report["leak_review"]["approve_command"] is None
+    assert len(world.internal_pulls()) == 1
+    assert git("for-each-ref", cwd=target) == before
+    # --no-pr: the stage is pushed and the approving command printed instead.
+    world.commit(C("c", ["b"], {"src/c.py": "c\n"}))
+    code, report, err = world.run("sync", "--no-pr")
+    assert code == 0, err
+    assert report["leak_review"]["stage_pushed"] and report["leak_review"]["pull_request"] is None
+    command = report["leak_review"]["approve_command"]
+    assert command.startswith("git push http") and command.endswith(":refs/heads/pubgate/approved")
+    assert INTERNAL_TOKEN not in command

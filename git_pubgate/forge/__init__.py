@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import httpx
 
-from ..config import Config
+from ..config import Config, is_local
 from ..errors import ConfigError, PubgateError
 from .base import (
     Forge,
@@ -92,6 +92,18 @@ def forge_kind(config: Config) -> str:
         return config.forge
     location = locate_repository(config.target_repo or "")
     return detect_location(location) if location else "none"
+
+
+def source_forge_kind(config: Config) -> str:
+    """github, gitlab, gitea or none for the source: from source_forge, else from the host
+    of a source_repo URL; a local source is on no forge."""
+    url = config.source_repo
+    if url is None or is_local(url):
+        return "none"
+    if config.source_forge:
+        return config.source_forge
+    location = locate_repository(url)
+    return detect(location.host) if location else "none"
 
 
 def token_variable(config: Config) -> str | None:
