@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from git_pubgate.config import LeakReviewPolicy, load
+from git_pubgate.errors import ConfigError
+
 from .conftest import PublicRepos, pubgate
 from .factory import C, build, git
 
@@ -226,3 +229,146 @@ def test_without_leak_review_the_flow_is_unchanged(review: Review) -> None:
     assert code == 0, err
     assert report["pushed"] and report["leak_review"] is None
     assert review.ref("pubgate/stage") is None
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ({"leak_review": "yes"}, "leak_review: expected a mapping, got a string"),
+        ({"leak_review": {"stage": "x"}}, "leak_review.stage: unknown key"),
+        ({"leak_review": {"stage_branch": "a..b"}}, "'a..b' is not a valid branch name"),
+        (
+            {"leak_review": {"stage_branch": "review", "approved_branch": "review"}},
+            "leak_review.approved_branch: is 'review', the same branch as stage_branch",
+        ),
+        (
+            {"leak_review": True, "message": {"trailer": False}},
+            "leak_review: the leak review needs message.trailer",
+        ),
+        (
+            {"leak_review": {"approved_branch": "main"}, "source_branch": "main"},
+            "leak_review.approved_branch: is 'main', the branch being published",
+        ),
+    ],
+)
+def test_bad_leak_review_settings_are_config_errors(
+    review: Review, setting: dict[str, object], problem: str
+) -> None:
+    review.configure(**setting)
+    code, err = review.text("sync")
+    assert code == 2
+    assert err.startswith("error: ") and problem in err and "\nhint: " in err
+    assert "Traceback" not in err
+    assert review.ref("pubgate/stage") is None and review.target_refs() == ""
+
+
+def test_each_target_gets_its_own_branches(tmp_path: Path) -> None:
+    path = tmp_path / "pubgate.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "leak_review": True,
+                "targets": {
+                    "tracing": {"root": "libs/tracing/", "target_repo": "/srv/tracing.git"},
+                    "retry": {
+                        "root": "libs/retry/",
+                        "target_repo": "/srv/retry.git",
+                        "leak_review": {"approved_branch": "ok/retry"},
+                    },
+                    "plain": {"target_repo": "/srv/plain.git", "leak_review": False},
+                },
+            }
+        )
+    )
+    tracing, retry, plain = load(path).targets
+    assert tracing.leak_review == LeakReviewPolicy(
+        "pubgate/tracing/stage", "pubgate/tracing/approved"
+    )
+    assert retry.leak_review == LeakReviewPolicy("pubgate/retry/stage", "ok/retry")
+    assert plain.leak_review is None
+    single = tmp_path / "single.yaml"
+    single.write_text(json.dumps({"target_repo": "/srv/x.git", "leak_review": None}))
+    assert load(single).leak_review == LeakReviewPolicy("pubgate/stage", "pubgate/approved")
+
+    path.write_text(
+        json.dumps(
+            {
+                "leak_review": {"stage_branch": "review/stage"},
+                "targets": {"a": {"target_repo": "/srv/a.git"}, "b": {"target_repo": "/srv/b.git"}},
+            }
+        )
+    )
+    with pytest.raises(ConfigError) as refused:
+        load(path)
+    assert "targets.b.leak_review.stage_branch: is 'review/stage'" in refused.value.message
+    assert "target 'a' too" in refused.value.message
+
+
+def test_rebase_merged_approval_is_refused(review: Review) -> None:
+    review.run("sync")
+    first = review.approve("ff")
+    assert review.run("sync")[0] == 0
+    git("update-ref", "refs/heads/main", first, cwd=review.target)
+    review.commit(C("c", ["b"], {"src/c.py": "c\n"}))
+    assert review.run("sync")[0] == 0
+    stage = review.ref("pubgate/stage")
+    assert stage is not None
+    before = review.target_refs()
+    # What a forge's "rebase and merge" makes: the same message and tree, a new committer.
+    message = git("log", "-1", "--format=%B", stage, cwd=review.internal)
+    copy = git(
+        "-c",
+        "user.name=Forge",
+        "-c",
+        "user.email=forge@corp.example",
+        "commit-tree",
+        f"{stage}^{{tree}}",
+        "-p",
+        first,
+        "-m",
+        message,
+        cwd=review.internal,
+    ).strip()
+    assert copy != stage
+    git("update-ref", "refs/heads/pubgate/approved", copy, cwd=review.internal)
+    code, _, err = review.run("sync")
+    assert code == 1 and f"holds {copy[:12]}, a copy of the staged commits" in err
+    assert review.target_refs() == before
+
+
+def test_an_approval_the_public_side_overtook_is_reported_not_published(review: Review) -> None:
+    review.run("sync")
+    first = review.approve("ff")
+    review.commit(C("c", ["b"], {"src/c.py": "c\n"}))
+    assert review.run("sync")[0] == 0  # publishes the first approval, stages c
+    second = review.approve("merge")
+    # The public pull request is squash-merged before the second approval goes out.
+    squash = git(
+        "commit-tree", f"{first}^{{tree}}", "-m", "Sync 2 commits (#1)", cwd=review.target
+    ).strip()
+    git("update-ref", "refs/heads/main", squash, cwd=review.target)
+    git("update-ref", "-d", "refs/heads/pubgate/sync", cwd=review.target)
+    code, report, err = review.run("sync")
+    assert code == 0, err
+    assert report["leak_review"]["publishing"] is None and not report["pushed"]
+    assert "staged before the target changed" in report["leak_review"]["notes"][0]
+    restaged = report["leak_review"]["staged"]
+    assert restaged not in (None, second) and review.ref("pubgate/stage") == restaged
+    assert git("rev-parse", f"{restaged}~1", cwd=review.internal).strip() == squash
+    refs = git("for-each-ref", "--format=%(refname)", cwd=review.target).split()
+    assert refs == ["refs/heads/main"]
+
+
+def test_release_commit_is_reviewed_and_published_as_staged(review: Review) -> None:
+    review.commit(C("p", ["b"], {"pyproject.toml": '[project]\nname = "x"\nversion = "0.1.0"\n'}))
+    review.configure(version={"bump": "minor"})
+    review.run("sync")
+    staged = review.ref("pubgate/stage")
+    assert staged is not None
+    assert "Pubgate-Release: 0.2.0" in git("log", "-1", "--format=%B", staged, cwd=review.internal)
+    review.approve("ff")
+    code, report, err = review.run("sync")
+    assert code == 0, err
+    assert report["release"]["version"] == "0.2.0" and report["head"] == staged
+    branch = report["target"]["head_branch"]
+    assert git("rev-parse", branch, cwd=review.target).strip() == staged
