@@ -105,20 +105,18 @@ def run(  # noqa: PLR0917
             config, source.state_dir, staging, review.staged, options.check_output
         )
         _stage(side, review, stage_tip, review.staged)
-        if forge is not None and approved_tip is not None:
-            title, body = pull_request_text(current, review)
-            pull = forge.open_or_update(
-                policy.stage_branch, policy.approved_branch, title, body, PullRequestOptions()
-            )
-            review.pull_request = {"number": pull.number, "url": pull.url, "created": pull.created}
-        elif forge is None:
-            review.approve_command = side.approve_command(policy.approved_branch, review.staged)
     if refusal is not None:
         if options.push:
-            # The stage is written: reviewing it is the way out of most refusals.
+            # The stage is written: reviewing it (once the approved branch is put right) is
+            # the way out. No pull request into a branch that needs repair first.
             raise PubgateError(f"refusing to publish, since {refusal.reason}", refusal.hint)
         current.would_refuse.append(refusal)
         review.publishing = None
+    if pushing and review.staged is not None:
+        if forge is not None:
+            _open_pull_request(forge, current, review)
+        else:
+            review.approve_command = side.approve_command(policy.approved_branch, review.staged)
 
     if review.publishing is None or verdict.publish is None:
         current.leak_review = review
@@ -135,6 +133,24 @@ def run(  # noqa: PLR0917
     )
     published.leak_review = review
     return published
+
+
+def _open_pull_request(forge: Any, current: SyncReport, review: LeakReview) -> None:
+    """Open the internal pull request from the stage into the approved branch, or update the
+    open one (never a second)."""
+    title, body = pull_request_text(current, review)
+    try:
+        pull = forge.open_or_update(
+            review.stage_branch, review.approved_branch, title, body, PullRequestOptions()
+        )
+    except PubgateError as e:
+        done = f"{review.stage_branch} is pushed and nothing reached the target, so a rerun "
+        raise PubgateError(
+            e.message,
+            f"{done}only opens the pull request. {e.hint or ''}".strip(),
+            exit_code=e.exit_code,
+        ) from e
+    review.pull_request = {"number": pull.number, "url": pull.url, "created": pull.created}
 
 
 def _judge(  # noqa: PLR0917

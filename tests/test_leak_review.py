@@ -372,3 +372,44 @@ def test_release_commit_is_reviewed_and_published_as_staged(review: Review) -> N
     assert report["release"]["version"] == "0.2.0" and report["head"] == staged
     branch = report["target"]["head_branch"]
     assert git("rev-parse", branch, cwd=review.target).strip() == staged
+
+
+def test_monorepo_targets_are_reviewed_each_on_their_own_branches(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    src = tmp_path / "src"
+    build(
+        src,
+        [
+            C("a", (), {"libs/a/x.py": "a\n", "libs/b/y.py": "b\n", "libs/a/internal/k": "s\n"}),
+            C("b", ["a"], {"libs/b/y.py": "b2\n", "tools/t.sh": "t\n"}),
+        ],
+    )
+    targets = {"liba": public.bare("a.git"), "libb": public.bare("b.git")}
+    config = tmp_path / "pubgate.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "exclude": ["internal/"],
+                "leak_review": True,
+                "targets": {
+                    name: {"root": f"libs/{name[-1]}/", "target_repo": str(path)}
+                    for name, path in targets.items()
+                },
+            }
+        )
+    )
+    first = pubgate("--config", str(config), "sync", cwd=src)
+    assert first.code == 1
+    assert "error: liba: refusing to publish, since pubgate/liba/approved does not" in first.err
+    stages = {name: git("rev-parse", f"pubgate/{name}/stage", cwd=src).strip() for name in targets}
+    assert git("ls-tree", "-r", "--name-only", stages["liba"], cwd=src).split() == ["x.py"]
+    assert git("ls-tree", "-r", "--name-only", stages["libb"], cwd=src).split() == ["y.py"]
+    assert all(git("for-each-ref", cwd=path) == "" for path in targets.values())
+
+    # Only liba is approved: only liba is published.
+    git("branch", "pubgate/liba/approved", stages["liba"], cwd=src)
+    again = pubgate("--config", str(config), "sync", cwd=src)
+    assert again.code == 1 and "libb: refusing to publish" in again.err
+    assert git("rev-parse", "pubgate/sync", cwd=targets["liba"]).strip() == stages["liba"]
+    assert git("for-each-ref", cwd=targets["libb"]) == ""
