@@ -413,3 +413,20 @@ def test_monorepo_targets_are_reviewed_each_on_their_own_branches(
     assert again.code == 1 and "libb: refusing to publish" in again.err
     assert git("rev-parse", "pubgate/sync", cwd=targets["liba"]).strip() == stages["liba"]
     assert git("for-each-ref", cwd=targets["libb"]) == ""
+
+
+def test_check_commands_pass_before_the_stage_is_written(review: Review) -> None:
+    review.configure(check_commands=["exit 3"])
+    code, _, err = review.run("sync")
+    assert code == 1 and "check command failed with exit code 3: exit 3" in err
+    assert review.ref("pubgate/stage") is None and review.target_refs() == ""
+
+    review.configure(check_commands=["test -f src/app.py", "test ! -e internal"])
+    code, _, err = review.run("sync")
+    assert code == 1 and "does not exist" in err  # staged, after the checks passed
+    staged = review.ref("pubgate/stage")
+    assert staged is not None
+    review.approve("ff")
+    code, report, err = review.run("sync")
+    assert code == 0, err
+    assert report["head"] == staged and report["checks"]["remembered"] is True
