@@ -86,6 +86,7 @@ def run(  # noqa: PLR0917
         review.notes = [verdict.note]
     if verdict.publish is not None:
         review.publishing = verdict.publish.head
+        review.published_from = verdict.publish.source_tip
 
     tip = current.head
     if (

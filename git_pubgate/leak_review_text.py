@@ -35,6 +35,7 @@ class LeakReview:
     stage_pushed: bool = False  # this run moved the stage branch
     # The approved commit that goes to the target (this run; in a plan: the next sync).
     publishing: str | None = None
+    published_from: str = ""  # the source commit ``publishing`` was made from
     pull_request: dict[str, Any] | None = None  # the internal one: number, url, created
     approve_command: str | None = None  # without a source forge: what a reviewer runs
     notes: list[str] | None = None
@@ -74,6 +75,14 @@ def outcome(report: SyncReport, review: LeakReview, *, plan: bool) -> str | None
     return done + "; nothing reached the target"
 
 
+def also_staged(review: LeakReview, *, plan: bool) -> str:
+    """What sync's own outcome line gains when the same run staged a newer tip too."""
+    if review.staged is None or review.publishing is None:
+        return ""
+    verb = "would stage" if plan else "staged"
+    return f"; {verb} {review.staged[:12]} on {review.stage_branch} for leak review"
+
+
 def describe(review: LeakReview, *, plan: bool) -> list[str]:
     """The leak review's lines in a sync or plan: what is approved, what waits."""
     lines = [
@@ -82,7 +91,10 @@ def describe(review: LeakReview, *, plan: bool) -> list[str]:
     ]
     if review.publishing is not None:
         goes = "goes" if not plan else "would go"
-        lines.append(f"  approved, not yet public: {review.publishing[:12]} ({goes} to the target)")
+        lines.append(
+            f"  approved, not yet public: {review.publishing[:12]} (from source commit "
+            f"{review.published_from[:12]}; {goes} to the target)"
+        )
     if review.staged is not None:
         lines.append(
             f"  waiting for leak review: {review.staged[:12]} "

@@ -127,10 +127,15 @@ class SyncReport:
 
 def outcome(report: SyncReport, *, plan: bool) -> str:
     """The one line that says what a sync or plan did: all that ``-q`` prints."""
-    if report.leak_review is not None:
-        said = leak_review_text.outcome(report, report.leak_review, plan=plan)
-        if said is not None and not (plan and report.would_refuse):
-            return said
+    if report.leak_review is None:
+        return _outcome(report, plan=plan)
+    said = leak_review_text.outcome(report, report.leak_review, plan=plan)
+    if said is not None and not (plan and report.would_refuse):
+        return said
+    return _outcome(report, plan=plan) + leak_review_text.also_staged(report.leak_review, plan=plan)
+
+
+def _outcome(report: SyncReport, *, plan: bool) -> str:
     if report.up_to_date:
         return (
             f"up to date: {report.review_branch} already holds everything public "
