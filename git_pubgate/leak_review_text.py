@@ -113,7 +113,7 @@ def describe(review: LeakReview, *, plan: bool) -> list[str]:
 
 def pull_request_text(report: SyncReport, review: LeakReview) -> tuple[str, str]:
     """Title and body of the internal pull request from the stage into the approved branch."""
-    commits = list(report.commits)
+    commits = report.commits
     count = len(commits)
     public = _public_name(report.target)
     title = f"Leak review: {counted(count, 'commit')} for {public}"

@@ -17,6 +17,7 @@ import pygit2
 
 from .config import Config, is_local
 from .errors import PubgateError
+from .forge import credential, source_forge_kind
 from .gitio import Remote, summarise
 from .procs import tied
 from .workspace import Source
@@ -40,7 +41,9 @@ class SourceSide:
             return cls(source, staging, None)
         token = None
         if url.startswith(("https://", "http://")) and config.source_token_env:
-            token = os.environ.get(config.source_token_env) or None
+            # As absorb pushes there: a bare Bitbucket Cloud token needs its user name.
+            value = os.environ.get(config.source_token_env) or None
+            token = credential(source_forge_kind(config), value)
         return cls(source, staging, Remote(url=url, git_dir=Path(staging.path), token=token))
 
     @property

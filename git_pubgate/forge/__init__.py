@@ -94,18 +94,6 @@ def forge_kind(config: Config) -> str:
     return detect_location(location) if location else "none"
 
 
-def source_forge_kind(config: Config) -> str:
-    """github, gitlab, gitea or none for the source: from source_forge, else from the host
-    of a source_repo URL; a local source is on no forge."""
-    url = config.source_repo
-    if url is None or is_local(url):
-        return "none"
-    if config.source_forge:
-        return config.source_forge
-    location = locate_repository(url)
-    return detect(location.host) if location else "none"
-
-
 def token_variable(config: Config) -> str | None:
     """The variable holding the token for this target (github_token_env works for all)."""
     kind = forge_kind(config)
@@ -120,7 +108,10 @@ def token_variable(config: Config) -> str | None:
 
 
 def source_forge_kind(config: Config) -> str:
-    """Where absorb opens its pull request: source_forge, else from source_repo."""
+    """Where absorb and the leak review open their pull requests: source_forge, else from
+    source_repo; a local source is on no forge."""
+    if config.source_repo is None or is_local(config.source_repo):
+        return "none"
     if config.source_forge:
         return config.source_forge
     location = locate_repository(config.source_repo or "")
