@@ -17,6 +17,7 @@ from .conftest import SECRETS, pubgate
 from .factory import C, build, git
 from .forgeservers import GitLabServer
 from .githubserver import GitHubApiServer
+from .githubsite import github_site
 from .gitserver import GitHttpServer
 
 INTERNAL_TOKEN = "glpat_leak_review_internal_token_3f9"
@@ -210,3 +211,28 @@ def test_plain_git_target_still_gets_the_internal_pull_request(
     command = report["leak_review"]["approve_command"]
     assert command.startswith("git push http") and command.endswith(":refs/heads/pubgate/approved")
     assert INTERNAL_TOKEN not in command
+
+
+def test_first_publication_with_init_is_reviewed_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with github_site(tmp_path, monkeypatch) as site:
+        site.configure(leak_review=True)
+        site.commit(C("a", (), {"src/a.py": "a\n", "internal/x": "s\n"}))
+        code, _, err = site.sync()
+        assert code == 1 and "main does not exist on the target" in err and "--init" in err
+        assert git("for-each-ref", cwd=site.bare) == ""
+        code, _, err = site.sync("--init")
+        assert code == 1 and "pubgate/approved does not exist" in err
+        stage = git("rev-parse", "pubgate/stage", cwd=site.src).strip()
+        assert git("for-each-ref", cwd=site.bare) == ""  # staged inside only
+
+        git("branch", "pubgate/approved", stage, cwd=site.src)
+        code, report, err = site.sync("--init")
+        assert code == 0, err
+        assert report["pushed_to_review_branch"] and report["head"] == stage
+        assert git("for-each-ref", "--format=%(refname) %(objectname)", cwd=site.bare).split() == [
+            "refs/heads/main",
+            stage,
+        ]
+        assert "org/public" not in site.api.pulls
