@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pathspec
 import yaml
 
+from .lfs_pointer import may_be_pointer
 from .replace import Replacement, Replacer
 from .secrets import Finding, SecretScanner
 from .sections import SectionError, check_binary, is_binary, may_have_markers, public_text
@@ -141,6 +142,9 @@ class ContentPolicy:
     _scanned: set[bytes] = field(init=False, repr=False, default_factory=set)
     _attributes: pathspec.GitIgnoreSpec | None = field(init=False, repr=False, default=None)
     attributes_id: bytes | None = field(init=False, repr=False, default=None)
+    # Whether a file read so far looks like a Git LFS pointer: sync looks for the objects to
+    # upload only then (lfs_publish), so a repository without LFS pays one prefix test a blob.
+    lfs_seen: bool = field(init=False, repr=False, default=False)
 
     def __post_init__(self) -> None:
         self._replacer = Replacer.compile(self.replacements)
@@ -219,6 +223,8 @@ class ContentPolicy:
         if done is not None:
             return done
         data = read(blob)
+        if not self.lfs_seen:
+            self.lfs_seen = may_be_pointer(data)
         public, count = self._transform(path, cls, data)
         if public is None:
             outcome = Outcome(None)

@@ -74,6 +74,8 @@ class SyncReport:
     secrets_scan: bool = True
     checks: CheckReport | None = None  # check_commands on the public tip (None: none set)
     leak_review: leak_review_text.LeakReview | None = None  # with leak_review: what each stage did
+    # Git LFS objects the new pointers name: {objects, fetched, uploaded}; None without any.
+    lfs: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +124,7 @@ class SyncReport:
             "secrets_scan": self.secrets_scan,
             "checks": self.checks.to_json() if self.checks is not None else None,
             "leak_review": self.leak_review.to_json() if self.leak_review else None,
+            "lfs": self.lfs,
         }
 
 
@@ -157,6 +160,16 @@ def _outcome(report: SyncReport, *, plan: bool) -> str:
         verb = "opened" if report.pull_request["created"] else "updated"
         return f"pushed {head} to {target}; {verb} {report.pull_request['url']}"
     return f"pushed {head} to {target}"
+
+
+def _lfs_line(lfs: dict[str, Any], planned: bool) -> str:
+    objects = counted(lfs["objects"], "Git LFS object")
+    fetched = (
+        f", {lfs['fetched']} of them from the source's LFS server first" if lfs["fetched"] else ""
+    )
+    if planned or not lfs["uploaded"]:
+        return f"LFS: {objects} the new pointers name would go to the target's LFS store{fetched}"
+    return f"LFS: {objects} the new pointers name are on the target's LFS store{fetched}"
 
 
 def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
@@ -208,6 +221,8 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         lines.append(_sections_line(report.sections_changed))
     if not report.secrets_scan:
         lines.append("secret scan: off (secrets: false)")
+    if report.lfs is not None:
+        lines.append(_lfs_line(report.lfs, plan or report.dry_run))
     if report.symlinks_leaving:
         lines.append(f"symlinks leaving the repository ({len(report.symlinks_leaving)}):")
         lines.extend(

@@ -388,6 +388,9 @@ def _run(  # noqa: PLR0917
         report.checks = checks.check_before_push(
             config, source.state_dir, staging, report.head, options.check_output, token=token
         )
+    # After the checks (uploading objects publishes them), before the branch that names them.
+    seen_pointer = policy.content is not None and policy.content.lfs_seen
+    _lfs_objects(config, source, staging, remote, report, result, heads, options, seen_pointer)
     try:
         if options.init:
             if pushing:
@@ -420,6 +423,42 @@ def _run(  # noqa: PLR0917
         done = f"the push is done ({head_branch} at {(report.head or '')[:12]})"
         raise _with_progress(e, f"{done}, so a rerun only finishes the pull request") from e
     return report
+
+
+def _lfs_objects(  # noqa: PLR0917
+    config: Config,
+    source: Source,
+    staging: pygit2.Repository,
+    remote: Remote,
+    report: SyncReport,
+    result: RewriteResult,
+    heads: dict[str, str],
+    options: SyncOptions,
+    seen_pointer: bool,
+) -> None:
+    """Before the push: the Git LFS objects the new pointers name go to the target's store."""
+    from .lfs_publish import maybe_lfs, plan_refusal, publish_objects
+
+    assert report.head is not None
+    if not maybe_lfs(staging, report.head, seen_pointer):
+        return
+    pushed = heads.get(report.head_branch or "") if not options.init else None
+    send = options.push and not options.dry_run and pushed != report.head
+    known = [tip for tip in (report.review_tip, pushed) if tip]
+    found = publish_objects(
+        config,
+        source,
+        staging,
+        remote,
+        tip=report.head,
+        known=known,
+        created=result.created,
+        send=send,
+    )
+    report.lfs = found.to_json() if found is not None else None
+    refusal = plan_refusal(found) if not options.push else None
+    if refusal is not None:
+        report.would_refuse.append(Refusal(*refusal))
 
 
 @dataclass
