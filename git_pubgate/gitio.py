@@ -3,7 +3,7 @@
 Transport goes through git itself because it already knows the user's SSH agent, credential
 helpers and proxies. A token is handed over only through the child's environment: an inline
 credential helper (set via ``GIT_CONFIG_*`` variables, so not even the helper is in argv) echoes
-``$GIT_PUBGATE_TOKEN``. The user's own helpers are reset for that call, so a ``store`` helper can
+``$PUBGATE_GIT_TOKEN``. The user's own helpers are reset for that call, so a ``store`` helper can
 never write the token to disk, and every line git prints is scrubbed of it before we show it.
 """
 
@@ -127,8 +127,10 @@ def summarise(stderr: str) -> str:
     return said[-1] if said else (lines[-1] if lines else "")
 
 
-_TOKEN_VAR = "GIT_PUBGATE_TOKEN"
-_USER_VAR = "GIT_PUBGATE_USER"
+# Not GIT_*: a git-lfs pre-push hook (publish pushes its tag through the checkout's hooks)
+# copies every GIT_* variable into the error logs it writes under .git/lfs/logs.
+_TOKEN_VAR = "PUBGATE_GIT_TOKEN"
+_USER_VAR = "PUBGATE_GIT_USER"
 _HELPER = (
     f'!f() {{ test "$1" = get || exit 0; echo "username=${_USER_VAR}"; '
     f'echo "password=${_TOKEN_VAR}"; }}; f'

@@ -71,7 +71,8 @@ def untrusted_env(config: Config) -> dict[str, str]:
         config.github_app_key_env,
         config.source_token_env,
         config.pypi_token_env,
-        "GIT_PUBGATE_TOKEN",
+        "PUBGATE_GIT_TOKEN",
+        "PUBGATE_LFS_TOKEN",
         "TWINE_PASSWORD",
     }
     return {k: v for k, v in os.environ.items() if k not in secret}
