@@ -28,7 +28,7 @@ _git_pubgate ()
 	sync,-*) __gitcomp "--dry-run --no-pr --allow-divergence --delete-excluded --init --bump --target --config --json --quiet --verbose" ;;
 	preview,-*) __gitcomp "--target --config --json --quiet --verbose" ;;
 	publish,-*) __gitcomp "--dry-run --repository-url --no-isolation --target --config --json --quiet --verbose" ;;
-	audit,-*) __gitcomp "--target --config --json --quiet --verbose" ;;
+	audit,-*) __gitcomp "--lfs --target --config --json --quiet --verbose" ;;
 	targets,-*) __gitcomp "--config --json --quiet --verbose" ;;
 	hook,-*) __gitcomp "--via-config --config --json --quiet --verbose" ;;
 	hook,*) __gitcomp "install uninstall pre-push" ;;

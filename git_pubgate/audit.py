@@ -49,6 +49,8 @@ class AuditReport:
     findings: list[tuple[str, str]] = field(default_factory=list)  # (commit, what)
     source_checked: str | None = None
     source_differences: list[str] = field(default_factory=list)
+    lfs: dict[str, Any] | None = None  # --lfs: pointers, objects, missing (see lfs_audit)
+    tips: dict[str, str] = field(default_factory=dict)  # ref -> what it marks (not in JSON)
 
     @property
     def clean(self) -> bool:
@@ -62,12 +64,13 @@ class AuditReport:
             "findings": [{"commit": c, "finding": w} for c, w in self.findings],
             "source_checked": self.source_checked,
             "source_differences": self.source_differences,
+            "lfs": self.lfs,
         }
 
 
 def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remote) -> AuditReport:
     report = AuditReport()
-    tips = _fetch_all(staging, remote)
+    tips = report.tips = _fetch_all(staging, remote)
     report.refs = sorted(tips)
     policy = build_policy(config, source.repo)
     rules = policy.rules

@@ -72,6 +72,7 @@ class _Args(argparse.Namespace):
     abort: bool
     target: list[str] | None
     folder: str | None
+    lfs: bool
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -172,6 +173,11 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
 
     audit_cmd = sub.add_parser(
         "audit", help="check the target's history against the rules and against the source"
+    )
+    audit_cmd.add_argument(
+        "--lfs",
+        action="store_true",
+        help="also check that the target's LFS store has every object a public pointer names",
     )
     _target_option(audit_cmd, "audit")
     _common(audit_cmd, top=False)
@@ -537,6 +543,10 @@ def _audit_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err:
     ):
         remote = target_remote(cfg, staging, resolve_token(cfg, client))
         report = audit.run(cfg, source, staging, remote)
+        if args.lfs:
+            from .lfs_audit import check_report
+
+            check_report(staging, remote, client, report)
     if args.json:
         _say(out, json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:

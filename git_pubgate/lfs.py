@@ -15,11 +15,12 @@ child's environment only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,15 +155,16 @@ def lfs_url(location: str) -> str:
     return Path(location).resolve().as_uri()
 
 
-_TOKEN_VAR = "GIT_PUBGATE_LFS_TOKEN"
-_REFUSED_VAR = "GIT_PUBGATE_LFS_REFUSED"
-# As gitio's helper, with one difference: git-lfs answers a 401 by rejecting the credentials
-# and asking again, forever, when the helper keeps giving the same ones (git-lfs issue 2833).
-# This one remembers a rejection in a file of the run's scratch folder and then gives nothing,
-# so a wrong token fails once instead of looping.
+_TOKEN_VAR = "PUBGATE_LFS_TOKEN"
+_REFUSED_VAR = "PUBGATE_LFS_REFUSED"
+# Not GIT_*: git-lfs copies every GIT_* variable into the error logs it writes under
+# .git/lfs/logs. Otherwise gitio's helper, with one difference: git-lfs answers a 401 by
+# rejecting the credentials and asking again, forever, when the helper keeps giving the same
+# ones (git-lfs issue 2833). This one remembers a rejection in a file of the run's scratch
+# folder and then gives nothing, so a wrong token fails once instead of looping.
 _HELPER = (
-    '!f() { if test "$1" = erase; then : > "$GIT_PUBGATE_LFS_REFUSED"; exit 0; fi; '
-    'test "$1" = get || exit 0; test -e "$GIT_PUBGATE_LFS_REFUSED" && exit 0; '
+    '!f() { if test "$1" = erase; then : > "$PUBGATE_LFS_REFUSED"; exit 0; fi; '
+    'test "$1" = get || exit 0; test -e "$PUBGATE_LFS_REFUSED" && exit 0; '
     f'echo username=x-access-token; echo "password=${_TOKEN_VAR}"; }}; f'
 )
 
@@ -232,19 +234,34 @@ def upload(
     """
     if not oids:
         return
+    with _throwaway(storage) as scratch:
+        _push(scratch, remote, oids, token=token, shown=shown, scratch=scratch)
+
+
+def upload_from_clone(
+    clone: Path, remote: str, oids: Sequence[str], *, token: str | None, shown: str
+) -> None:
+    """Upload the objects ``oids`` of the clone at ``clone`` to ``remote``'s LFS store, as the
+    clone's own git-lfs settings (``lfs.url``, ``.lfsconfig``) find it: absorb's way back."""
+    if not oids:
+        return
     with tempfile.TemporaryDirectory(prefix="pubgate-lfs-") as scratch:
-        repo = pygit2.init_repository(scratch, bare=True)
-        repo.config["lfs.storage"] = str(storage)
-        env = _environment(token, Path(scratch))
-        # Locks are about work trees; a publication has none to verify.
-        env = _with_config(env, [("lfs.locksverify", "false")])
-        code, said = _run(
-            ["lfs", "push", "--object-id", lfs_url(remote), "--stdin"],
-            cwd=Path(scratch),
-            env=env,
-            stdin="\n".join(oids).encode() + b"\n",
-            secret=token,
-        )
+        _push(clone, remote, oids, token=token, shown=shown, scratch=Path(scratch))
+
+
+def _push(
+    cwd: Path, remote: str, oids: Sequence[str], *, token: str | None, shown: str, scratch: Path
+) -> None:
+    env = _environment(token, scratch)
+    # Locks are about work trees; a publication has none to verify.
+    env = _with_config(env, [("lfs.locksverify", "false")])
+    code, said = _run(
+        ["lfs", "push", "--object-id", lfs_url(remote), "--stdin"],
+        cwd=cwd,
+        env=env,
+        stdin="\n".join(oids).encode() + b"\n",
+        secret=token,
+    )
     if code != 0:
         count = f"{len(oids)} Git LFS object" + ("" if len(oids) == 1 else "s")
         raise PubgateError(
@@ -252,6 +269,17 @@ def upload(
             "check that the token may push to the repository and that its LFS storage is on "
             "and has room; a rerun uploads only what the server still lacks",
         )
+
+
+@contextlib.contextmanager
+def _throwaway(storage: Path, remote: str | None = None) -> Iterator[Path]:
+    """A bare repository that knows only ``storage`` (and ``remote`` as origin), removed after."""
+    with tempfile.TemporaryDirectory(prefix="pubgate-lfs-") as scratch:
+        repo = pygit2.init_repository(scratch, bare=True)
+        repo.config["lfs.storage"] = str(storage)
+        if remote is not None:
+            repo.config["remote.origin.url"] = lfs_url(remote)
+        yield Path(scratch)
 
 
 def fetch_into_clone(
@@ -264,16 +292,24 @@ def fetch_into_clone(
     object could not be had.
     """
     with tempfile.TemporaryDirectory(prefix="pubgate-lfs-") as scratch:
-        env = _environment(token, Path(scratch))
-        env.pop("GIT_LFS_SKIP_SMUDGE", None)  # set in CI clones: smudge would then do nothing
-        # The clone's own fetch filters would keep exactly these objects out.
-        env = _with_config(env, [("lfs.fetchinclude", ""), ("lfs.fetchexclude", "")])
-        return _smudge_each(workdir, files, env, token)
+        return _smudge_each(workdir, files, token, Path(scratch))
+
+
+def fetch_from_remote(
+    remote: str, storage: Path, files: Sequence[LfsFile], *, token: str | None
+) -> list[LfsFile]:
+    """Download the objects of ``files`` from ``remote``'s LFS store into ``storage``."""
+    with _throwaway(storage, remote) as scratch:
+        return _smudge_each(scratch, files, token, scratch)
 
 
 def _smudge_each(
-    workdir: Path, files: Sequence[LfsFile], env: Mapping[str, str], token: str | None
+    cwd: Path, files: Sequence[LfsFile], token: str | None, scratch: Path
 ) -> list[LfsFile]:
+    env = _environment(token, scratch)
+    env.pop("GIT_LFS_SKIP_SMUDGE", None)  # set in CI clones: smudge would then do nothing
+    # The clone's own fetch filters would keep exactly these objects out.
+    env = _with_config(env, [("lfs.fetchinclude", ""), ("lfs.fetchexclude", "")])
     lost = []
     for file in files:
         pointer = (
@@ -281,11 +317,7 @@ def _smudge_each(
             + f"oid sha256:{file.pointer.oid}\nsize {file.pointer.size}\n".encode()
         )
         code, _ = _run(
-            ["lfs", "smudge", "--", file.shown_path],
-            cwd=workdir,
-            env=env,
-            stdin=pointer,
-            secret=token,
+            ["lfs", "smudge", "--", file.shown_path], cwd=cwd, env=env, stdin=pointer, secret=token
         )
         if code != 0:
             lost.append(file)
