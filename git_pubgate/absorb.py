@@ -40,6 +40,7 @@ from .forge import (
 )
 from .gitio import Remote, summarise
 from .layout import path_map, public_layout
+from .lfs_absorb import bring_back
 from .lock import WAIT_SECONDS
 from .objects import OBJ_COMMIT, PackWriter, RawCommit, object_id
 from .policy import Policy
@@ -347,6 +348,10 @@ def _run(  # noqa: PLR0917
     report.head = found.image[report.review_tip]
     if options.dry_run:
         return report
+    # The objects of contributed LFS pointers, before any branch that names them is written.
+    bring_back(
+        source, staging, remote, source_remote, tip=report.head, known=[source.tip, *open_tips]
+    )
     _hand_over(staging, source, branch, report.head, report)
     if source_remote is not None:
         if remote_branch_tip != report.head:

@@ -136,8 +136,7 @@ def public_checkout(tmp_path: Path, url: str, branch: str) -> Path:
 
 def test_pointer_files_as_the_spec_spells_them() -> None:
     good = (
-        b"version https://git-lfs.github.com/spec/v1\n"
-        b"oid sha256:" + b"a" * 64 + b"\nsize 12345\n"
+        b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 12345\n"
     )
     assert parse_pointer(good) == Pointer("a" * 64, 12345)
     extended = good.replace(b"oid", b"ext-0-foo sha256:" + b"b" * 64 + b"\noid", 1)
@@ -315,3 +314,99 @@ def test_path_and_file_url_targets_get_the_objects_in_their_own_store(
     assert stored == {oid(KEPT_V1), oid(KEPT_V2), oid(KEPT_NEW)}
     clone = public_checkout(tmp_path, bare.as_uri(), "pubgate/sync")
     assert (clone / "assets" / "logo.bin").read_bytes() == KEPT_V2
+
+
+def test_audit_lfs_finds_every_object_the_store_lacks(
+    tmp_path: Path, lfs_server: LfsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = lfs_server.url("org/public.git")
+    src = make_source(tmp_path, url)
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    assert sync(tmp_path, src, "sync", "--init")[0] == 0
+    code, out, err = sync(tmp_path, src, "--json", "audit", "--lfs")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["clean"] and report["lfs"] == {"pointers": 3, "objects": 3, "missing": []}
+    assert json.loads(sync(tmp_path, src, "--json", "audit")[1])["lfs"] is None
+
+    (lfs_server.storage / "org" / "public" / oid(KEPT_V1)).unlink()
+    code, out, err = sync(tmp_path, src, "--json", "audit", "--lfs")
+    assert code == 1
+    first = git("rev-parse", "main~1", cwd=lfs_server.root / "org" / "public.git").strip()
+    assert json.loads(out)["lfs"]["missing"] == [
+        {"commit": first, "path": "assets/logo.bin", "oid": oid(KEPT_V1)}
+    ]
+    code, _, err = sync(tmp_path, src, "audit", "--lfs")
+    assert code == 1
+    assert f"{first[:12]}: assets/logo.bin points at Git LFS object {oid(KEPT_V1)}" in err
+    assert TOKEN not in out + err
+
+
+def test_audit_lfs_of_a_path_target_looks_in_its_store(tmp_path: Path, public: PublicRepos) -> None:
+    bare = public.bare()
+    src = make_source(tmp_path, str(bare))
+    assert sync(tmp_path, src, "sync", "--init")[0] == 0
+    assert sync(tmp_path, src, "audit", "--lfs")[0] == 0
+    lost = oid(KEPT_NEW)
+    (bare / "lfs" / "objects" / lost[:2] / lost[2:4] / lost).unlink()
+    code, _, err = sync(tmp_path, src, "audit", "--lfs")
+    assert code == 1 and f"assets/new.bin points at Git LFS object {lost}" in err
+
+
+CONTRIBUTED = b"a contributor's large file\n" * 30
+
+
+def _contribute(tmp_path: Path, url: str) -> None:
+    """A contributor clones the public repository, adds an LFS file and pushes to main."""
+    clone = tmp_path / "contributor"
+    git("clone", "-q", url, str(clone))
+    lfs_repo(clone)
+    commit(clone, "Add a contributed asset", {"assets/contributed.bin": CONTRIBUTED})
+    helper = '!f() { echo username=x-access-token; echo "password=$LFS_TEST_TOKEN"; }; f'
+    env = {
+        **os.environ,
+        "LFS_TEST_TOKEN": TOKEN,
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": helper,
+    }
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=clone, env=env, check=True)
+
+
+def test_absorb_brings_a_contributed_lfs_object_back(
+    tmp_path: Path, lfs_server: LfsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = lfs_server.url("org/public.git")
+    src = make_source(tmp_path, url)
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    assert sync(tmp_path, src, "sync", "--init")[0] == 0
+    _contribute(tmp_path, url)
+    assert oid(CONTRIBUTED) in lfs_server.stored("org/public")
+
+    code, out, err = sync(tmp_path, src, "--json", "absorb", "--no-pr")
+    assert code == 0, err
+    assert json.loads(out)["written"]
+    stored = src / ".git" / "lfs" / "objects" / oid(CONTRIBUTED)[:2] / oid(CONTRIBUTED)[2:4]
+    assert (stored / oid(CONTRIBUTED)).read_bytes() == CONTRIBUTED
+    git("checkout", "-q", "pubgate/absorb", cwd=src)
+    assert (src / "assets" / "contributed.bin").read_bytes() == CONTRIBUTED
+    assert (src / "internal" / "model.bin").read_bytes() == SECRET_V2
+
+
+def test_absorb_refuses_a_pointer_whose_object_the_target_lacks(
+    tmp_path: Path, lfs_server: LfsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = lfs_server.url("org/public.git")
+    src = make_source(tmp_path, url)
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    assert sync(tmp_path, src, "sync", "--init")[0] == 0
+    _contribute(tmp_path, url)
+    (lfs_server.storage / "org" / "public" / oid(CONTRIBUTED)).unlink()
+
+    code, _, err = sync(tmp_path, src, "absorb", "--no-pr")
+    assert code == 1
+    assert (
+        f"error: refusing to absorb, since assets/contributed.bin points at Git LFS object "
+        f"{oid(CONTRIBUTED)}, which the target's LFS store does not have"
+    ) in err
+    assert git("branch", "--list", "pubgate/absorb", cwd=src).strip() == ""
