@@ -6,7 +6,8 @@ new public history are looked at (the blobs the target's branches do not hold ye
 public trees are read, so an object behind an excluded path is never even looked up. A
 repository without LFS pays for none of this: the rewrite's content pass, which reads every new
 public file anyway, says whether one looked like a pointer (``ContentPolicy.lfs_seen``), and
-without that or an LFS line in the public root's ``.gitattributes`` nothing below runs.
+without that (now or in an earlier run) or an LFS line in the public root's ``.gitattributes``
+nothing below runs.
 """
 
 from __future__ import annotations
@@ -48,10 +49,23 @@ class LfsReport:
         return {"objects": self.objects, "fetched": self.fetched, "uploaded": self.uploaded}
 
 
-def maybe_lfs(staging: pygit2.Repository, tip: str, seen_pointer: bool) -> bool:
-    """Whether the new history may hold pointers: the content pass met one, or the public
-    tip's root ``.gitattributes`` sends files through LFS."""
+def maybe_lfs(
+    staging: pygit2.Repository, tip: str, seen_pointer: bool, state_dir: Path | None = None
+) -> bool:
+    """Whether the new history may hold pointers.
+
+    Yes when the content pass met one now, or in any earlier run of this state folder (noted
+    in ``<state>/lfs-seen``): a run reads only the files no earlier run read, so after a plan
+    the sync may read none of them. Yes too when the public tip's root ``.gitattributes``
+    sends files through LFS.
+    """
+    marker = state_dir / "lfs-seen" if state_dir is not None else None
     if seen_pointer:
+        if marker is not None and not marker.exists():
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text("a file this source publishes is a Git LFS pointer\n")
+        return True
+    if marker is not None and marker.exists():
         return True
     tree = staging[tip].peel(pygit2.Commit).tree
     try:

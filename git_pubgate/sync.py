@@ -440,7 +440,7 @@ def _lfs_objects(  # noqa: PLR0917
     from .lfs_publish import maybe_lfs, plan_refusal, publish_objects
 
     assert report.head is not None
-    if not maybe_lfs(staging, report.head, seen_pointer):
+    if not maybe_lfs(staging, report.head, seen_pointer, source.state_dir):
         return
     pushed = heads.get(report.head_branch or "") if not options.init else None
     send = options.push and not options.dry_run and pushed != report.head

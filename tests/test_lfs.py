@@ -410,3 +410,25 @@ def test_absorb_refuses_a_pointer_whose_object_the_target_lacks(
         f"{oid(CONTRIBUTED)}, which the target's LFS store does not have"
     ) in err
     assert git("branch", "--list", "pubgate/absorb", cwd=src).strip() == ""
+
+
+def test_a_plan_before_the_sync_does_not_hide_pointers_from_it(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    """Plan leaves a cache that spares sync from reading unchanged files again; with the LFS
+    attributes in a subfolder's .gitattributes only, the objects must still go out."""
+    bare = public.bare()
+    src = tmp_path / "src"
+    git("init", "-q", "-b", "main", str(src))
+    lfs_repo(src)
+    commit(
+        src, "attributes", {"assets/.gitattributes": b"*.bin filter=lfs diff=lfs merge=lfs -text\n"}
+    )
+    commit(src, "first", {"assets/logo.bin": KEPT_V1, "README.md": b"hi\n"})
+    (tmp_path / "pubgate.yaml").write_text(f'target_repo: "{bare}"\n')
+    assert sync(tmp_path, src, "plan")[0] == 0
+    code, out, err = sync(tmp_path, src, "--json", "sync", "--no-pr")
+    assert code == 0, err
+    assert json.loads(out)["lfs"]["objects"] == 1
+    stored = {p.name for p in (bare / "lfs" / "objects").rglob("*") if p.is_file()}
+    assert stored == {oid(KEPT_V1)}
