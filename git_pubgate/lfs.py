@@ -28,7 +28,7 @@ import pygit2
 
 from .config import is_local
 from .errors import PubgateError
-from .gitio import credential_env, summarise
+from .gitio import credential_env, split_credential, summarise
 from .lfs_pointer import MAX_POINTER_SIZE, Pointer, parse_pointer
 from .procs import tied
 
@@ -156,6 +156,7 @@ def lfs_url(location: str) -> str:
 
 
 _TOKEN_VAR = "PUBGATE_LFS_TOKEN"
+_USER_VAR = "PUBGATE_LFS_USER"
 _REFUSED_VAR = "PUBGATE_LFS_REFUSED"
 # Not GIT_*: git-lfs copies every GIT_* variable into the error logs it writes under
 # .git/lfs/logs. Otherwise gitio's helper, with one difference: git-lfs answers a 401 by
@@ -165,7 +166,7 @@ _REFUSED_VAR = "PUBGATE_LFS_REFUSED"
 _HELPER = (
     '!f() { if test "$1" = erase; then : > "$PUBGATE_LFS_REFUSED"; exit 0; fi; '
     'test "$1" = get || exit 0; test -e "$PUBGATE_LFS_REFUSED" && exit 0; '
-    f'echo username=x-access-token; echo "password=${_TOKEN_VAR}"; }}; f'
+    f'echo "username=${_USER_VAR}"; echo "password=${_TOKEN_VAR}"; }}; f'
 )
 
 
@@ -174,7 +175,7 @@ def _environment(token: str | None, scratch: Path) -> dict[str, str]:
     env = credential_env(None, _clean_env(os.environ))
     if token is None:
         return env
-    env[_TOKEN_VAR] = token
+    env[_USER_VAR], env[_TOKEN_VAR] = split_credential(token)
     env[_REFUSED_VAR] = str(scratch / "credentials-refused")
     # An empty helper first: the user's own helpers (a 'store' one) never see the token.
     return _with_config(env, [("credential.helper", ""), ("credential.helper", _HELPER)])
@@ -217,7 +218,9 @@ def _run(
     )
     said = done.stderr.decode("utf-8", "replace")
     if secret:
-        said = said.replace(secret, "***")
+        # A USER:SECRET token: its secret alone is as secret as the whole.
+        for shown in (secret, split_credential(secret)[1]):
+            said = said.replace(shown, "***")
     return done.returncode, said
 
 

@@ -24,7 +24,7 @@ from .audit import AuditReport
 from .config import is_local
 from .errors import PubgateError
 from .forge.http import Api
-from .gitio import Remote
+from .gitio import Remote, split_credential
 from .lfs import LfsFile, has_object, pointers_between
 from .lfs_pointer import Pointer
 
@@ -111,7 +111,8 @@ def _absent_locally(repository: Path, files: dict[str, LfsFile]) -> set[str]:
 def _absent_on_server(remote: Remote, client: httpx.Client, pointers: list[Pointer]) -> set[str]:
     headers = {"Accept": _MEDIA_TYPE, "Content-Type": _MEDIA_TYPE}
     if remote.token:
-        pair = f"x-access-token:{remote.token}".encode()
+        user, secret = split_credential(remote.token)
+        pair = f"{user}:{secret}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
     api = Api(client, endpoint(remote.url), headers, forge="the LFS server", repo=remote.display)
     absent = set()
