@@ -129,6 +129,8 @@ class TreeGuard:
                         old_child = was[2] if was is not None and was[4] else None
                         stack.append((oid, old_child, path + b"/", below))
                     continue
+                if refused is None and why is None and mode != SYMLINK:
+                    continue  # most files: nothing to refuse, so the rules need not be asked
                 if not self._is_public(path):
                     continue
                 if refused is not None or why is not None:
