@@ -434,13 +434,36 @@ def _http_client(cfg: config_mod.Config, options: SyncOptions) -> Iterator[httpx
         yield client
 
 
+_OneTarget = Callable[[_Args, config_mod.Config, Path, TextIO, TextIO], int]
+
+
+def _for_targets(  # noqa: PLR0917
+    args: _Args,
+    cwd: Path,
+    out: TextIO,
+    err: TextIO,
+    one: _OneTarget,
+    choose: Callable[[config_mod.Config], list[config_mod.Config]] | None = None,
+) -> int:
+    """Run the one-target command ``one`` on the configuration, or, when it has ``targets:``
+    (or ``--target`` names one), on each chosen target (``choose``: which; by default the one
+    ``--target`` names, or all)."""
+    from . import targets
+
+    cfg = _config(args, cwd)
+    if not (cfg.targets or args.target):
+        return one(args, cfg, cwd, out, err)
+    chosen = choose(cfg) if choose is not None else targets.select(cfg, args.target)
+    return _each_target(args, chosen, cwd, out, err, one)
+
+
 def _each_target(  # noqa: PLR0917
     args: _Args,
     chosen: list[config_mod.Config],
     cwd: Path,
     out: TextIO,
     err: TextIO,
-    one: Callable[[_Args, config_mod.Config, Path, TextIO, TextIO], int],
+    one: _OneTarget,
 ) -> int:
     """Run a one-target command for each target; JSON objects are gathered into one."""
     from . import targets
@@ -466,11 +489,15 @@ def _each_target(  # noqa: PLR0917
 def cmd_publish(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
     from . import targets
 
-    cfg = _config(args, cwd)
-    if cfg.targets or args.target:
-        chosen = targets.for_checkout(cfg, cwd, args.target)
-        return _each_target(args, chosen, cwd, out, err, _publish_one)
-    return _publish_one(args, cfg, cwd, out, err)
+    # A release is cut from a checkout: with --target, the target whose root holds it.
+    return _for_targets(
+        args,
+        cwd,
+        out,
+        err,
+        _publish_one,
+        choose=lambda cfg: targets.for_checkout(cfg, cwd, args.target),
+    )
 
 
 def _publish_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err: TextIO) -> int:
@@ -517,12 +544,7 @@ def _publish_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, er
 
 
 def cmd_audit(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
-    from . import targets
-
-    cfg = _config(args, cwd)
-    if cfg.targets or args.target:
-        return _each_target(args, targets.select(cfg, args.target), cwd, out, err, _audit_one)
-    return _audit_one(args, cfg, cwd, out, err)
+    return _for_targets(args, cwd, out, err, _audit_one)
 
 
 def _audit_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err: TextIO) -> int:
@@ -618,12 +640,7 @@ def cmd_hook(args: _Args, cwd: Path, out: TextIO, err: TextIO, stdin: TextIO) ->
 
 
 def cmd_absorb(args: _Args, cwd: Path, out: TextIO, err: TextIO) -> int:
-    from . import targets
-
-    cfg = _config(args, cwd)
-    if cfg.targets or args.target:
-        return _each_target(args, targets.select(cfg, args.target), cwd, out, err, _absorb_one)
-    return _absorb_one(args, cfg, cwd, out, err)
+    return _for_targets(args, cwd, out, err, _absorb_one)
 
 
 def _absorb_one(args: _Args, cfg: config_mod.Config, cwd: Path, out: TextIO, err: TextIO) -> int:
