@@ -49,6 +49,7 @@ from .procs import tied
 from .quoting import quote_path
 from .release import Owned
 from .replay import RefusedChangeError, TreeReplay, differing_paths
+from .report import ends_json
 from .rewrite import Rewriter
 from .sync import _fetch_missing, target_remote
 from .trailer import ABSORBED_TRAILER, add_trailer
@@ -97,12 +98,7 @@ class AbsorbReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "source": {"branch": self.source_branch, "tip": self.source_tip},
-            "target": {
-                "url": self.target,
-                "review_branch": self.review_branch,
-                "review_tip": self.review_tip,
-            },
+            **ends_json(self),
             "branch": self.branch,
             "head": self.head,
             "commits": [

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import leak_review_text
 from .quoting import quote_path
@@ -15,6 +15,30 @@ if TYPE_CHECKING:
     from .checks import CheckReport
     from .lost_trailers import SquashMatch
     from .release import ReleasePlan
+
+
+class _Ends(Protocol):
+    """What a run's report says of the two repositories it joined."""
+
+    source_branch: str
+    source_tip: str
+    target: str
+    review_branch: str
+    review_tip: str | None
+
+
+def ends_json(report: _Ends, **target: Any) -> dict[str, Any]:
+    """The ``source`` and ``target`` objects of a report's ``--json`` form (sync, plan and
+    absorb give the same), with ``target``'s further keys."""
+    return {
+        "source": {"branch": report.source_branch, "tip": report.source_tip},
+        "target": {
+            "url": report.target,
+            "review_branch": report.review_branch,
+            "review_tip": report.review_tip,
+            **target,
+        },
+    }
 
 
 @dataclass
@@ -79,13 +103,7 @@ class SyncReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "source": {"branch": self.source_branch, "tip": self.source_tip},
-            "target": {
-                "url": self.target,
-                "review_branch": self.review_branch,
-                "review_tip": self.review_tip,
-                "head_branch": self.head_branch,
-            },
+            **ends_json(self, head_branch=self.head_branch),
             "last_synced_source": self.last_synced,
             "head": self.head,
             "commits": [
@@ -206,7 +224,8 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
         lines.append(f"  {commit.public[:12]} {commit.subject}  ({commit.author})")
     if report.new_identities:
         lines.append(
-            f"public for the first time ({_count(len(report.new_identities), 'identity')}, "
+            "public for the first time "
+            f"({counted(len(report.new_identities), 'identity', 'identities')}, "
             "as author or committer):"
         )
         lines.extend(f"  {who}" for who in report.new_identities)
@@ -226,7 +245,8 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     if report.symlinks_leaving:
         lines.append(f"symlinks leaving the repository ({len(report.symlinks_leaving)}):")
         lines.extend(
-            f"  {_quoted(path)} -> {_quoted(target)}" for path, target in report.symlinks_leaving
+            f"  {quote_path(path)} -> {quote_path(target)}"
+            for path, target in report.symlinks_leaving
         )
     if report.release is not None:
         lines.extend(release_lines(report.release))
@@ -271,11 +291,6 @@ def describe(report: SyncReport, *, plan: bool, verbose: int = 0) -> list[str]:
     return lines
 
 
-def _count(n: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{n} {noun if n == 1 else plural}"
-
-
 def _public_now_excluded(report: SyncReport) -> list[str]:
     review = report.review_branch
     lines = []
@@ -292,13 +307,16 @@ def _public_now_excluded(report: SyncReport) -> list[str]:
 
 
 def _sections_line(count: int) -> str:
-    return f"internal sections removed from {count} changed file{'s' if count != 1 else ''}"
+    return f"internal sections removed from {counted(count, 'changed file')}"
 
 
-def _quoted(text: str) -> str:
-    """``text`` as it is when it prints as one plain line, else escaped in double quotes (a
-    symlink's target is any bytes: a newline in it must not forge a line of output)."""
-    return text if text.isprintable() and "`" not in text else json.dumps(text)
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span, whatever backticks it holds: fenced by one backtick
+    more than its longest run, padded when it starts or ends with one (CommonMark), so a
+    name cannot close the span and write Markdown (links, mentions) into the pull request."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def release_lines(release: ReleasePlan) -> list[str]:
@@ -350,19 +368,19 @@ def pull_request_text(
     held = ""
     if report.excluded_paths:
         held = f"Held back by the exclude rules ({len(report.excluded_paths)}):\n\n" + "".join(
-            f"- `{quote_path(path)}`\n" for path in report.excluded_paths[:100]
+            f"- {_code(quote_path(path))}\n" for path in report.excluded_paths[:100]
         )
     if report.newly_excluded:
         held += (
             f"\nThis pull request deletes from `{report.review_branch}` what the exclude rules "
             "take now (public history keeps it):\n\n"
-            + "".join(f"- `{quote_path(path)}`\n" for path in report.newly_excluded[:100])
+            + "".join(f"- {_code(quote_path(path))}\n" for path in report.newly_excluded[:100])
         )
     identities = ""
     if report.new_identities:
         identities = (
             "Public for the first time, as author or committer:\n\n"
-            + "".join(f"- `{who}`\n" for who in report.new_identities[:100])
+            + "".join(f"- {_code(who)}\n" for who in report.new_identities[:100])
             + "\n"
         )
     if report.sections_changed:
@@ -372,7 +390,7 @@ def pull_request_text(
         symlinks = (
             f"\nSymlinks that point out of the repository ({len(report.symlinks_leaving)}):\n\n"
             + "".join(
-                f"- `{_quoted(path)}` -> `{_quoted(target)}`\n"
+                f"- {_code(quote_path(path))} -> {_code(quote_path(target))}\n"
                 for path, target in report.symlinks_leaving
             )
         )

@@ -102,3 +102,21 @@ def test_odd_names_cannot_forge_lines_in_plan_sync_or_the_pr_body(
         SyncReport("main", "0" * 40, str(target), "main", "pubgate/sync", excluded_paths=[FORGED])
     )[1]
     assert '- `"ok\\nsource: forged\\n  fake.pem"`' in body
+
+
+def test_backticks_in_names_cannot_end_a_code_span_in_the_pr_body() -> None:
+    report = SyncReport(
+        "main",
+        "0" * 40,
+        "url",
+        "main",
+        "pubgate/sync",
+        excluded_paths=["a`b.pem", "`edge.pem"],
+        symlinks_leaving=[("l`ink", "x``y\nz")],
+        new_identities=["Eve `@org/team` <eve@example.org>"],
+    )
+    body = pull_request_text(report)[1]
+    assert "- ``a`b.pem``\n" in body
+    assert "- `` `edge.pem ``\n" in body
+    assert '- ``l`ink`` -> ```"x``y\\nz"```\n' in body
+    assert "- ``Eve `@org/team` <eve@example.org>``\n" in body
