@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .report import SyncReport
     from .sync import SyncOptions
 
-from . import __version__
+from . import __version__, quoting
 from . import config as config_mod
 from .config import BUMPS
 from .errors import (
@@ -39,6 +39,7 @@ from .errors import (
 )
 from .gitio import config_value, toplevel
 from .lock import WAIT_SECONDS
+from .quoting import printable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -245,7 +246,9 @@ def build_parser(prog: str = "git pubgate") -> argparse.ArgumentParser:
 
 
 def _say(stream: TextIO, text: str) -> None:
-    stream.write(text + "\n")
+    # Subjects, names and git's own lines come from repositories: none of their control
+    # characters may reach the terminal (paths are quoted before they get here).
+    stream.write(printable(text) + "\n")
 
 
 def _config(args: _Args, cwd: Path) -> config_mod.Config:
@@ -808,6 +811,7 @@ def _main(
 
             pygit2.settings.cache_max_size(_OBJECT_CACHE_BYTES)
         cwd = Path(args.directory).resolve() if args.directory else Path.cwd()
+        quoting.read_setting_in(cwd)  # core.quotePath, as git would print this repository's
         if args.directory and not cwd.is_dir():
             raise ConfigError(
                 f"-C {args.directory}: no such directory", "give -C an existing directory"
