@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from git_pubgate.cli import _main
+from git_pubgate.secrets import Finding, SecretScanner
 
 from .factory import git
 
@@ -126,3 +127,17 @@ def processes_naming(needle: str | Path) -> list[str]:
         if any(str(needle).encode() in arg for arg in argv):
             found.append(" ".join(a.decode(errors="replace") for a in argv))
     return found
+
+
+@pytest.fixture
+def scanned_blobs(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every blob the secret scanner is asked about, in order (it still scans them)."""
+    scanned: list[bytes] = []
+    real_scan = SecretScanner.scan
+
+    def counting(self: SecretScanner, data: bytes) -> list[Finding]:
+        scanned.append(data)
+        return real_scan(self, data)
+
+    monkeypatch.setattr(SecretScanner, "scan", counting)
+    return scanned

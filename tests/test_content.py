@@ -15,7 +15,6 @@ import yaml
 
 from git_pubgate.config import STARTER, load
 from git_pubgate.report import SyncReport, pull_request_text
-from git_pubgate.secrets import Finding, SecretScanner
 from git_pubgate.sections import public_text
 
 from .conftest import PublicRepos, pubgate
@@ -411,7 +410,7 @@ def test_audit_finds_sections_and_secrets_pushed_by_hand(
 
 
 def test_an_incremental_sync_scans_only_new_blobs(
-    tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, public: PublicRepos, scanned_blobs: list[bytes]
 ) -> None:
     src = tmp_path / "src"
     target = public.bare()
@@ -419,14 +418,7 @@ def test_an_incremental_sync_scans_only_new_blobs(
     ids = build(src, [C("a", (), files), C("b", ["a"], {"pkg/m0.py": "x = 100\n"})])
     config = tmp_path / "pubgate.yaml"
     config.write_text(json.dumps({"target_repo": str(target)}))
-    scanned: list[bytes] = []
-    real_scan = SecretScanner.scan
-
-    def counting(self: SecretScanner, data: bytes) -> list[Finding]:
-        scanned.append(data)
-        return real_scan(self, data)
-
-    monkeypatch.setattr(SecretScanner, "scan", counting)
+    scanned = scanned_blobs
     assert pubgate("--config", str(config), "sync", "--no-pr", cwd=src).code == 0
     assert len(scanned) == 31  # every distinct blob once: 30 files and one new version
     git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
