@@ -310,7 +310,9 @@ def _script() -> str:
     # this runs on every push, and each helper process costs.
     return f"""#!/bin/sh
 {MARKER}: checks pushes to the public repository (git push --no-verify skips it).
-# A hook that was here before is kept as pre-push.legacy and runs first, with the same input.
+# A hook that was here before is kept as pre-push.legacy and runs after the check, with the
+# same input, only when the check lets the push through: git-lfs's hook uploads the pushed
+# commits' large files, which must not happen for a push that is refused.
 case "$0" in */*) legacy="${{0%/*}}/pre-push.legacy" ;; *) legacy=./pre-push.legacy ;; esac
 if [ ! -x "$legacy" ]; then
     exec "{sys.executable}" -m git_pubgate hook pre-push "$@"
@@ -318,8 +320,8 @@ fi
 input=$(mktemp) || exit 1
 trap 'rm -f "$input"' EXIT
 cat > "$input"
-"$legacy" "$@" < "$input" || exit $?
-"{sys.executable}" -m git_pubgate hook pre-push "$@" < "$input"
+"{sys.executable}" -m git_pubgate hook pre-push "$@" < "$input" || exit $?
+"$legacy" "$@" < "$input"
 """
 
 
