@@ -356,12 +356,7 @@ def test_audit_lfs_of_a_path_target_looks_in_its_store(tmp_path: Path, public: P
 CONTRIBUTED = b"a contributor's large file\n" * 30
 
 
-def _contribute(tmp_path: Path, url: str) -> None:
-    """A contributor clones the public repository, adds an LFS file and pushes to main."""
-    clone = tmp_path / "contributor"
-    git("clone", "-q", url, str(clone))
-    lfs_repo(clone)
-    commit(clone, "Add a contributed asset", {"assets/contributed.bin": CONTRIBUTED})
+def _push_with_token(clone: Path, *args: str) -> None:
     helper = '!f() { echo username=x-access-token; echo "password=$LFS_TEST_TOKEN"; }; f'
     env = {
         **os.environ,
@@ -370,7 +365,16 @@ def _contribute(tmp_path: Path, url: str) -> None:
         "GIT_CONFIG_KEY_0": "credential.helper",
         "GIT_CONFIG_VALUE_0": helper,
     }
-    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=clone, env=env, check=True)
+    subprocess.run(["git", "push", "-q", *args], cwd=clone, env=env, check=True)
+
+
+def _contribute(tmp_path: Path, url: str) -> None:
+    """A contributor clones the public repository, adds an LFS file and pushes to main."""
+    clone = tmp_path / "contributor"
+    git("clone", "-q", url, str(clone))
+    lfs_repo(clone)
+    commit(clone, "Add a contributed asset", {"assets/contributed.bin": CONTRIBUTED})
+    _push_with_token(clone, "origin", "main")
 
 
 def test_absorb_brings_a_contributed_lfs_object_back(
@@ -432,3 +436,62 @@ def test_a_plan_before_the_sync_does_not_hide_pointers_from_it(
     assert json.loads(out)["lfs"]["objects"] == 1
     stored = {p.name for p in (bare / "lfs" / "objects").rglob("*") if p.is_file()}
     assert stored == {oid(KEPT_V1)}
+
+
+def test_absorb_uploads_contributed_objects_to_the_source_lfs_server(
+    tmp_path: Path, lfs_server: LfsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With source_repo a URL, absorb pushes its branch there: the objects go first."""
+    git("init", "-q", "--bare", "-b", "main", str(lfs_server.root / "org" / "internal.git"))
+    internal_url = lfs_server.url("org/internal.git")
+    url = lfs_server.url("org/public.git")
+    src = make_source(tmp_path, url)
+    git("remote", "add", "origin", internal_url, cwd=src)
+    _push_with_token(src, "origin", "main")
+    assert oid(SECRET_V2) in lfs_server.stored("org/internal")
+    config = tmp_path / "pubgate.yaml"
+    config.write_text(
+        config.read_text() + f'source_repo: "{internal_url}"\nsource_token_env: "SRC_TOKEN"\n'
+    )
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    monkeypatch.setenv("SRC_TOKEN", TOKEN)
+    assert sync(tmp_path, src, "sync", "--init")[0] == 0
+    _contribute(tmp_path, url)
+
+    code, out, err = sync(tmp_path, src, "--json", "absorb", "--no-pr")
+    assert code == 0, err
+    assert json.loads(out)["pushed"]
+    assert oid(CONTRIBUTED) in lfs_server.stored("org/internal")
+    log = lfs_server.requests()
+    upload = max(i for i, line in enumerate(log) if f"storage/{oid(CONTRIBUTED)}" in line)
+    push = max(i for i, line in enumerate(log) if "internal.git/git-receive-pack" in line)
+    assert upload < push
+
+
+def test_the_pre_push_hook_treats_pointer_files_as_files_and_keeps_git_lfs_hook(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    bare = public.bare()
+    src = make_source(tmp_path, str(bare))
+    (tmp_path / "pubgate.yaml").rename(src / "pubgate.yaml")
+    (src / ".git" / "info" / "exclude").write_text("pubgate.yaml\n")
+    git("remote", "add", "public", str(bare), cwd=src)
+    result = pubgate("hook", "install", cwd=src)  # git lfs install left its own pre-push hook
+    assert result.code == 0, result.err
+
+    blocked = subprocess.run(
+        ["git", "push", "public", "main"], cwd=src, capture_output=True, text=True, check=False
+    )
+    assert blocked.returncode == 1
+    assert "excluded path internal/model.bin" in blocked.stderr
+    assert not (bare / "lfs").exists()  # git-lfs's hook did not run for a refused push
+
+    git("checkout", "-q", "--orphan", "clean", cwd=src)
+    git("rm", "-q", "-r", "--cached", "internal", cwd=src)
+    git("commit", "-q", "-m", "public only", cwd=src)
+    done = subprocess.run(
+        ["git", "push", "public", "clean"], cwd=src, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    stored = {p.name for p in (bare / "lfs" / "objects").rglob("*") if p.is_file()}
+    assert stored == {oid(KEPT_V2), oid(KEPT_NEW)}  # git-lfs's hook ran after ours
