@@ -158,8 +158,10 @@ class Azure:
                 **self._version,
             },
         )
-        # The wire form of a list is {"count": N, "value": [...]}.
-        found: list[dict[str, Any]] = response.json()["value"]
+        # The wire form of a list is {"count": N, "value": [...]}; the description says a bare
+        # array, so take either.
+        data = response.json()
+        found: list[dict[str, Any]] = data["value"] if isinstance(data, dict) else data
         return found
 
     def _update(self, number: int, title: str, body: str) -> PullRequest:
