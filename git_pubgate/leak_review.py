@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from .sync import SyncOptions
 
+APPROVED_SLOT = "leak-review-approved"  # the cache of the approved source commit's runs
 # Sync's computation for a source tip: the sync (or plan) it would be if the branch were there.
 Compute = Callable[[Source, "SyncOptions"], SyncReport]
 
@@ -130,7 +131,11 @@ def run(  # noqa: PLR0917
     # but the approved one.
     published = compute(
         dataclasses.replace(source, tip=approved.source_tip),
-        dataclasses.replace(options, expect_head=review.publishing),
+        dataclasses.replace(
+            options,
+            expect_head=review.publishing,
+            cache_slot=APPROVED_SLOT if approved.source_tip != source.tip else "",
+        ),
     )
     published.leak_review = review
     return published
@@ -212,7 +217,10 @@ def _reproduce(  # noqa: PLR0917
         return current
     if not staging.descendant_of(source.tip, named):
         return None
-    return compute(dataclasses.replace(source, tip=named), dataclasses.replace(options, push=False))
+    return compute(
+        dataclasses.replace(source, tip=named),
+        dataclasses.replace(options, push=False, cache_slot=APPROVED_SLOT),
+    )
 
 
 def _stage(side: SourceSide, review: LeakReview, stage_tip: str | None, tip: str) -> None:

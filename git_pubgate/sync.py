@@ -70,6 +70,9 @@ class SyncOptions:
     # Where check_commands' output goes; None: nowhere (a failure still carries it).
     check_output: CheckOutput | None = dataclasses.field(default=None, compare=False)
     expect_head: str | None = None  # leak review: push only this approved commit, or refuse
+    # A cache of its own: the leak review computes an older, approved source commit each run
+    # besides the tip, and one cache for both would start over every time.
+    cache_slot: str = ""
 
 
 def target_remote(config: Config, staging: pygit2.Repository, token: str | None) -> Remote:
@@ -210,6 +213,7 @@ def _run(  # noqa: PLR0917
             config.include,
             policy.fingerprint,
             *((config.root, config.move) if layout is not None else ()),
+            *((options.cache_slot,) if options.cache_slot else ()),
         ),
     )
     cache = cache_file.load()
