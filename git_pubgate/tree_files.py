@@ -43,28 +43,31 @@ def write_tree(repo: pygit2.Repository, commit: str, into: Path) -> int:
         for entry in current:
             name = entry.raw_name or b""  # (an empty name is refused just below)
             mode = entry.filemode
-            shown = quote_path(inside + name)
             why = forbidden(name, b"%o" % mode)
             if why is not None:
                 raise PubgateError(
-                    f"refusing to write {shown} of {commit[:12]}: {why}",
+                    f"refusing to write {quote_path(inside + name)} of {commit[:12]}: {why}",
                     "git would refuse to check this tree out too; fix the source and sync again",
                 )
             path = os.path.join(where, name)
             try:
                 if mode == _TREE:
                     os.mkdir(path)
-                    pending.append((repo[entry.id].peel(pygit2.Tree), path, inside + name + b"/"))
+                    assert isinstance(entry, pygit2.Tree)
+                    pending.append((entry, path, inside + name + b"/"))
                     continue
                 if mode == _GITLINK:
                     os.mkdir(path)
                 elif mode == _LINK:
-                    os.symlink(repo[entry.id].peel(pygit2.Blob).data, path)
+                    assert isinstance(entry, pygit2.Blob)
+                    os.symlink(entry.data, path)
                 else:
-                    _write_file(path, repo[entry.id].peel(pygit2.Blob).data, mode)
+                    assert isinstance(entry, pygit2.Blob)
+                    _write_file(path, entry.data, mode)
             except FileExistsError as e:
                 raise PubgateError(
-                    f"refusing to write {shown} of {commit[:12]}: the tree names it twice",
+                    f"refusing to write {quote_path(inside + name)} of {commit[:12]}: the tree "
+                    "names it twice",
                     "the source history holds a tree with duplicate entries (git fsck --strict "
                     "names it)",
                 ) from e
@@ -75,5 +78,9 @@ def write_tree(repo: pygit2.Repository, commit: str, into: Path) -> int:
 def _write_file(path: bytes, data: bytes, mode: int) -> None:
     permissions = 0o777 if mode & _EXECUTABLE else 0o666  # the umask takes off the rest
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, permissions)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
