@@ -397,3 +397,25 @@ def test_what_a_check_leaves_running_in_the_background_is_stopped(
         assert time.monotonic() < deadline, processes_naming(script)
         time.sleep(0.1)
     assert marker.read_text() == "started"  # stopped, not finished
+
+
+def test_each_target_runs_its_own_checks_on_its_own_tree(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    """A monorepo: target a's check fails (a's tree lacks what it needs), b's passes; a pushes
+    nothing, b goes on, and the exit code is the worst."""
+    src = tmp_path / "src"
+    build(src, [C("a", (), {"libs/a/a.py": "A\n", "libs/b/b.py": "B\n"})])
+    a, b = public.bare("a.git"), public.bare("b.git")
+    config = {
+        "check_commands": ["test -f b.py"],
+        "targets": {
+            "a": {"root": "libs/a/", "target_repo": str(a)},
+            "b": {"root": "libs/b/", "target_repo": str(b)},
+        },
+    }
+    (tmp_path / "pubgate.yaml").write_text(json.dumps(config), encoding="utf-8")
+    code, _, err = sync(tmp_path, src, "sync", "--no-pr")
+    assert code == 1
+    assert "error: a: check command failed with exit code 1: test -f b.py" in err
+    assert refs(a) == "" and "pubgate/sync" in refs(b)
