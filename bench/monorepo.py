@@ -13,13 +13,15 @@ libraries, each commit changes one to three files anywhere. Target ``tNN`` publi
    the targets without a shared reader costs), in the first run only.
 2. **Incremental**: after the all-N sync and a fast-forward "merge" of each pull request, one
    new commit (it changes ``pkg01/`` and ``internal/``) and ``git pubgate sync --no-pr`` for all
-   N, process start included; medians.
+   N, process start included; medians of wall time and of CPU time (every process of the run),
+   with the start-up floor (``--version``) measured after each run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -27,7 +29,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench import BIN, fresh, git, history, measure  # noqa: E402
+from bench import BIN, fresh, git, history, measure, measure_cpu  # noqa: E402
 from history import append  # noqa: E402
 
 
@@ -92,12 +94,24 @@ def incremental(source: Path, work: Path, runs: int, count: int) -> dict[str, ob
             git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
 
     merge()
-    walls = []
+    walls: list[float] = []
+    cpus: list[float] = []
+    floor: list[float] = []
     for run in range(runs):
         append(copy, 1, tag=f"mono{run}")
-        walls.append(measure(sync(config), work)[0])
+        wall, cpu = measure_cpu(sync(config), work)
+        walls.append(wall)
+        cpus.append(cpu)
+        # The start-up floor beside each run: on a shared machine wall time is mostly the queue.
+        floor.append(measure_cpu([str(BIN / "git-pubgate"), "--version"], work)[1])
         merge()
-    return {"new_1_all_targets": statistics.median(walls), "runs": walls}
+    return {
+        "new_1_all_targets": statistics.median(walls),
+        "new_1_all_targets_cpu": statistics.median(cpus),
+        "startup_cpu": statistics.median(floor),
+        "runs": walls,
+        "runs_cpu": cpus,
+    }
 
 
 def main() -> None:
@@ -121,7 +135,9 @@ def main() -> None:
         )
         print(json.dumps(report["first_sync"], indent=2), flush=True)
     if args.only in (None, "incremental"):
+        load = os.getloadavg()
         report["incremental"] = incremental(source, args.work, args.runs, args.targets)
+        report["load_before_after"] = [load, os.getloadavg()]
     print(json.dumps(report, indent=2))
 
 
