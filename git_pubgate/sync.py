@@ -965,12 +965,14 @@ def _divergence(
     """Paths where the review branch differs from what the source last published."""
     if review_tip is None:
         return []
+    if base_tree is None and config.trailer:
+        # First publication: nothing was published from the source yet. Said before asking
+        # git about ancestry, which here is a merge-base search through the whole new history.
+        return []
     tip = result.tip
     if tip is not None and (tip == review_tip or repo.descendant_of(tip, review_tip)):
         return []  # the new history contains the review branch (absorbed contributions)
     if base_tree is None:
-        if config.trailer:
-            return []  # first publication: nothing was published from the source yet
         base_tree = _trailerless_base(repo, review_tip, result)
         if base_tree is None:
             return []
