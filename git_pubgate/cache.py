@@ -44,6 +44,8 @@ class SyncCache:
         overlay: which release's owned files ``public_tree`` was computed with (None: none).
         pending: what runs wrote on top of ``review_tip`` for the head branch (a
             ``pending.PendingRecord`` as a dict); valid only for the same review tip and inputs.
+        held_back: that run's held-back list: {"since": last_source, "tip": source_tip,
+            "paths": [...]}, which the next run from the same ``last_source`` updates.
     """
 
     review_tip: str | None = None
@@ -54,6 +56,7 @@ class SyncCache:
     public_tree: str | None = None
     overlay: str | None = None
     pending: dict[str, Any] | None = None
+    held_back: dict[str, Any] | None = None
 
 
 class CacheFile:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pygit2
 
-from .objects import EMPTY_TREE, parse_tree
+from .objects import EMPTY_TREE, TREE_MODES, parse_tree
 from .rules import Rules
 
 
@@ -65,6 +65,68 @@ def held_back(
             old_sub = old_oid if old_mode in (b"40000", b"040000") else None
             stack.append((old_sub, oid, path + b"/", state.included))
     return sorted(p.decode("utf-8", "surrogateescape") for p in found)
+
+
+def held_back_from(  # noqa: PLR0917
+    repo: pygit2.Repository,
+    rules: Rules,
+    last_source: str | None,
+    tip: str,
+    layout: Callable[[bytes], bytes] | None,
+    earlier: tuple[str, list[str]] | None,
+) -> list[str]:
+    """``held_back(repo, rules, last_source, tip, layout)``, from an earlier answer when given.
+
+    ``earlier`` is (an earlier tip, ``held_back`` for that tip from the same ``last_source``,
+    rules and layout). While a pull request stays open every run compares the same
+    ``last_source`` (on a first publication: nothing, so the whole tip tree) with a tip that
+    moved a little; the answer is then the earlier one updated by what changed between the two
+    tips: a path whose entry is the same in both keeps its verdict; one that changed is listed
+    by ``held_back(earlier tip, tip)`` and is held back when it differs from ``last_source``.
+    """
+    if earlier is None or rules.is_empty:
+        return held_back(repo, rules, last_source, tip, layout)
+    before, listed = earlier
+    trees = _Trees(repo, layout)
+    old, new = trees.of(before), trees.of(tip)
+    last = trees.of(last_source) if last_source else None
+    kept = {p for p in listed if trees.entry(new, p) == trees.entry(old, p)}
+    changed = {
+        p
+        for p in held_back(repo, rules, before, tip, layout)
+        if last is None or trees.entry(new, p) != trees.entry(last, p)
+    }
+    return sorted(kept | changed)
+
+
+class _Trees:
+    """Entries of (public-layout) source trees by path, each tree read once."""
+
+    def __init__(self, repo: pygit2.Repository, layout: Callable[[bytes], bytes] | None):
+        self._repo = repo
+        self._layout = layout
+        self._read: dict[bytes, dict[bytes, tuple[bytes, bytes]]] = {}
+
+    def of(self, commit: str) -> bytes:
+        tree = bytes(self._repo[commit].peel(pygit2.Commit).tree_id.raw)
+        return self._layout(tree) if self._layout is not None else tree
+
+    def entry(self, tree: bytes, path: str) -> tuple[bytes, bytes] | None:
+        """(mode, id) at ``path`` (``dir/`` for a directory) below ``tree``, or None."""
+        found: tuple[bytes, bytes] | None = (b"40000", tree)
+        for name in path.rstrip("/").encode("utf-8", "surrogateescape").split(b"/"):
+            if found is None or found[0] not in TREE_MODES:
+                return None
+            found = self._names(found[1]).get(name)
+        return found
+
+    def _names(self, tree: bytes) -> dict[bytes, tuple[bytes, bytes]]:
+        names = self._read.get(tree)
+        if names is None:
+            names = self._read[tree] = {
+                name: (mode, oid) for mode, name, oid, _, _ in _entries(self._repo, tree)
+            }
+        return names
 
 
 def _entries(

@@ -31,7 +31,7 @@ from .config import Config, is_local
 from .errors import ConfigError, PubgateError
 from .forge import Forge, PullRequestOptions, forge_kind, make_forge, resolve_token
 from .gitio import Remote
-from .held_back import held_back
+from .held_back import held_back_from
 from .identities import first_public, identities_of
 from .keep_public import KeepOverlay, Overlay
 from .layout import chain, public_layout
@@ -314,9 +314,10 @@ def _run(  # noqa: PLR0917
     # describe the internal repository's folders. What earlier runs found in the pull
     # request's commits counts too, as when they are all rewritten again.
     found_in_pr = Findings.of(pending.record).merged(found)
-    report.excluded_paths = sorted(
-        set(held_back(staging, rules, state.last_source, source.tip, layout)) | found_in_pr.held
+    held = held_back_from(
+        staging, rules, state.last_source, source.tip, layout, _earlier_held(cache, state, staging)
     )
+    report.excluded_paths = sorted(set(held) | found_in_pr.held)
     report.held_back_by_default = policy.by_default(report.excluded_paths)
     report.sections_changed = len(found_in_pr.sectioned)
     report.symlinks_leaving = sorted(found_in_pr.leaving)
@@ -341,7 +342,9 @@ def _run(  # noqa: PLR0917
         report.up_to_date = True
         if owned is not None:
             report.head_branch = None  # no release, so no release branch (and never pubgate/sync)
-        _remember(cache_file, staging, report, state, tip_tree, overlay_key, review_map, written())
+        _remember(
+            cache_file, staging, report, state, tip_tree, overlay_key, review_map, written(), held
+        )
         return report
     if report.divergence and not options.allow_divergence:
         shown = ", ".join(quote_path(p) for p in report.divergence[:10])
@@ -412,7 +415,9 @@ def _run(  # noqa: PLR0917
         raise _with_progress(
             e, "nothing reached the target; the rewrite is kept, so a rerun only retries the push"
         ) from e
-    _remember(cache_file, staging, report, state, tip_tree, overlay_key, review_map, written())
+    _remember(
+        cache_file, staging, report, state, tip_tree, overlay_key, review_map, written(), held
+    )
     try:
         if forge is not None:
             # Also when the branch was already pushed: a run stopped between push and pull
@@ -901,6 +906,7 @@ def _remember(  # noqa: PLR0917
     overlay: str | None,
     review_map: ReviewMap,
     written: Pending,
+    held: list[str],
 ) -> None:
     directory, stem = cache_file.path.parent, cache_file.path.stem
     name = review_map.stored_name if not review_map.newer else None
@@ -922,10 +928,29 @@ def _remember(  # noqa: PLR0917
             public_tree=tree.hex(),
             overlay=overlay,
             pending=dataclasses.asdict(written.record),
+            held_back={"since": state.last_source, "tip": report.source_tip, "paths": held},
         )
     )
     commit_map.prune(directory, stem, name)
     written.tidy()
+
+
+def _earlier_held(
+    cache: SyncCache, state: SyncState, staging: pygit2.Repository
+) -> tuple[str, list[str]] | None:
+    """The last run's held-back list, when it was computed from the same last synced commit."""
+    held = cache.held_back
+    if not isinstance(held, dict) or held.get("since") != state.last_source:
+        return None
+    tip, paths = held.get("tip"), held.get("paths")
+    if not isinstance(tip, str) or not isinstance(paths, list):
+        return None
+    if not all(isinstance(p, str) for p in paths):
+        return None
+    try:
+        return (tip, paths) if tip in staging else None
+    except ValueError:  # not an object id: a damaged cache
+        return None
 
 
 def _already_public(

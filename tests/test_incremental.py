@@ -19,6 +19,8 @@ import pytest
 
 from git_pubgate import commit_map
 from git_pubgate.commit_map import CommitMap
+from git_pubgate.held_back import held_back, held_back_from
+from git_pubgate.rules import Rules
 from git_pubgate.state import read_synced, read_synced_since
 
 from .conftest import PublicRepos, pubgate
@@ -485,3 +487,29 @@ def test_monorepo_targets_with_root_and_move_keep_their_own_records(
     third = run()
     assert third["a"]["rewritten"] == len(third["a"]["commits"]) + third["a"]["pruned"]
     assert third["b"]["rewritten"] == new_since(before)
+
+
+def test_held_back_list_updated_from_the_last_run_equals_the_list_from_scratch(
+    tmp_path: Path,
+) -> None:
+    """Tips one after the other from the same last synced commit (an open pull request), each
+    list computed from the one before it; every change that can move a path in or out of it."""
+    steps = [
+        C("base", (), {"src/a.py": "a\n", "keys/old.pem": "o\n", "internal/x": "x\n"}),
+        C("t1", ["base"], {"keys/new.pem": "n\n", "src/b.py": "b\n"}),
+        C("t2", ["t1"], {"keys/old.pem": "changed\n", "internal/y": "y\n"}),
+        C("t3", ["t2"], {"keys/old.pem": "o\n"}),  # back to what the last synced commit had
+        C("t4", ["t3"], {"keys/new.pem": None, "internal/x": None, "internal/y": None}),
+        C("t5", ["t4"], {"keys/new.pem/inside.txt": "now a folder\n", "src/c.pem": "c\n"}),
+        C("t6", ["t5"], {"src/c.pem": None, "internal/z": "z\n"}),
+    ]
+    ids = build(tmp_path / "src", steps)
+    repo = pygit2.Repository(str(tmp_path / "src"))
+    rules = Rules.compile(["*.pem", "internal/"], None)
+    for last in (None, ids["base"]):
+        listed: tuple[str, list[str]] | None = None
+        for step in steps[1:]:
+            tip = ids[step.name]
+            expected = held_back(repo, rules, last, tip)
+            assert held_back_from(repo, rules, last, tip, None, listed) == expected, step.name
+            listed = (tip, expected)
