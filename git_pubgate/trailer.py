@@ -6,6 +6,7 @@ Pure. The trailer travels in the message, so it survives every way a pull reques
 
 from __future__ import annotations
 
+import functools
 import re
 
 _TRAILER_LINE = re.compile(rb"^[A-Za-z0-9][A-Za-z0-9-]*: ")
@@ -41,8 +42,15 @@ def values(message: bytes, name: str) -> list[str]:
     All occurrences count, not just the last paragraph's: a squash merge concatenates the
     messages of every commit it squashed (and may bullet them with ``*`` or ``-``).
     """
-    pattern = re.compile(rb"^[ \t*-]*" + re.escape(name.encode("ascii")) + rb": (\S+)[ \t]*$", re.M)
-    return [m.group(1).decode("ascii", "replace") for m in pattern.finditer(message)]
+    key = name.encode("ascii")
+    if key not in message:
+        return []  # most messages: reading a public history's state costs one search each
+    return [m.group(1).decode("ascii", "replace") for m in _pattern(key).finditer(message)]
+
+
+@functools.lru_cache(maxsize=16)
+def _pattern(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"^[ \t*-]*" + re.escape(name) + rb": (\S+)[ \t]*$", re.M)
 
 
 def source_ids(message: bytes, name: str) -> list[str]:
