@@ -267,7 +267,7 @@ class Incremental:
 
 
 def incremental(source: Path, work: Path, runs: int, exclude: list[str],
-                branch: str) -> dict[str, object]:
+                branch: str, open_pr_no_cache: bool = False) -> dict[str, object]:
     """Every case of an incremental sync, each a median over ``runs``; walls kept for noise."""
     inc = Incremental(source, work, exclude, branch)
     walls: dict[str, list[float]] = {}
@@ -296,6 +296,11 @@ def incremental(source: Path, work: Path, runs: int, exclude: list[str],
     case("open_pr_1", 1)
     case("open_pr_100", 100)
     open_state = inc._save("open")
+    if open_pr_no_cache:
+        # The pull request open and no cache: sync never takes state from the head branch, so
+        # it rewrites the whole pull request (here the whole history) again. Slow: on request.
+        case("open_pr_no_cache_1", 1, before=lambda: (
+            inc.restore(open_state), shutil.rmtree(inc.src / "pubgate" / "cache")))
     # The first sync after the first pull request was merged: the whole history is new on the
     # review branch, and its trailers are read once.
     case("first_after_merge_1", 1, before=lambda: (inc.restore(open_state), inc.merge()))
@@ -338,6 +343,8 @@ def main() -> None:
     parser.add_argument("--shapes", nargs="+", choices=["default", "topics"],
                         default=["default", "topics"],
                         help="history shapes for the full rewrite (generated histories only)")
+    parser.add_argument("--open-pr-no-cache", action="store_true",
+                        help="also the open pull request without a cache (a full rewrite)")
     parser.add_argument("--sizes", nargs="+", type=int, default=None,
                         help="history sizes for the incremental cases (default: 10000 and "
                         "--commits)")
@@ -367,7 +374,8 @@ def main() -> None:
         for size in sizes:
             source = args.repo or history(args.work, size or args.commits, args.files)
             key = f"incremental_{size or 'repo'}"
-            report[key] = incremental(source, args.work, args.runs, args.exclude, args.branch)
+            report[key] = incremental(source, args.work, args.runs, args.exclude, args.branch,
+                                      args.open_pr_no_cache)
             print(key, json.dumps(report[key], indent=2), flush=True)
     report["load_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
