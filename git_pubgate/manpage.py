@@ -139,6 +139,12 @@ def render() -> str:
             "a rerun on the same tree does not run them again. Delete it to force a rerun."
         ),
         ".TP",
+        _escape(".git/pubgate/delete-excluded.json"),
+        _escape(
+            "Public paths that sync --delete-excluded agreed to delete: later runs go on deleting "
+            "them without the option until the pull request that deletes them is merged."
+        ),
+        ".TP",
         _escape(".git/pubgate/hook-rules.json"),
         _escape(
             "The rules of each target, saved by hook install and refreshed by every plan and "

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .content import ContentPolicy
     from .release import Owned, ReleasePlan
 
-from . import checks, commit_map, hook_rules, keep_public, lost_trailers
+from . import checks, commit_map, deletion_consent, hook_rules, keep_public, lost_trailers
 from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint, rewrite_settings
 from .checks import CheckOutput
@@ -279,6 +279,8 @@ def _run(  # noqa: PLR0917
     overlay_key = rewritten.key
     report.kept_public = _shown(rewritten.kept)
     report.newly_excluded = _shown(rewritten.deleted)
+    if not report.newly_excluded and options.push and not options.dry_run:
+        deletion_consent.forget(source.state_dir)  # what was agreed to is deleted, or kept
 
     report.warnings, seen = _unmatched_patterns(
         config, source, staging, rewritten.rewriter, layout, rewritten.pending.record.seen
@@ -357,8 +359,7 @@ def _run(  # noqa: PLR0917
             "pass --allow-divergence to keep them on the public side (the pull request will "
             "merge both)",
         )
-    if report.newly_excluded and not options.delete_excluded:
-        _refuse(report, options, *_deletion_refusal(report, config))
+    _agree_to_deletions(report, options, config, source.state_dir)
     if owned is not None:
         release = _release(
             staging,
@@ -684,8 +685,24 @@ def _shown(paths: Iterable[bytes]) -> list[str]:
     return sorted(p.decode("utf-8", "surrogateescape") for p in paths)
 
 
-def _deletion_refusal(report: SyncReport, config: Config) -> tuple[str, str]:
-    paths, review = report.newly_excluded, report.review_branch
+def _agree_to_deletions(
+    report: SyncReport, options: SyncOptions, config: Config, state_dir: Path
+) -> None:
+    """Refuse to delete newly excluded public paths unless --delete-excluded, now or on an
+    earlier run, agreed to delete each of them (see ``deletion_consent``)."""
+    if not report.newly_excluded:
+        return
+    if options.delete_excluded:
+        if options.push and not options.dry_run:
+            deletion_consent.remember(state_dir, report.newly_excluded)
+        return
+    agreed = deletion_consent.agreed(state_dir)
+    asked = [p for p in report.newly_excluded if p not in agreed]
+    if asked:
+        _refuse(report, options, *_deletion_refusal(asked, report.review_branch, config))
+
+
+def _deletion_refusal(paths: list[str], review: str, config: Config) -> tuple[str, str]:
     shown = ", ".join(quote_path(p) for p in paths[:10])
     shown += f" and {len(paths) - 10} more" if len(paths) > 10 else ""
     is_, it = ("is", "it") if len(paths) == 1 else ("are", "them")
@@ -694,7 +711,8 @@ def _deletion_refusal(report: SyncReport, config: Config) -> tuple[str, str]:
         f"delete {it} from {review}, and public history keeps {it} ('git pubgate audit' lists "
         "where)",
         f"to keep {it} public as {review} has {it}, add {it} to keep_public in {config.path}; "
-        f"to delete {it} from {review}, pass --delete-excluded",
+        f"to delete {it} from {review}, pass --delete-excluded (once: later runs go on "
+        "deleting what it agreed to until that pull request is merged)",
     )
 
 

@@ -15,7 +15,7 @@ from git_pubgate.sync import SyncOptions, run
 from .conftest import PublicRepos
 from .factory import C, git
 from .test_absorb import make_world
-from .test_sync import EXCLUDE, ROUND_1, World
+from .test_sync import EXCLUDE, HEAD, ROUND_1, World
 
 
 def _plan(world: World) -> Any:
@@ -334,3 +334,43 @@ def test_an_absorbed_contribution_is_not_taken_for_a_squash(
     assert report["squash_without_trailer"] is None and not report["up_to_date"]
     parents = git("log", "-1", "--format=%P", report["head"], cwd=world.public).split()
     assert parents[1] == world.pub["p1"]
+
+
+def test_delete_excluded_is_remembered_until_the_deletion_is_merged(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    """One --delete-excluded decides for those paths: the runs after it (a CI job on every
+    push) keep deleting them without it; a path newly excluded later is refused again."""
+    world = World(tmp_path, public, with_readme=True)
+    world.commit(
+        *ROUND_1,
+        C("d", ["c"], {"docs/notes.md": "n\n", "docs/a.md": "a\n", "tools/t.sh": "t\n"}),
+    )
+    world.sync_checked()
+    world.merge("merge")
+    _configure(world, [*EXCLUDE, "docs/"])
+    world.commit(C("e", ["d"], {"src/e.py": "e\n"}))
+    code, _, err = world.sync("sync", "--no-pr", "--delete-excluded")
+    assert code == 0, err
+    world.commit(C("f", ["e"], {"src/f.py": "f\n"}))  # the pull request is still open
+    code, out, err = world.sync("--json", "sync", "--no-pr")
+    assert code == 0, err
+    assert json.loads(out)["newly_excluded"] == ["docs/a.md", "docs/notes.md"]
+    assert "docs" not in git("ls-tree", "--name-only", HEAD, cwd=world.target).split()
+    assert _plan(world)["would_refuse"] == []
+    # Another public path excluded now: not what was agreed, so refused, naming it.
+    _configure(world, [*EXCLUDE, "docs/", "tools/"])
+    code, _, err = world.sync("sync", "--no-pr")
+    assert code == 1 and "since tools/t.sh is public on main and excluded now" in err, err
+    _configure(world, [*EXCLUDE, "docs/"])
+    code, _, err = world.sync("sync", "--no-pr")
+    assert code == 0, err
+    world.merge("merge")
+    code, _, err = world.sync("sync", "--no-pr")
+    assert code == 0, err
+    assert not (world.src / ".git" / "pubgate" / "delete-excluded.json").exists()
+    # The agreement is gone with the paths: excluding another public path asks again.
+    _configure(world, [*EXCLUDE, "docs/", "tools/"])
+    world.commit(C("g", ["f"], {"src/g.py": "g\n"}))
+    code, _, err = world.sync("sync", "--no-pr")
+    assert code == 1 and "tools/t.sh is public on main and excluded now" in err, err
