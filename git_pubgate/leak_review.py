@@ -100,12 +100,14 @@ def run(  # noqa: PLR0917
     refusal = verdict.refusal
     if approved_tip is None and review.staged is not None:
         refusal = _missing(policy, side, review)
-    if pushing and review.staged is not None:
-        # check_commands pass before the public tip goes anywhere, the stage included; the
-        # pass is remembered, so publishing the same tip later does not run them again.
+    if options.push and review.staged is not None and stage_tip != review.staged:
+        # check_commands pass before the public tip goes anywhere, the stage included (and in
+        # a dry run, as for sync's own push); the pass is remembered, so publishing the same
+        # tip later does not run them again.
         current.checks = checks.check_before_push(
             config, source.state_dir, staging, review.staged, options.check_output
         )
+    if pushing and review.staged is not None:
         _stage(side, review, stage_tip, review.staged)
     if refusal is not None:
         if options.push:

@@ -417,9 +417,10 @@ def test_monorepo_targets_are_reviewed_each_on_their_own_branches(
 
 def test_check_commands_pass_before_the_stage_is_written(review: Review) -> None:
     review.configure(check_commands=["exit 3"])
-    code, _, err = review.run("sync")
-    assert code == 1 and "check command failed with exit code 3: exit 3" in err
-    assert review.ref("pubgate/stage") is None and review.target_refs() == ""
+    for dry in ((), ("--dry-run",)):
+        code, _, err = review.run("sync", *dry)
+        assert code == 1 and "check command failed with exit code 3: exit 3" in err
+        assert review.ref("pubgate/stage") is None and review.target_refs() == ""
 
     review.configure(check_commands=["test -f src/app.py", "test ! -e internal"])
     code, _, err = review.run("sync")
