@@ -75,6 +75,22 @@ class SyncOptions:
     cache_slot: str = ""
 
 
+def _init_hint(config: Config, review: str, *, in_plan: bool = False) -> str:
+    """How a first publication reaches a missing review branch. Under leak review --init still
+    waits for the inside approval: saying it pushes "directly" would misstate the gate."""
+    if config.leak_review is not None:
+        return (
+            "'git pubgate sync --init' stages the public tip for the leak review and, once it is "
+            f"approved, pushes it to {review} directly, once"
+        )
+    if in_plan:
+        return f"'git pubgate sync --init' pushes this plan to {review} directly, once"
+    return (
+        f"review 'git pubgate plan', then 'git pubgate sync --init' pushes it to {review} "
+        "directly, once"
+    )
+
+
 def target_remote(config: Config, staging: pygit2.Repository, token: str | None) -> Remote:
     if not config.target_repo:
         raise ConfigError(
@@ -170,8 +186,7 @@ def _run(  # noqa: PLR0917
         raise PubgateError(
             f"refusing to sync, since {review} does not exist on the target and a pull request "
             "needs a branch to go into",
-            f"review 'git pubgate plan', then 'git pubgate sync --init' pushes it to {review} "
-            "directly, once; or create the repository with an initial commit",
+            _init_hint(config, review) + "; or create the repository with an initial commit",
         )
     if (
         not options.push
@@ -183,8 +198,8 @@ def _run(  # noqa: PLR0917
             Refusal(
                 f"{review} does not exist on the target and a pull request needs a branch to "
                 "go into",
-                f"'git pubgate sync --init' pushes this plan to {review} directly, once; "
-                "'--no-pr' only pushes the head branch",
+                _init_hint(config, review, in_plan=True)
+                + "; '--no-pr' only pushes the head branch",
             )
         )
 

@@ -221,6 +221,8 @@ def test_first_publication_with_init_is_reviewed_first(
         site.commit(C("a", (), {"src/a.py": "a\n", "internal/x": "s\n"}))
         code, _, err = site.sync()
         assert code == 1 and "main does not exist on the target" in err and "--init" in err
+        # --init goes through the leak review too: the hint must not promise a direct push.
+        assert "stages the public tip for the leak review" in err, err
         assert git("for-each-ref", cwd=site.bare) == ""
         code, _, err = site.sync("--init")
         assert code == 1 and "pubgate/approved does not exist" in err
