@@ -28,6 +28,7 @@ import json
 import os
 import secrets
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -150,14 +151,22 @@ def check_before_push(
                     output.write(said if said.endswith("\n") or not said else said + "\n")
                 raise CheckFailedError(
                     f"check command failed with {_how(code)}: {_shown(command)}",
-                    f"nothing was pushed; its output is above. 'git pubgate preview' writes the "
-                    f"tree it ran on ({tip[:12]}) for a closer look; fix the source and sync "
-                    "again",
+                    f"nothing was pushed; its output is above. '{_preview_command(config)}' "
+                    f"writes the tree it ran on ({tip[:12]}) for a closer look; fix the source "
+                    "and sync again",
                     said,
                 )
     report.ran = report.passed = True
     _remember(state_dir, run.digest)
     return report
+
+
+def _preview_command(config: Config) -> str:
+    """The preview command for this target: with several targets preview needs to be told
+    which one, so a hint without ``--target`` would only earn the reader another error."""
+    if config.name is None:
+        return "git pubgate preview"
+    return f"git pubgate preview --target {shlex.quote(config.name)}"
 
 
 def planned(config: Config, state_dir: Path, tip: str) -> CheckReport | None:

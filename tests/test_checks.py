@@ -80,6 +80,7 @@ def test_a_failing_check_stops_the_sync_before_anything_is_pushed(
         "error: check command failed with exit code 3: echo build-broke-$((1 + 2)); exit 3"
     )
     assert lines[-1].startswith("hint: nothing was pushed")
+    assert "'git pubgate preview' writes the tree it ran on" in lines[-1]  # one target: no name
     assert "build-broke-3" in err  # its output, shown
     assert not (tmp_path / "never").exists()  # the first failure stops the rest
     assert refs(target) == ""  # nothing reached the target
@@ -418,4 +419,5 @@ def test_each_target_runs_its_own_checks_on_its_own_tree(
     code, _, err = sync(tmp_path, src, "sync", "--no-pr")
     assert code == 1
     assert "error: a: check command failed with exit code 1: test -f b.py" in err
+    assert "'git pubgate preview --target a' writes the tree it ran on" in err, err
     assert refs(a) == "" and "pubgate/sync" in refs(b)
