@@ -11,7 +11,6 @@ merged there like any other branch; nothing else in the source is touched.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,15 +27,12 @@ from . import absorb_state
 from .absorb_merge import ConflictError, Publish, SectionMerge, has_conflict_markers
 from .absorb_scan import Scan, scan
 from .absorb_state import AbsorbState
-from .config import Config, is_local
+from .config import Config
 from .content import ContentError
 from .errors import PubgateError
 from .forge import (
     PullRequestOptions,
-    credential,
-    make_forge_for,
     resolve_token,
-    source_forge_kind,
 )
 from .gitio import Remote, summarise
 from .layout import path_map, public_layout
@@ -51,6 +47,7 @@ from .release import Owned
 from .replay import RefusedChangeError, TreeReplay, differing_paths
 from .report import ends_json
 from .rewrite import Rewriter
+from .source_remote import hand_to_source, source_forge, source_remote
 from .sync import _fetch_missing, target_remote
 from .trailer import ABSORBED_TRAILER, add_trailer
 from .workspace import Source, locked_staging, open_source
@@ -278,15 +275,15 @@ def _run(  # noqa: PLR0917
     remote = target_remote(config, staging, resolve_token(config, client))
     report = AbsorbReport(source.branch, source.tip, remote.display, config.review_branch, branch)
     report.dry_run = options.dry_run
-    source_remote = _source_remote(config, staging)
+    internal_remote = source_remote(config, staging)
     forge = None
     if (
-        source_remote is not None
+        internal_remote is not None
         and not options.dry_run
         and not options.no_pr
         and client is not None
     ):
-        forge = _source_forge(config, client)  # refuses now, before anything is written
+        forge = source_forge(config, client)  # refuses now, before anything is written
 
     heads = remote.heads([config.review_branch])
     _fetch_missing(staging, remote, heads)
@@ -297,7 +294,7 @@ def _run(  # noqa: PLR0917
             "target",
             "run git pubgate sync first",
         )
-    open_tips, remote_branch_tip = _open_branch(staging, source, source_remote, branch)
+    open_tips, remote_branch_tip = _open_branch(staging, source, internal_remote, branch)
 
     policy = build_policy(config, source.repo, scan=False)
     rules = policy.rules
@@ -346,12 +343,12 @@ def _run(  # noqa: PLR0917
         return report
     # The objects of contributed LFS pointers, before any branch that names them is written.
     bring_back(
-        source, staging, remote, source_remote, tip=report.head, known=[source.tip, *open_tips]
+        source, staging, remote, internal_remote, tip=report.head, known=[source.tip, *open_tips]
     )
     _hand_over(staging, source, branch, report.head, report)
-    if source_remote is not None:
+    if internal_remote is not None:
         if remote_branch_tip != report.head:
-            source_remote.push(report.head, branch, remote_branch_tip)
+            internal_remote.push(report.head, branch, remote_branch_tip)
             report.pushed = True
         if forge is not None:
             title, body = _pull_request_text(report)
@@ -615,35 +612,6 @@ def _merge_tree(
     return bytes.fromhex(fields[0].decode())
 
 
-def _source_remote(config: Config, staging: pygit2.Repository) -> Remote | None:
-    """The source's remote when ``source_repo`` is a URL (absorb pushes there), else None."""
-    if config.source_repo is None or is_local(config.source_repo):
-        return None
-    url = config.source_repo
-    token = None
-    if url.startswith(("https://", "http://")) and config.source_token_env:
-        # As its forge wants it (a Bitbucket access token pushes as x-token-auth).
-        token = credential(source_forge_kind(config), os.environ.get(config.source_token_env))
-    return Remote(url=url, git_dir=Path(staging.path), token=token)
-
-
-def _source_forge(config: Config, client: httpx.Client) -> Any:
-    """The forge the internal pull request goes to, or None (a plain git source)."""
-    assert config.source_repo is not None
-    variable = config.source_token_env
-    token = (os.environ.get(variable) or None) if variable else None
-    return make_forge_for(
-        client,
-        url=config.source_repo,
-        kind=config.source_forge,
-        api_url=config.source_api_url,
-        token=token,
-        variable=variable,
-        key="source_repo",
-        token_key="source_token_env",
-    )
-
-
 def _open_branch(
     staging: pygit2.Repository, source: Source, remote: Remote | None, branch: str
 ) -> tuple[list[str], str | None]:
@@ -686,35 +654,7 @@ def _hand_over(
             f"merge or delete {branch} (git branch -D {branch}), then run git pubgate absorb again",
         )
     staging.references.create(STAGED_REF, tip, force=True)
-    done = subprocess.run(
-        [
-            "git",
-            "--git-dir",
-            str(source.git_dir),
-            # No background gc or maintenance in the user's repository on our account.
-            "-c",
-            "gc.auto=0",
-            "-c",
-            "maintenance.auto=false",
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--end-of-options",
-            staging.path,
-            f"+{STAGED_REF}:{ref}",
-        ],
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=tied(),
-    )
-    if done.returncode != 0:
-        detail = summarise(done.stderr.decode("utf-8", "replace")) or f"exit {done.returncode}"
-        raise PubgateError(
-            f"could not write {branch} in the source repository: {detail}",
-            f"if {branch} is checked out, switch to another branch; then rerun",
-        )
+    hand_to_source(source, staging, STAGED_REF, branch)
     report.written = True
 
 

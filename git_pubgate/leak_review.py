@@ -21,7 +21,6 @@ nothing unapproved on the target, and a rerun picks up where it stopped.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,9 +29,10 @@ import pygit2
 from . import approval, checks
 from .config import Config, LeakReviewPolicy
 from .errors import PubgateError
-from .forge import PullRequestOptions, make_forge_for
+from .forge import PullRequestOptions
 from .leak_review_text import LeakReview, pull_request_text
 from .report import Refusal, SyncReport
+from .source_remote import source_forge
 from .source_side import SourceSide
 from .workspace import Source
 
@@ -69,7 +69,7 @@ def run(  # noqa: PLR0917
     side = SourceSide.of(config, source, staging)
     forge = None
     if pushing and not options.no_pr and client is not None and side.remote is not None:
-        forge = _source_forge(config, client)  # refuses now, before anything is pushed
+        forge = source_forge(config, client)  # refuses now, before anything is pushed
     tips = side.tips([policy.stage_branch, policy.approved_branch])
     stage_tip, approved_tip = tips.get(policy.stage_branch), tips.get(policy.approved_branch)
     review = LeakReview(policy.stage_branch, policy.approved_branch, side.display, approved_tip)
@@ -282,20 +282,3 @@ def _refuse_own_branch(policy: LeakReviewPolicy, source: Source) -> None:
                 "give the leak review branches of their own (pubgate/stage, pubgate/approved)",
                 exit_code=2,
             )
-
-
-def _source_forge(config: Config, client: httpx.Client) -> Any:
-    """The forge of the source, where the internal pull request goes; None for plain git."""
-    assert config.source_repo is not None
-    variable = config.source_token_env
-    token = (os.environ.get(variable) or None) if variable else None
-    return make_forge_for(
-        client,
-        url=config.source_repo,
-        kind=config.source_forge,
-        api_url=config.source_api_url,
-        token=token,
-        variable=variable,
-        key="source_repo",
-        token_key="source_token_env",
-    )

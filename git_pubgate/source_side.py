@@ -7,19 +7,15 @@ repository sync runs in, or a local path, both branches are that repository's ow
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pygit2
 
-from .config import Config, is_local
+from .config import Config
 from .errors import PubgateError
-from .forge import credential, source_forge_kind
-from .gitio import Remote, summarise
-from .procs import tied
+from .gitio import Remote
+from .source_remote import hand_to_source, source_remote
 from .workspace import Source
 
 SOURCE_NS = "refs/pubgate/leak-review/"  # staging's copies of the source's review branches
@@ -36,15 +32,7 @@ class SourceSide:
 
     @classmethod
     def of(cls, config: Config, source: Source, staging: pygit2.Repository) -> SourceSide:
-        url = config.source_repo
-        if url is None or is_local(url):
-            return cls(source, staging, None)
-        token = None
-        if url.startswith(("https://", "http://")) and config.source_token_env:
-            # As absorb pushes there: a bare Bitbucket Cloud token needs its user name.
-            value = os.environ.get(config.source_token_env) or None
-            token = credential(source_forge_kind(config), value)
-        return cls(source, staging, Remote(url=url, git_dir=Path(staging.path), token=token))
+        return cls(source, staging, source_remote(config, staging))
 
     @property
     def display(self) -> str:
@@ -104,31 +92,4 @@ class SourceSide:
                 "rerun git pubgate sync",
             )
         self.staging.references.create(_HANDED, commit, force=True)
-        done = subprocess.run(
-            [
-                "git",
-                "--git-dir",
-                str(self.source.git_dir),
-                "-c",
-                "gc.auto=0",
-                "-c",
-                "maintenance.auto=false",
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",
-                "--end-of-options",
-                self.staging.path,
-                f"+{_HANDED}:refs/heads/{branch}",
-            ],
-            capture_output=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=tied(),
-        )
-        if done.returncode != 0:
-            detail = summarise(done.stderr.decode("utf-8", "replace")) or f"exit {done.returncode}"
-            raise PubgateError(
-                f"could not write {branch} in the source repository: {detail}",
-                f"if {branch} is checked out, switch to another branch; then rerun",
-            )
+        hand_to_source(self.source, self.staging, _HANDED, branch)
