@@ -49,7 +49,7 @@ class SectionError(Exception):
 
 @dataclass(frozen=True)
 class Block:
-    """A run of source lines: ``kind`` is ``shared`` (published as is), ``internal`` (a whole
+    """A run of source lines: ``kind`` is ``common`` (published as is), ``internal`` (a whole
     BEGIN/END-INTERNAL block, markers included) or ``public`` (the lines of a BEGIN-PUBLIC stub,
     markers excluded, published uncommented). ``start``/``end`` are 0-based, end exclusive."""
 
@@ -75,7 +75,7 @@ def split_lines(data: bytes) -> list[bytes]:
 def blocks(lines: list[bytes]) -> list[Block]:
     """The block structure of a file's lines; raises ``SectionError`` on a malformed marker."""
     out: list[Block] = []
-    shared_start = 0
+    common_start = 0
     internal_start: int | None = None
     public_start: int | None = None
     for number, line in enumerate(lines):
@@ -90,8 +90,8 @@ def blocks(lines: list[bytes]) -> list[Block]:
                 raise SectionError(
                     number + 1, f"BEGIN-INTERNAL nested in the block of line {internal_start + 1}"
                 )
-            if number > shared_start:
-                out.append(Block("shared", shared_start, number))
+            if number > common_start:
+                out.append(Block("common", common_start, number))
             internal_start = number
         elif word == b"END-INTERNAL":
             if internal_start is None:
@@ -102,7 +102,7 @@ def blocks(lines: list[bytes]) -> list[Block]:
                 )
             out.append(Block("internal", internal_start, number + 1))
             internal_start = None
-            shared_start = number + 1
+            common_start = number + 1
         elif word == b"BEGIN-PUBLIC":
             if internal_start is None:
                 raise SectionError(number + 1, "BEGIN-PUBLIC outside an internal block")
@@ -118,8 +118,8 @@ def blocks(lines: list[bytes]) -> list[Block]:
             public_start = None
     if internal_start is not None:
         raise SectionError(internal_start + 1, "BEGIN-INTERNAL is never closed")
-    if len(lines) > shared_start:
-        out.append(Block("shared", shared_start, len(lines)))
+    if len(lines) > common_start:
+        out.append(Block("common", common_start, len(lines)))
     return out
 
 
@@ -147,7 +147,7 @@ def public_text(data: bytes) -> Published:
     parts: list[bytes] = []
     count = 0
     for block in blocks(lines):
-        if block.kind == "shared":
+        if block.kind == "common":
             parts.extend(lines[block.start : block.end])
         elif block.kind == "public":
             parts.extend(uncomment(line) for line in lines[block.start : block.end])

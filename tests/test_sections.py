@@ -238,8 +238,8 @@ def test_property_no_marker_and_no_internal_line_is_published(
     assert not any(word in done.data for word in (b"BEGIN-", b"END-", b"INT"))
     assert not any(line in done.data for line in internal)
     assert done.sections == data.count(b"BEGIN-INTERNAL")
-    shared = sum(b.end - b.start for b in blocks(split_lines(data)) if b.kind == "shared")
-    assert shared == len(public)
+    common = sum(b.end - b.start for b in blocks(split_lines(data)) if b.kind == "common")
+    assert common == len(public)
     # The same file through the content policy, as the rewrite publishes it.
     policy, store = _policy()
     assert _publish(policy, store, "f.txt", data) == done.data
