@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from ..errors import PubgateError
-from .base import Location, PullRequest, PullRequestOptions
+from .base import Location, PullRequest, PullRequestOptions, superseded_text
 from .http import Api, explain
 from .options import refuse_unsupported
 
@@ -139,7 +139,7 @@ class Azure:
             "PATCH",
             f"{self._pulls}/{number}",
             params=self._version,
-            json={"status": "abandoned", "description": _fit(f"{note}\n\n---\n\n{text}")},
+            json={"status": "abandoned", "description": _fit(superseded_text(note, text))},
         )
         return number
 

@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+def superseded_text(note: str, text: str) -> str:
+    """A superseded release's description: the pointer to the newer release on top, the old
+    text kept below a rule, the same on every forge."""
+    return f"{note}\n\n---\n\n{text}"
+
+
 @dataclass(frozen=True)
 class PullRequest:
     number: int

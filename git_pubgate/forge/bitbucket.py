@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import PubgateError
-from .base import Location, PullRequest, PullRequestOptions
+from .base import Location, PullRequest, PullRequestOptions, superseded_text
 from .http import Api, explain
 from .options import refuse_unsupported
 
@@ -90,7 +90,7 @@ class Bitbucket:
         number = int(found[0]["id"])
         text = found[0].get("description") or (found[0].get("summary") or {}).get("raw") or ""
         # Decline takes no message: the note goes on top of the description first.
-        self._put(number, found[0]["title"], f"{note}\n\n---\n\n{text}")
+        self._put(number, found[0]["title"], superseded_text(note, text))
         self._api.request("POST", f"{self._pulls}/{number}/decline")
         return number
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import PubgateError
-from .base import Location, PullRequest, PullRequestOptions
+from .base import Location, PullRequest, PullRequestOptions, superseded_text
 from .http import Api, explain
 from .options import refuse_unsupported
 
@@ -104,7 +104,7 @@ class BitbucketServer:
         if not found:
             return None
         number, text = int(found[0]["id"]), found[0].get("description") or ""
-        updated = self._put(found[0], found[0]["title"], f"{note}\n\n---\n\n{text}")
+        updated = self._put(found[0], found[0]["title"], superseded_text(note, text))
         self._api.request(
             "POST",
             f"{self._pulls}/{number}/decline",

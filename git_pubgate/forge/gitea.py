@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import PubgateError
-from .base import Location, PullRequest, PullRequestOptions
+from .base import Location, PullRequest, PullRequestOptions, superseded_text
 from .http import Api, explain
 from .options import refuse_unsupported
 
@@ -88,7 +88,7 @@ class Gitea:
         self._api.request(
             "PATCH",
             f"{self._repo}/pulls/{number}",
-            json={"state": "closed", "body": f"{note}\n\n---\n\n{body}"},
+            json={"state": "closed", "body": superseded_text(note, body)},
             allow=(200, 201),
         )
         return number

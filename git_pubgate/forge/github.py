@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from ..errors import PubgateError
-from .base import Location, PullRequest, PullRequestOptions
+from .base import Location, PullRequest, PullRequestOptions, superseded_text
 from .http import Api, explain
 
 API_VERSION = "2022-11-28"
@@ -95,7 +95,7 @@ class GitHub:
         self._api.request(
             "PATCH",
             f"/repos/{self._repo.slug}/pulls/{number}",
-            json={"state": "closed", "body": f"{note}\n\n---\n\n{body}"},
+            json={"state": "closed", "body": superseded_text(note, body)},
         )
         return number
 

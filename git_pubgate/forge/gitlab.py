@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import PubgateError
-from .base import Location, PullRequest, PullRequestOptions
+from .base import Location, PullRequest, PullRequestOptions, superseded_text
 from .http import Api, explain
 from .options import refuse_unsupported
 
@@ -80,7 +80,7 @@ class GitLab:
         self._api.request(
             "PUT",
             f"{self._project}/merge_requests/{iid}",
-            json={"state_event": "close", "description": f"{note}\n\n---\n\n{text}"},
+            json={"state_event": "close", "description": superseded_text(note, text)},
         )
         return iid
 
