@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .path_trees import SharedTrees
     from .report import SyncReport
     from .sync import SyncOptions
+    from .targets import Outcome
 
 from . import __version__, quoting
 from . import config as config_mod
@@ -403,14 +404,7 @@ def _sync_targets(
                 _say(err, f"warning: {target.name}: {warning}")
         return EXIT_OK, report.to_json(), outcome(report, plan=plan)
 
-    outcomes = targets.run_each(chosen, step, err)
-    if args.json:
-        body = {"targets": [o.to_json() for o in outcomes]}
-        _say(out, json.dumps(body, indent=2, sort_keys=True))
-    else:
-        for done in outcomes:
-            _say(err, f"{done.name}: {done.summary}")
-    return targets.worst(outcomes)
+    return _summarise_targets(targets.run_each(chosen, step, err), args, out, err)
 
 
 API_TIMEOUT = 30.0  # seconds a forge may keep us waiting for one response
@@ -479,7 +473,13 @@ def _each_target(  # noqa: PLR0917
         data = json.loads(captured.getvalue()) if args.json else None
         return code, data, "ok" if code == EXIT_OK else f"failed (exit {code})"
 
-    outcomes = targets.run_each(chosen, step, err)
+    return _summarise_targets(targets.run_each(chosen, step, err), args, out, err)
+
+
+def _summarise_targets(outcomes: list[Outcome], args: _Args, out: TextIO, err: TextIO) -> int:
+    """One line a target (or the JSON ``targets`` list), and the worst exit code."""
+    from . import targets  # imported only with targets: start-up every other run skips
+
     if args.json:
         body = {"targets": [o.to_json() for o in outcomes]}
         _say(out, json.dumps(body, indent=2, sort_keys=True))
