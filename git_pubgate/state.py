@@ -16,7 +16,7 @@ from pygit2.enums import SortMode
 
 from .commit_map import CommitMap
 from .errors import PubgateError
-from .trailer import source_ids
+from .trailer import id_pattern
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,7 @@ def read_synced(
     if since is not None:
         walker.hide(since)
     synced: dict[str, str] = {}
-    for commit in walker:
-        for source in source_ids(commit.raw_message, trailer):
-            synced.setdefault(source, str(commit.id))
+    _read_trailers(walker, trailer, synced)
     return synced
 
 
@@ -66,13 +64,35 @@ def read_synced_since(
     walker = repo.walk(public_tip, SortMode.TOPOLOGICAL)
     walker.hide(since)
     synced: dict[str, str] = {}
-    reached = False
-    for commit in walker:
-        if not reached and any(str(p) == since for p in commit.parent_ids):
-            reached = True
-        for source in source_ids(commit.raw_message, trailer):
-            synced.setdefault(source, str(commit.id))
+    reached = _read_trailers(walker, trailer, synced, pygit2.Oid(hex=since))
     return synced if reached else None
+
+
+def _read_trailers(
+    walker: pygit2.Walker, trailer: str, synced: dict[str, str], parent: pygit2.Oid | None = None
+) -> bool:
+    """Add what each walked commit's ``trailer`` lines name to ``synced`` (the first commit
+    to name a source keeps it); whether a walked commit has ``parent`` as a parent.
+
+    The whole public history goes through here when there is no usable map (47,152 commits
+    on the 50,000-commit benchmark), so this is ``source_ids`` inlined, one ``findall`` per
+    commit that holds the name at all; what is left is libgit2's walk.
+    """
+    key = trailer.encode("ascii")
+    find = id_pattern(key).findall
+    keep = synced.setdefault
+    reached = parent is None
+    for commit in walker:
+        if not reached and parent in commit.parent_ids:
+            reached = True
+        message = commit.raw_message
+        if key in message:
+            found = find(message)
+            if found:
+                public = str(commit.id)
+                for source in found:
+                    keep(source.decode("ascii"), public)
+    return reached
 
 
 class ReviewMap:
