@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from array import array
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import cast
 
 _MAGIC = b"pubgate-commit-map 1\n"
 
@@ -72,23 +74,63 @@ class CommitMap:
         The new records are spliced into the old bytes at their places, so adding a few
         entries to a long map costs a copy of its bytes, not a Python loop over them.
         """
-        new = sorted(
-            (bytes.fromhex(s), bytes.fromhex(p) if p else bytes(width)) for s, p in entries.items()
-        )
+        new = _records(entries, width)
         head = _MAGIC + bytes([width])
         if base is None or not len(base):
-            return head + b"".join(k + v for k, v in new)
+            return head + new
         data, record, start = base._data, base._record, base._start
         parts = [head]
         at = 0  # records of base already copied
-        for key, public in new:
+        for offset in range(0, len(new), record):
+            key = new[offset : offset + width]
             where = base._position(key)
             parts.append(data[start + at * record : start + where * record])
-            parts.append(key + public)
+            parts.append(new[offset : offset + record])
             found = where < base._count and data[start + where * record :][:width] == key
             at = where + 1 if found else where
         parts.append(data[start + at * record :])
         return b"".join(parts)
+
+
+def _records(entries: Mapping[str, str | None], width: int) -> bytes:
+    """``entries`` as sorted records (raw source id, raw public id or zeros).
+
+    A first map holds every trailer of the public history (47,152 on the 50,000-commit
+    benchmark), so it is built with C loops: the ids are sorted as text (lowercase hex of one
+    width sorts as the raw ids do), each column is converted by one ``bytes.fromhex``, and
+    the two columns are interleaved as 4-byte words (both widths are multiples of 4). Ids of
+    another width, capitals or blanks take the record-by-record way, which defines the result.
+    """
+    digits = 2 * width
+    sources = sorted(entries)
+    found = list(map(entries.__getitem__, sources))
+    publics = [p or "0" * digits for p in found] if not all(found) else cast("list[str]", found)
+    key_text, public_text = "".join(sources), "".join(publics)
+    if (
+        width % 4 == 0
+        and set(map(len, sources)) <= {digits}
+        and set(map(len, publics)) <= {digits}
+        and _lowercase_hex(key_text)
+        and _lowercase_hex(public_text)
+    ):
+        words = width // 4
+        keys, values = array("I", bytes.fromhex(key_text)), array("I", bytes.fromhex(public_text))
+        records = array("I", bytes(2 * len(keys) * 4))
+        for word in range(words):
+            records[word :: 2 * words] = keys[word::words]
+            records[words + word :: 2 * words] = values[word::words]
+        return records.tobytes()
+    new = sorted(
+        (bytes.fromhex(s), bytes.fromhex(p) if p else bytes(width)) for s, p in entries.items()
+    )
+    return b"".join(k + v for k, v in new)
+
+
+def _lowercase_hex(text: str) -> bool:
+    try:
+        return bytes.fromhex(text).hex() == text
+    except ValueError:
+        return False
 
 
 def load(path: Path) -> CommitMap | None:
