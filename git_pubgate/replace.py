@@ -70,6 +70,11 @@ class Replacer:
             i for i, spec in enumerate(self._paths) if spec is None or spec.match_file(text)
         )
 
+    def matches_none(self, data: bytes, which: Sequence[int]) -> bool:
+        """Whether none of the rules ``which`` matches anywhere in ``data`` (so ``apply``
+        would return it unchanged)."""
+        return all(self._compiled[index][0].search(data) is None for index in which)
+
     def apply(self, data: bytes, which: Sequence[int]) -> bytes:
         for index in which:
             pattern, template = self._compiled[index]

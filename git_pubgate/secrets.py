@@ -79,6 +79,11 @@ class SecretScanner:
                 prefixes.append(re.escape(raw))
         self._prefilter = re.compile(b"|".join(prefixes))
 
+    @property
+    def prefilter(self) -> re.Pattern[bytes]:
+        """Matches somewhere in every blob ``scan`` finds anything in."""
+        return self._prefilter
+
     def scan(self, data: bytes) -> list[Finding]:
         """Every finding in ``data`` that ``secrets.allow`` does not accept, first line first."""
         if self._prefilter.search(data) is None:

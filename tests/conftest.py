@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from git_pubgate.cli import _main
-from git_pubgate.secrets import Finding, SecretScanner
+from git_pubgate.content import ContentPolicy, Outcome
 
 from .factory import git
 
@@ -131,13 +131,25 @@ def processes_naming(needle: str | Path) -> list[str]:
 
 @pytest.fixture
 def scanned_blobs(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Every blob the secret scanner is asked about, in order (it still scans them)."""
+    """Every blob the content rules read, in order (they still check them): each is scanned
+    for secrets, most by the one search that shows it holds nothing any rule looks for."""
     scanned: list[bytes] = []
-    real_scan = SecretScanner.scan
+    real_publish = ContentPolicy.publish
 
-    def counting(self: SecretScanner, data: bytes) -> list[Finding]:
-        scanned.append(data)
-        return real_scan(self, data)
+    def counting(  # noqa: PLR0917 (the signature of ContentPolicy.publish)
+        self: ContentPolicy,
+        path: bytes,
+        mode: bytes,
+        blob: bytes,
+        read: Callable[[bytes], bytes],
+        write: Callable[[bytes], bytes],
+    ) -> Outcome:
+        def reading(oid: bytes) -> bytes:
+            data = read(oid)
+            scanned.append(data)
+            return data
 
-    monkeypatch.setattr(SecretScanner, "scan", counting)
+        return real_publish(self, path, mode, blob, reading, write)
+
+    monkeypatch.setattr(ContentPolicy, "publish", counting)
     return scanned

@@ -1,0 +1,143 @@
+"""The content policy's shortcuts decide exactly as its full path does, and remember little.
+
+Most blobs hold nothing any content rule looks for; the policy lets one search show that and
+keeps such a blob as its id alone. These tests hold the shortcut to the full path (every rule
+run on every blob) over generated contents and paths, outcome for outcome and refusal for
+refusal, and check what the memo keeps.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from git_pubgate.content import ConfigFile, ContentError, ContentPolicy
+from git_pubgate.objects import OBJ_BLOB, object_id
+from git_pubgate.replace import Replacement
+from git_pubgate.secrets import SecretScanner
+
+
+class _EveryRule(ContentPolicy):
+    """The policy without its shortcut: every blob goes through every rule."""
+
+    def _is_quiet(self, data: bytes, replace: tuple[int, ...]) -> bool:
+        return False
+
+
+_RULES: dict[str, object] = {
+    "replacements": [
+        Replacement("acme-internal", "example"),
+        Replacement(r"^password = .*$", "password = ***", ("conf/",)),
+    ],
+    "scanner": SecretScanner([("DEPLOY_TOKEN", "s3cr3t-value-123")]),
+    "config_file": ConfigFile(b"pubgate.yaml", "yaml"),
+}
+
+_PIECES = (
+    b"plain text\n",
+    b"x = 1\r\n",
+    b"no newline",
+    b"\0\x01binary",
+    b"# BEGIN-INTERNAL\n",
+    b"# END-INTERNAL\n",
+    b"# BEGIN-PUBLIC\n",
+    b"# # stub\n",
+    b"# END-PUBLIC\n",
+    b"NON-PUBLIC word\n",
+    b"prefix-INTERNAL\n",
+    b"uses acme-internal here\n",
+    b"password = hunter2\n",
+    b"token ghp_" + b"a1B2" * 9 + b"\n",
+    b"AKIAABCDEFGHIJKLMNOP\n",
+    b"-----BEGIN CERTIFICATE-----\n",
+    b"deploy s3cr3t-value-123\n",
+    b"//registry.npmjs.org/:_authToken=abc\n",
+    b"source_repo: /internal\n",
+    b"name: demo\n",
+)
+_PATHS = (b"a.py", b"conf/app.ini", b".npmrc", b"pubgate.yaml", b"docs/guide.md", b"logo.dat")
+
+
+def _attempt(policy: ContentPolicy, store: dict[bytes, bytes], path: bytes, data: bytes) -> object:
+    """What publishing ``data`` at ``path`` gives: public bytes and section count, or the
+    refusal's details."""
+
+    def write(public: bytes) -> bytes:
+        oid = object_id(OBJ_BLOB, public)
+        store[oid] = public
+        return oid
+
+    blob = write(data)
+    try:
+        outcome = policy.publish(path, b"100644", blob, store.__getitem__, write)
+    except ContentError as e:
+        return ("refused", e.path, e.line, e.problem, e.fingerprint)
+    public = None if outcome.blob is None else store[outcome.blob]
+    return ("published", public, outcome.sections)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    files=st.lists(
+        st.tuples(
+            st.sampled_from(_PATHS),
+            st.lists(st.sampled_from(_PIECES), max_size=6).map(b"".join),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    attributes=st.booleans(),
+)
+def test_the_shortcut_decides_as_every_rule_does(
+    files: list[tuple[bytes, bytes]], attributes: bool
+) -> None:
+    """Same public bytes, section counts and refusals, also when a blob comes back (from the
+    memo or the unchanged set) and when the same blob sits at paths of other classes."""
+    quick, full = ContentPolicy(**_RULES), _EveryRule(**_RULES)  # type: ignore[arg-type]
+    store: dict[bytes, bytes] = {}
+    if attributes:
+        marks = b"*.dat binary\n"
+        oid = object_id(OBJ_BLOB, marks)
+        store[oid] = marks
+        quick.use_attributes(oid, store.__getitem__)
+        full.use_attributes(oid, store.__getitem__)
+    for _ in range(2):
+        for path, data in files:
+            for where in (path, b"other/" + path):
+                assert _attempt(quick, store, where, data) == _attempt(full, store, where, data)
+
+
+def test_a_blob_no_rule_changes_is_kept_as_its_id_alone() -> None:
+    """Only what a rule changed or held back gets a memo entry; the rest are ids in a set."""
+    policy = ContentPolicy(**_RULES)  # type: ignore[arg-type]
+    store: dict[bytes, bytes] = {}
+    for i in range(50):
+        assert _attempt(policy, store, f"pkg/m{i}.py".encode(), f"x = {i}\n".encode())[0] == (
+            "published"
+        )
+    # Also a blob that holds a marker word's tail but no block: the full path says unchanged.
+    assert _attempt(policy, store, b"doc.md", b"NON-PUBLIC word\n") == (
+        "published",
+        b"NON-PUBLIC word\n",
+        0,
+    )
+    assert policy._memo == {}
+    changed = b"# BEGIN-INTERNAL\nx\n# END-INTERNAL\nkept\n"
+    assert _attempt(policy, store, b"a.py", changed) == ("published", b"kept\n", 1)
+    assert len(policy._memo) == 1
+
+
+@pytest.mark.parametrize("scanner", [None, SecretScanner()])
+def test_a_secret_or_marker_is_never_skipped(scanner: SecretScanner | None) -> None:
+    """The one search finds every kind of content a rule acts on, also with the scan off."""
+    policy = ContentPolicy(scanner=scanner)
+    store: dict[bytes, bytes] = {}
+    marked = b"a\n# BEGIN-INTERNAL\nb\n# END-INTERNAL\n"
+    assert _attempt(policy, store, b"a.py", marked) == ("published", b"a\n", 1)
+    token = b"ghp_" + b"a1B2" * 9
+    found = _attempt(policy, store, b"b.py", b"x " + token + b"\n")
+    if scanner is None:
+        assert found == ("published", b"x " + token + b"\n", 0)
+    else:
+        assert found[:4] == ("refused", b"b.py", 1, "a GitHub token")
