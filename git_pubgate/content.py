@@ -120,6 +120,31 @@ class _Kind:
     unchanged: set[bytes]
 
 
+_ATTRIBUTES_NAME = b" .gitattributes\x00"
+_FILE_MODES = (b"100644", b"100755")
+
+
+def root_attributes(tree: bytes) -> bytes | None:
+    """The blob id of the ``.gitattributes`` file (mode 100644 or 100755) in a tree's raw bytes.
+
+    Asked for every commit's root tree, so one C-level search finds the name first and only
+    its occurrences are checked to start an entry (the tree's start, or 21 bytes after a NUL).
+    """
+    at = tree.find(_ATTRIBUTES_NAME)
+    while at >= 0:
+        start = at - 6
+        blob_at = at + len(_ATTRIBUTES_NAME)
+        if (
+            start >= 0
+            and tree[start:at] in _FILE_MODES
+            and (start == 0 or (start >= 21 and tree[start - 21] == 0))
+            and blob_at + 20 <= len(tree)
+        ):
+            return tree[blob_at : blob_at + 20]
+        at = tree.find(_ATTRIBUTES_NAME, at + 1)
+    return None
+
+
 def _binary_attributes(data: bytes) -> pathspec.GitIgnoreSpec | None:
     """Paths a root ``.gitattributes`` marks ``binary`` or ``-text`` (a later ``text`` undoes)."""
     lines: list[str] = []
@@ -195,6 +220,8 @@ class ContentPolicy:
             and self.config_file is None
             and not self.defaults
         )
+
+    root_attributes = staticmethod(root_attributes)
 
     def use_attributes(self, blob: bytes | None, read: Callable[[bytes], bytes]) -> bool:
         """Take the root ``.gitattributes`` of the commit about to be filtered; True if changed.

@@ -12,7 +12,6 @@ history has the shape people already get from that tool.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -48,8 +47,6 @@ from .rules import DirState, Rules
 from .trailer import ABSORBED_TRAILER, add_trailer, source_ids
 
 _MemoKey = tuple[bytes, bytes | None, bool]
-# The root .gitattributes entry of a raw tree (a file: mode 100644 or 100755).
-_ATTRIBUTES = re.compile(rb"(?:^|\x00.{20})100(?:644|755) \.gitattributes\x00(.{20})", re.DOTALL)
 
 
 @dataclass(slots=True)
@@ -195,8 +192,7 @@ class TreeFilter:
         """Use the memo of this commit's root ``.gitattributes`` (usually the same as before)."""
         assert self._content is not None
         data = b"" if root == EMPTY_TREE else self._odb.read(pygit2.Oid(raw=root))[1]
-        found = _ATTRIBUTES.search(data)
-        blob = found.group(1) if found else None
+        blob = ContentPolicy.root_attributes(data)
         before = self._content.attributes_id
         if self._content.use_attributes(blob, self._read_blob):
             self._contexts[before] = (self._memo, self._seen, self._seeds)

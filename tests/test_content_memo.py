@@ -8,14 +8,19 @@ refusal, and check what the memo keeps.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from git_pubgate.content import ConfigFile, ContentError, ContentPolicy
+from git_pubgate.content import ConfigFile, ContentError, ContentPolicy, root_attributes
 from git_pubgate.objects import OBJ_BLOB, object_id
 from git_pubgate.replace import Replacement
 from git_pubgate.secrets import SecretScanner
+
+# The search the tree filter made before root_attributes: the reference it must equal.
+_ATTRIBUTES = re.compile(rb"(?:^|\x00.{20})100(?:644|755) \.gitattributes\x00(.{20})", re.DOTALL)
 
 
 class _EveryRule(ContentPolicy):
@@ -141,3 +146,32 @@ def test_a_secret_or_marker_is_never_skipped(scanner: SecretScanner | None) -> N
         assert found == ("published", b"x " + token + b"\n", 0)
     else:
         assert found[:4] == ("refused", b"b.py", 1, "a GitHub token")
+
+
+_ENTRY_MODES = (b"100644", b"100755", b"40000", b"120000", b"160000", b"100664")
+_ENTRY_NAMES = (b".gitattributes", b"a", b"x .gitattributes", b".gitattributes\0", b".github")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    parts=st.lists(
+        st.one_of(
+            st.tuples(
+                st.sampled_from(_ENTRY_MODES),
+                st.sampled_from(_ENTRY_NAMES),
+                st.binary(min_size=20, max_size=20),
+            ).map(lambda e: e[0] + b" " + e[1] + b"\0" + e[2]),
+            st.binary(max_size=30),
+            st.just(b" .gitattributes\0"),
+        ),
+        max_size=8,
+    ),
+    cut=st.integers(min_value=0, max_value=30),
+)
+def test_root_attributes_finds_what_the_old_search_found(parts: list[bytes], cut: int) -> None:
+    """Entry trees, truncated trees, ids holding NULs and names holding the name: the same
+    answer as the regular expression the tree filter used before."""
+    tree = b"".join(parts)
+    tree = tree[: max(0, len(tree) - cut)] if cut % 3 == 0 else tree
+    found = _ATTRIBUTES.search(tree)
+    assert root_attributes(tree) == (found.group(1) if found else None)
