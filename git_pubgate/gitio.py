@@ -208,12 +208,22 @@ class Remote:
     token: str | None = None
     # Where git's own progress goes while pushing, fetching or cloning (a terminal), if anywhere.
     live: Callable[[str], None] | None = None
+    # ``-c key=value`` options for every git command run for this remote (see partial_fetch).
+    options: tuple[str, ...] = ()
 
     @property
     def display(self) -> str:
         return _display_url(self.url)
 
-    def _run(self, args: Sequence[str], what: str, hint: str, *, in_repo: bool = True) -> str:
+    def _run(
+        self,
+        args: Sequence[str],
+        what: str,
+        hint: str,
+        *,
+        in_repo: bool = True,
+        settings: Sequence[str] = (),
+    ) -> str:
         """Run one git transport command; retry what a flaky network causes, within bounds."""
         env = credential_env(self.token, os.environ)
         # Variables a hook may have exported would point git at the wrong repository.
@@ -222,7 +232,7 @@ class Remote:
         # A connection that stalls must fail rather than hang a CI job until its own timeout.
         env.setdefault("GIT_HTTP_LOW_SPEED_LIMIT", "1")
         env.setdefault("GIT_HTTP_LOW_SPEED_TIME", str(STALL_SECONDS))
-        repo = ["--git-dir", str(self.git_dir)] if in_repo else []
+        repo = [*(["--git-dir", str(self.git_dir)] if in_repo else []), *self.options, *settings]
         attempt = 0
         while True:
             attempt += 1
@@ -312,17 +322,40 @@ class Remote:
             "rerun git pubgate sync; the branch it replaces stays until then",
         )
 
-    def fetch(self, refspecs: Sequence[str]) -> None:
+    def fetch(
+        self,
+        refspecs: Sequence[str],
+        *,
+        via: str | None = None,
+        object_filter: str | None = None,
+        refetch: bool = False,
+    ) -> None:
+        """Fetch ``refspecs`` (refs, or bare object ids for objects only).
+
+        Args:
+            via: the name of a promisor remote to fetch through (its URL given in ``options``)
+                instead of the URL itself: git then marks the pack as promised by it.
+            object_filter: a partial fetch (``tree:0``, ``blob:none``); with ``via`` and none,
+                everything (``--no-filter``: else git would use the remote's default filter).
+            refetch: tell the server nothing about what staging has (``--refetch``), so
+                that it sends all that ``refspecs`` reach within the filter, not only what is
+                new since, even when staging has the objects named.
+        """
         if not refspecs:
             return
+        chosen = [f"--filter={object_filter}"] if object_filter else []
+        if via is not None and not object_filter:
+            chosen = ["--no-filter"]
         self._run(
             [
                 "fetch",
                 "--quiet",
                 "--no-tags",
                 "--no-write-fetch-head",
+                *chosen,
+                *(["--refetch"] if refetch else []),
                 "--end-of-options",
-                self.url,
+                via or self.url,
                 *refspecs,
             ],
             "fetching from",
