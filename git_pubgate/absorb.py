@@ -23,7 +23,7 @@ import pygit2
 if TYPE_CHECKING:
     import httpx
 
-from . import absorb_state
+from . import absorb_state, partial_fetch
 from .absorb_merge import ConflictError, Publish, SectionMerge, has_conflict_markers
 from .absorb_scan import Scan, scan
 from .absorb_state import AbsorbState
@@ -286,6 +286,9 @@ def _run(  # noqa: PLR0917
         forge = source_forge(config, client)  # refuses now, before anything is written
 
     heads = remote.heads([config.review_branch])
+    # Absorb reads the public commits' files: a staging repository that has only the
+    # commits of the target's history (partial_fetch) gets the rest first.
+    partial_fetch.make_whole(staging, remote)
     _fetch_missing(staging, remote, heads)
     report.review_tip = heads.get(config.review_branch)
     if report.review_tip is None:

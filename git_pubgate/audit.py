@@ -19,7 +19,7 @@ from typing import Any
 import pygit2
 from pygit2.enums import SortMode
 
-from . import keep_public
+from . import keep_public, partial_fetch
 from .authors import IdentityError, People
 from .config import Config
 from .content import ContentPolicy
@@ -70,6 +70,9 @@ class AuditReport:
 
 def run(config: Config, source: Source, staging: pygit2.Repository, remote: Remote) -> AuditReport:
     report = AuditReport()
+    # Audit reads every public tree and file: a staging repository that has only the commits
+    # of the target's history (partial_fetch) gets the rest first.
+    partial_fetch.make_whole(staging, remote)
     tips = report.tips = _fetch_all(staging, remote)
     report.refs = sorted(tips)
     policy = build_policy(config, source.repo)
@@ -116,7 +119,8 @@ def _fetch_all(staging: pygit2.Repository, remote: Remote) -> dict[str, str]:
     marks. Not only the branches sync writes: a branch pushed by hand with --no-verify, a pull
     request's head or a note is just as public."""
     refs = {ref.removeprefix("refs/"): oid for ref, oid in remote.advertised().items()}
-    remote.fetch([f"+refs/{name}:{AUDIT_NS}{name}" for name in refs if refs[name] not in staging])
+    wanted = [f"+refs/{name}:{AUDIT_NS}{name}" for name in refs if refs[name] not in staging]
+    partial_fetch.fetch(staging, remote, wanted)
     tips = {}
     for name, oid in refs.items():
         target = staging[oid]

@@ -22,7 +22,15 @@ if TYPE_CHECKING:
     from .content import ContentPolicy
     from .release import Owned, ReleasePlan
 
-from . import checks, commit_map, deletion_consent, hook_rules, keep_public, lost_trailers
+from . import (
+    checks,
+    commit_map,
+    deletion_consent,
+    hook_rules,
+    keep_public,
+    lost_trailers,
+    partial_fetch,
+)
 from .authors import People
 from .cache import CacheFile, SyncCache, fingerprint, rewrite_settings
 from .checks import CheckOutput
@@ -106,7 +114,12 @@ def target_remote(config: Config, staging: pygit2.Repository, token: str | None)
             "create it first (git init --bare), or fix target_repo",
         )
     https = url.startswith(("https://", "http://"))
-    return Remote(url=url, git_dir=Path(staging.path), token=token if https else None)
+    return Remote(
+        url=url,
+        git_dir=Path(staging.path),
+        token=token if https else None,
+        options=partial_fetch.options(url),
+    )
 
 
 def run(
@@ -171,11 +184,13 @@ def _run(  # noqa: PLR0917
     report.dry_run = options.dry_run
 
     tags: dict[str, str] = {}  # offline: the last run kept none; versions come from the branch
+    tips: dict[str, str] = {}  # the review and head branches' tips, as fetched
     if options.offline:
         heads = last_seen(staging)
     else:
         heads, tags = remote.refs()
-        _fetch_missing(staging, remote, {b: heads[b] for b in (review, head_branch) if b in heads})
+        tips = {b: heads[b] for b in (review, head_branch) if b in heads}
+        _fetch_missing(staging, remote, tips, first=True)
     report.review_tip = heads.get(review)
     if options.init and report.review_tip:
         raise PubgateError(
@@ -239,6 +254,12 @@ def _run(  # noqa: PLR0917
         anchor = Anchor(cache.source_tip, SyncState(cache.last_source, cache.last_public))
     state = locate(staging, source.tip, review_map, anchor)
     report.last_synced = state.last_source
+    # A partial staging repository (see partial_fetch) gets the trees sync reads, and the
+    # files too when releases or keep_public read public files.
+    reads_files = owned is not None or bool(config.keep_public)
+    if not options.offline:
+        public = [*tips.values(), *([state.last_public] if state.last_public else [])]
+        partial_fetch.ensure(staging, remote, public, blobs=reads_files)
     root_parent = None
     if report.review_tip and config.trailer and state.last_source is None:
         # The first publication into a branch that already has commits (an initial README):
@@ -282,6 +303,8 @@ def _run(  # noqa: PLR0917
             review_map.newer.update(dict.fromkeys(squash.synced, squash.public))
             state = locate(staging, source.tip, review_map)
             report.last_synced, report.first_publication = state.last_source, False
+            if not options.offline and state.last_public:
+                partial_fetch.ensure(staging, remote, [state.last_public], blobs=reads_files)
             # What earlier runs wrote was written on another state: not reused.
             rewritten = rewrite_from(state, None, dataclasses.replace(earlier, reuse=False))
         writer.commit()
@@ -874,8 +897,14 @@ def last_seen(staging: pygit2.Repository) -> dict[str, str]:
     }
 
 
-def _fetch_missing(staging: pygit2.Repository, remote: Remote, heads: dict[str, str]) -> None:
-    """Fetch the target's branches, skipping any whose tip the staging repository has."""
+def _fetch_missing(
+    staging: pygit2.Repository, remote: Remote, heads: dict[str, str], *, first: bool = False
+) -> None:
+    """Fetch the target's branches, skipping any whose tip the staging repository has.
+
+    With ``first``, an empty staging repository gets the commits and the tips' trees only
+    (``partial_fetch``): all that sync reads.
+    """
     missing = []
     for branch, oid in heads.items():
         ref = f"{TARGET_NS}{branch}"
@@ -883,7 +912,9 @@ def _fetch_missing(staging: pygit2.Repository, remote: Remote, heads: dict[str, 
             staging.references.create(ref, oid, force=True)
         else:
             missing.append(f"+refs/heads/{branch}:{ref}")
-    remote.fetch(missing)
+    if first and partial_fetch.fetch_first(staging, remote, heads):
+        return
+    partial_fetch.fetch(staging, remote, missing)
 
 
 def _review_map(

@@ -1,0 +1,191 @@
+"""A new staging repository gets the target's commits, not its whole history.
+
+A fresh clone (a CI runner without a cache) starts with an empty staging repository. Fetching
+the target's history into it whole costs most of such a run (17.9 s of CPU on 50,000 commits),
+while sync reads the public commits' messages and parents only, and the trees of a few tips.
+So the first fetch into an empty staging repository asks for the commits alone
+(``--filter=tree:0``), then for the trees of the branch tips (``--filter=blob:none``, by tree
+id). Most public blobs are source blobs anyway, which staging borrows through its alternates.
+
+git keeps track of what was left out: the fetch goes through a promisor remote, ``PROMISOR``,
+so git accepts the missing objects and fetches any it needs itself (a push reading the tree of
+the commit it builds on). That remote's URL is never written to staging's config, where a URL
+with credentials in it would stay: every git command run for the target gets it as
+``-c remote.pubgate-target.url=...`` (``options``), which git hands down to the fetch it starts.
+pygit2 cannot fetch: whatever sync reads beyond commits is fetched first (``ensure``), and the
+commands that read whole public histories (audit, absorb) fetch the rest first (``make_whole``).
+
+Nothing depends on the server honouring filters: one that ignores them sends everything (git
+warns), and any failure on the way puts the empty repository back and fetches it whole, as
+before.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pygit2
+
+from .config import is_local
+from .errors import PubgateError
+from .gitio import Remote
+from .procs import tied
+
+PROMISOR = "pubgate-target"
+# Set while staging lacks objects of the target's history that audit and absorb read.
+PARTIAL_KEY = "pubgate.partial"
+TARGET_NS = "refs/pubgate/target/"
+
+
+def options(url: str) -> tuple[str, ...]:
+    """The ``-c`` options every git command for the target runs with.
+
+    The promisor remote's URL, so that a fetch git starts by itself (for a missing object)
+    knows where to go; and for a target on this machine, permission for its upload-pack to
+    filter: it is a directory the user already reads whole, and git's default (no filters)
+    only protects servers.
+    """
+    found = ["-c", f"remote.{PROMISOR}.url={url}"]
+    if is_local(url):
+        # Not a plain -c uploadpack.allowFilter: git clears -c settings for the upload-pack
+        # it starts for a local repository.
+        upload = "git -c uploadpack.allowFilter=true upload-pack"
+        found += ["-c", f"remote.{PROMISOR}.uploadpack={upload}"]
+    return tuple(found)
+
+
+def has_promisor(staging: pygit2.Repository) -> bool:
+    return f"remote.{PROMISOR}.promisor" in staging.config
+
+
+def is_partial(staging: pygit2.Repository) -> bool:
+    """Whether staging may lack objects of the target's history (trees and blobs)."""
+    return PARTIAL_KEY in staging.config
+
+
+def fetch(staging: pygit2.Repository, remote: Remote, refspecs: list[str]) -> None:
+    """Fetch ``refspecs`` into staging, through the promisor remote once there is one.
+
+    Through it, the pack is one git knows to have promised objects behind it (its check of
+    the result accepts what the server left out as staging's own), and nothing is filtered.
+    """
+    if has_promisor(staging):
+        remote.fetch(refspecs, via=PROMISOR)
+    else:
+        remote.fetch(refspecs)
+
+
+def fetch_first(staging: pygit2.Repository, remote: Remote, heads: Mapping[str, str]) -> bool:
+    """Fetch the branches ``heads`` (name -> id) into an empty staging repository: their
+    commits and their tips' trees. False, with staging empty again, when that failed or
+    staging is not empty; the caller then fetches the usual way."""
+    if not heads or not _empty(staging):
+        return False
+    refspecs = [f"+refs/heads/{branch}:{TARGET_NS}{branch}" for branch in heads]
+    try:
+        # Marked first: a server that ignored the filter sent everything, but a tip's tree
+        # being here says nothing of the others (the source may hold it).
+        staging.config[PARTIAL_KEY] = "true"
+        remote.fetch(refspecs, via=PROMISOR, object_filter="tree:0")
+        tips = list(heads.values())
+        ensure(staging, remote, tips)
+        if not all(_has_tree(staging, tip) for tip in tips):
+            raise PubgateError("the target sent no trees for its branches")
+    except (PubgateError, pygit2.GitError, KeyError, OSError):
+        _empty_again(staging)
+        return False
+    return True
+
+
+def ensure(
+    staging: pygit2.Repository, remote: Remote, commits: Iterable[str], *, blobs: bool = False
+) -> None:
+    """Fetch what staging lacks of the trees of ``commits`` (and their files, with ``blobs``),
+    which must be in staging themselves. Nothing to do unless staging is partial."""
+    if not is_partial(staging):
+        return
+    trees = sorted({str(staging[c].peel(pygit2.Commit).tree_id) for c in commits})
+    wanted = [t for t in trees if t not in staging or _lacking(staging, remote, t, blobs)]
+    if wanted:
+        # By id and telling nothing of what staging has: the server would count these trees
+        # as staging's already, since the commits that hold them are; and git would not even
+        # ask for a tree it has without what lies below it.
+        remote.fetch(
+            wanted, via=PROMISOR, object_filter=None if blobs else "blob:none", refetch=True
+        )
+
+
+def make_whole(staging: pygit2.Repository, remote: Remote) -> None:
+    """Fetch the whole history of the target's branches that staging holds, for commands
+    that read every public tree and file."""
+    if not is_partial(staging):
+        return
+    held = {ref.removeprefix(TARGET_NS) for ref in staging.references if ref.startswith(TARGET_NS)}
+    heads = remote.heads(sorted(held))
+    refspecs = [f"+refs/heads/{branch}:{TARGET_NS}{branch}" for branch in heads]
+    remote.fetch(refspecs, via=PROMISOR, refetch=True)
+    del staging.config[PARTIAL_KEY]
+
+
+def _has_tree(staging: pygit2.Repository, commit: str) -> bool:
+    return commit in staging and staging[commit].peel(pygit2.Commit).tree_id in staging
+
+
+def _lacking(staging: pygit2.Repository, remote: Remote, tree: str, blobs: bool) -> bool:
+    """Whether staging lacks some object below ``tree`` (trees only, unless ``blobs``).
+
+    ``--missing=print`` lists them without git fetching them one by one.
+    """
+    only = [] if blobs else ["--filter=blob:none"]
+    done = subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            staging.path,
+            *remote.options,
+            "rev-list",
+            "--objects",
+            "--missing=print",
+            *only,
+            tree,
+        ],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        env=_env(),
+        check=False,
+        preexec_fn=tied(),
+    )
+    if done.returncode != 0:
+        return True
+    return any(line.startswith(b"?") for line in done.stdout.splitlines())
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+        env.pop(var, None)
+    return env
+
+
+def _empty(staging: pygit2.Repository) -> bool:
+    """A staging repository nothing was fetched into or written to yet."""
+    pack_dir = Path(staging.path) / "objects" / "pack"
+    if any(pack_dir.glob("*.pack")):
+        return False
+    return not any(True for _ in staging.references)
+
+
+def _empty_again(staging: pygit2.Repository) -> None:
+    """Undo a partial fetch that failed half-way: no refs, no packs, no promisor."""
+    for ref in list(staging.references):
+        staging.references.delete(ref)
+    for pack in (Path(staging.path) / "objects" / "pack").glob("pack-*"):
+        pack.unlink(missing_ok=True)
+    config = staging.config
+    promisor = f"remote.{PROMISOR}"
+    for key in (PARTIAL_KEY, f"{promisor}.promisor", f"{promisor}.partialclonefilter"):
+        if key in config:
+            del config[key]
