@@ -91,7 +91,7 @@ def fetch_first(staging: pygit2.Repository, remote: Remote, heads: Mapping[str, 
         staging.config[PARTIAL_KEY] = "true"
         remote.fetch(refspecs, via=PROMISOR, object_filter="tree:0")
         tips = list(heads.values())
-        ensure(staging, remote, tips)
+        _fetch_trees(staging, remote, tips, blobs=False)
         if not all(_has_tree(staging, tip) for tip in tips):
             raise PubgateError("the target sent no trees for its branches")
     except (PubgateError, pygit2.GitError, KeyError, OSError):
@@ -107,15 +107,22 @@ def ensure(
     which must be in staging themselves. Nothing to do unless staging is partial."""
     if not is_partial(staging):
         return
+    try:
+        _fetch_trees(staging, remote, commits, blobs)
+    except PubgateError:
+        make_whole(staging, remote)  # a server that stopped serving objects by id
+
+
+def _fetch_trees(
+    staging: pygit2.Repository, remote: Remote, commits: Iterable[str], blobs: bool
+) -> None:
     trees = sorted({str(staging[c].peel(pygit2.Commit).tree_id) for c in commits})
-    wanted = [t for t in trees if t not in staging or _lacking(staging, remote, t, blobs)]
-    if wanted:
-        # By id and telling nothing of what staging has: the server would count these trees
-        # as staging's already, since the commits that hold them are; and git would not even
-        # ask for a tree it has without what lies below it.
-        remote.fetch(
-            wanted, via=PROMISOR, object_filter=None if blobs else "blob:none", refetch=True
-        )
+    if all(t in staging for t in trees) and not _lacking(staging, remote, trees, blobs):
+        return
+    # By id and telling nothing of what staging has: the server would count these trees as
+    # staging's already, since the commits that hold them are; and git would not even ask
+    # for a tree it has without what lies below it.
+    remote.fetch(trees, via=PROMISOR, object_filter=None if blobs else "blob:none", refetch=True)
 
 
 def make_whole(staging: pygit2.Repository, remote: Remote) -> None:
@@ -134,8 +141,8 @@ def _has_tree(staging: pygit2.Repository, commit: str) -> bool:
     return commit in staging and staging[commit].peel(pygit2.Commit).tree_id in staging
 
 
-def _lacking(staging: pygit2.Repository, remote: Remote, tree: str, blobs: bool) -> bool:
-    """Whether staging lacks some object below ``tree`` (trees only, unless ``blobs``).
+def _lacking(staging: pygit2.Repository, remote: Remote, trees: list[str], blobs: bool) -> bool:
+    """Whether staging lacks some object below ``trees`` (trees only, unless ``blobs``).
 
     ``--missing=print`` lists them without git fetching them one by one.
     """
@@ -150,7 +157,7 @@ def _lacking(staging: pygit2.Repository, remote: Remote, tree: str, blobs: bool)
             "--objects",
             "--missing=print",
             *only,
-            tree,
+            *trees,
         ],
         capture_output=True,
         stdin=subprocess.DEVNULL,
