@@ -134,6 +134,8 @@ def test_fresh_clone_gets_the_ids_of_a_whole_staging_repository(
         assert git("rev-parse", "pubgate/sync", cwd=bare).strip() == fresh["head"]
         config = (case.staging / "config").read_text()
         assert "127.0.0.1" not in config and str(bare) not in config and "credential" not in config
+        state_files = [p for p in case.state.rglob("*") if p.is_file() and not p.is_symlink()]
+        assert not [p for p in state_files if TOKEN.encode() in p.read_bytes()]
         if where == "http-no-filters":
             # The server sent everything, as into a new staging repository before.
             assert lacking(case.staging) == 0
