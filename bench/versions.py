@@ -2,6 +2,7 @@
 
     git archive 2880913 | tar -x -C /tmp/before    # any version's source tree
     python bench/versions.py --commits 50000 before=/tmp/before now=.
+    python bench/versions.py --commits 10000 --shape topics before=/tmp/before now=.
 
 Each version is a source tree with ``git_pubgate/`` at its top, run as ``python -m git_pubgate``
 with that tree first on ``PYTHONPATH`` (the libraries installed here serve them all). Every run
@@ -54,6 +55,8 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=50_000)
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--shape", choices=["default", "topics"], default="default",
+                        help="history shape, as bench.py --shapes (topics ignores --files)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/pubgate-bench"))
     options = parser.parse_args()
     trees: dict[str, Path] = {}
@@ -64,7 +67,7 @@ def main() -> None:
             parser.error(f"{spec}: give NAME=TREE, TREE holding git_pubgate/")
         trees[name] = path
     options.work.mkdir(parents=True, exist_ok=True)
-    source = history(options.work, options.commits, options.files)
+    source = history(options.work, options.commits, options.files, options.shape)
     names = list(trees)
     results: dict[str, list[dict[str, float | str]]] = {name: [] for name in names}
     for run in range(options.runs):
@@ -73,7 +76,7 @@ def main() -> None:
             results[name].append(done)
             print(f"  run {run + 1}, {name}: cpu {done['cpu']:.1f} s, wall {done['wall']:.1f} s, "
                   f"peak {done['rss_mb']:.0f} MB, head {str(done['head'])[:12]}", flush=True)
-    print(f"first sync of {options.commits} commits, median of {options.runs}:")
+    print(f"first sync of {options.commits} commits ({options.shape}), median of {options.runs}:")
     first = names[0]
     base_cpu = statistics.median(float(r["cpu"]) for r in results[first])
     for name in names:
