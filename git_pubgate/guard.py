@@ -9,10 +9,17 @@ names an internal path and dangles publicly. Both stop a sync, naming commit and
 symlink that leaves the repository (``/etc/passwd``, ``../../x``) is legal but worth a
 reviewer's look: it is recorded for ``plan`` and the pull request.
 
-Only what a commit changes is looked at: each directory is compared with the last one looked at
-in the same place (at first, the first parent's), subtrees with the same id are skipped, so a
-commit costs what it changed and an incremental run only its new commits. A tree that never
-leaves through sync (already public, or pushed by hand) is audit's to check.
+Only what a commit changes is looked at: each directory is compared with the one in the same
+place in what its parent directory was compared with (at the top, the tree of the last commit
+checked; at first, the first parent's), and only the entries that differ are looked at, so a
+commit costs what it changed and an incremental run only its new commits. The tree filter has
+made most of these comparisons already: it hands them over (``TreeDiff``), and the guard takes
+one when it was made against the same tree, or against any tree that passed in that place.
+A tree that passed in the same place before and holds no public symlink is not looked at again:
+every check but a symlink's depends only on name, mode and path, so looking again could find
+nothing (a symlink's also depends on what its target is in the commit, so trees holding one
+are always compared). A tree that never leaves through sync (already public, or pushed by
+hand) is audit's to check.
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ from __future__ import annotations
 import functools
 import posixpath
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pygit2
 
 from .errors import PubgateError
-from .objects import EMPTY_TREE, TreeEntry, parse_tree, shared_entries
+from .objects import EMPTY_TREE, TREE_MODES, TreeEntry, parse_tree, shared_entries
 from .rules import Rules
 
 SYMLINK = b"120000"
@@ -81,53 +89,112 @@ def _shown(path: bytes) -> str:
 
 
 @dataclass(slots=True)
+class TreeDiff:
+    """How the tree filter found a tree to differ from the last one it filtered in its place.
+
+    ``data`` repeats the first ``head`` entries of the tree ``base`` and its entries from index
+    ``tail`` on; ``entries`` are the ones in between (every entry when ``base`` is None).
+    """
+
+    oid: bytes
+    data: bytes
+    base: bytes | None
+    base_data: bytes
+    base_starts: list[int]  # start of every entry of ``base``, then len(base_data)
+    head: int
+    tail: int
+    entries: list[TreeEntry]
+
+
+@dataclass(slots=True)
 class _Last:
-    """The last tree looked at in one place: its bytes and the offset of every entry."""
+    """The last tree read in one place: its bytes and the offset of every entry."""
 
     oid: bytes
     data: bytes
     starts: list[int]  # start of every entry, then len(data)
 
 
+@dataclass(slots=True)
+class _Looked:
+    """A tree looked at by one check, until it is known whether it passed as a whole."""
+
+    prefix: bytes
+    oid: bytes
+    parent: int  # index of the tree holding it, -1 for the root
+    # Compared with a tree that passed (or looked at whole), and no public symlink in what
+    # changed; it passed as a whole when every directory it changed did too.
+    clean: bool
+
+
+# Changed entries, each with the id of the directory of that name it replaces, if any.
+_Changed = list[tuple[TreeEntry, bytes | None]]
+_NO_DIFFS: Mapping[bytes, TreeDiff] = {}
+
+
 class TreeGuard:
     """Checks the public entries each new commit adds; collects symlinks leaving the repo.
 
-    Like the tree filter, it remembers the last tree it looked at in each place and compares
-    the next one with it byte for byte: only the entries in between the shared start and end
-    are parsed, and only the changed ones looked at.
+    Each directory of a commit's tree is compared with the tree in the same place one level up
+    in what it is compared with (the last commit checked, at first the parent), byte for byte
+    like the tree filter, or the filter's own comparison is taken: only the entries in between
+    the shared start and end are parsed, and only the changed ones looked at.
     """
 
     def __init__(self, repo: pygit2.Repository, rules: Rules):
         self._odb = repo.odb
         self._rules = rules
-        self._last: dict[bytes, _Last] = {}
+        self._last: dict[bytes, _Last] = {}  # spares reading a tree again to compare with it
+        self._last_root: bytes | None = None
+        # Trees that passed in a place (path prefix -> ids) with no public symlink below.
+        self._passed: dict[bytes, set[bytes]] = {}
         self._public_files: dict[bytes, bool] = {}
         self._kept_dirs: dict[bytes, bool] = {}
         self._targets: dict[bytes, bytes] = {}  # symlink blob id -> its target
         # Symlinks that point out of the repository: path -> target, for plan and the PR.
         self.leaving: dict[bytes, bytes] = {}
 
-    def check(self, commit: str, tree: bytes, parent_tree: bytes | None) -> None:
+    def check(
+        self,
+        commit: str,
+        tree: bytes,
+        parent_tree: bytes | None,
+        diffs: Mapping[bytes, TreeDiff] = _NO_DIFFS,
+    ) -> None:
         """Refuse ``commit`` if an entry its ``tree`` adds must not go out.
 
-        Added means: not in the last tree looked at in the same place, or, the first time a
-        place is looked at, not in ``parent_tree`` there (what the parent commit published).
+        Added means: not in the tree of the last commit checked, or, the first time, not in
+        ``parent_tree`` (what the parent commit published). ``diffs`` are the tree filter's
+        comparisons for ``tree``, by path prefix.
         """
-        # (tree, the parent's tree in that place, path prefix, a refused directory above)
-        stack: list[tuple[bytes, bytes | None, bytes, tuple[bytes, str] | None]] = [
-            (tree, parent_tree, b"", None)
+        base = self._last_root if self._last_root is not None else parent_tree
+        self._last_root = tree
+        passed = self._passed
+        looked: list[_Looked] = []
+        # (tree, the tree it is compared with, whether that one passed, path prefix, a refused
+        # directory above, index of the tree holding it in ``looked``)
+        stack: list[tuple[bytes, bytes | None, bool, bytes, tuple[bytes, str] | None, int]] = [
+            (tree, base, base is not None and base in passed.get(b"", ()), b"", None, -1)
         ]
         while stack:
-            new, old, prefix, refused = stack.pop()
-            for (mode, name, oid, _, is_tree), was in self._changed(new, old, prefix):
+            new, old, old_passed, prefix, refused, parent = stack.pop()
+            here = passed.get(prefix)
+            if here is not None and new in here:
+                continue  # it passed here before and holds no symlink: nothing new to find
+            changed, clean = self._changed(
+                new, old, prefix, old_passed=old_passed, diff=diffs.get(prefix), passed_here=here
+            )
+            index = len(looked)
+            record = _Looked(prefix, new, parent, clean)
+            looked.append(record)
+            for (mode, name, oid, _, is_tree), old_child in changed:
                 path = prefix + name
                 why = forbidden(name, mode)
                 if is_tree:
                     if self._keeps_dir(path):
                         # A refused directory name matters once anything below it goes out.
                         below = refused or ((path, why) if why else None)
-                        old_child = was[2] if was is not None and was[4] else None
-                        stack.append((oid, old_child, path + b"/", below))
+                        stack.append((oid, old_child, clean, path + b"/", below, index))
                     continue
                 if refused is None and why is None and mode != SYMLINK:
                     continue  # most files: nothing to refuse, so the rules need not be asked
@@ -141,38 +208,67 @@ class TreeGuard:
                         "rename or remove it in the source, or exclude that path",
                     )
                 if mode == SYMLINK:
+                    record.clean = False
                     self._symlink(commit, tree, path, oid)
+        # A tree comes after the one holding it: going backwards, each is settled before it.
+        for record in reversed(looked):
+            if record.clean:
+                passed.setdefault(record.prefix, set()).add(record.oid)
+            elif record.parent >= 0:
+                looked[record.parent].clean = False
 
     def _changed(
-        self, new: bytes, old: bytes | None, prefix: bytes
-    ) -> list[tuple[TreeEntry, TreeEntry | None]]:
-        """The entries of ``new`` that differ from the last tree seen at ``prefix`` (else from
-        ``old``), each with the entry of the same name there, if any."""
-        last = self._last.get(prefix)
-        if last is not None and last.oid == new:
-            return []
-        if last is None and old is not None:
-            if old == new:
-                return []
-            old_data = self._read(old)
-            starts = [e[3] for e in self._parse(old, old_data)] + [len(old_data)]
-            last = _Last(old, old_data, starts)
+        self,
+        new: bytes,
+        old: bytes | None,
+        prefix: bytes,
+        *,
+        old_passed: bool,
+        diff: TreeDiff | None,
+        passed_here: set[bytes] | None,
+    ) -> tuple[_Changed, bool]:
+        """The entries of ``new`` that differ from ``old`` (all of them when it is None), each
+        with the id of the directory of the same name there, if any; and whether what they
+        were compared with passed.
+
+        The filter's comparison stands in for it when the filter compared ``new`` with ``old``
+        or with a tree that passed in this place: the entries ``new`` shares with that one
+        passed here already, and it holds no symlink, so any ``new`` holds is among the changed.
+        """
+        if old == new:
+            return [], old_passed
+        if diff is not None and diff.oid == new:
+            if diff.base is None:
+                return [(e, None) for e in diff.entries], True
+            base_passed = passed_here is not None and diff.base in passed_here
+            if diff.base == old or base_passed:
+                # The filter parsed only the new side: the old one's entries are where the
+                # offsets it found say, between those both trees share.
+                between = range(diff.head, diff.tail)
+                changed = _differing(
+                    diff.entries, diff.data, diff.base_data, diff.base_starts, between
+                )
+                return changed, base_passed or old_passed
         data = self._read(new)
-        if last is None:
+        if old is None:
             entries = self._parse(new, data)
-            self._last[prefix] = _Last(new, data, [e[3] for e in entries] + [len(data)])
-            return [(e, None) for e in entries]
+            self._remember(prefix, new, data, _starts(entries, data))
+            return [(e, None) for e in entries], True
+        last = self._last.get(prefix)
+        if last is None or last.oid != old:
+            old_data = self._read(old)
+            last = _Last(old, old_data, _starts(self._parse(old, old_data), old_data))
         head, tail = shared_entries(data, last.data, last.starts)
         middle_end = len(data) - (len(last.data) - last.starts[tail])
         middle = parse_tree(data, last.starts[head], middle_end)
-        before = parse_tree(last.data, last.starts[head], last.starts[tail])
-        if middle is None or before is None:
+        if middle is None:
             raise PubgateError(
                 f"tree {new.hex()} at {_shown(prefix) or '/'} is corrupt",
                 "run 'git fsck' on the source repository",
             )
         shift = len(data) - len(last.data)
-        self._last[prefix] = _Last(
+        self._remember(
+            prefix,
             new,
             data,
             last.starts[:head]
@@ -180,13 +276,10 @@ class TreeGuard:
             + [o + shift for o in last.starts[tail:-1]]
             + [len(data)],
         )
-        by_name = {e[1]: e for e in before}
-        changed = []
-        for entry in middle:
-            was = by_name.get(entry[1])
-            if was is None or was[0] != entry[0] or was[2] != entry[2]:
-                changed.append((entry, was))
-        return changed
+        return _differing(middle, data, last.data, last.starts, range(head, tail)), old_passed
+
+    def _remember(self, prefix: bytes, oid: bytes, data: bytes, starts: list[int]) -> None:
+        self._last[prefix] = _Last(oid, data, starts)
 
     def _read(self, oid: bytes) -> bytes:
         return b"" if oid == EMPTY_TREE else self._odb.read(pygit2.Oid(raw=oid))[1]
@@ -252,3 +345,35 @@ class TreeGuard:
                 return False
             tree = found[2]
         return True
+
+
+def _differing(
+    entries: list[TreeEntry],
+    data: bytes,
+    old_data: bytes,
+    old_starts: list[int],
+    between: range,
+) -> _Changed:
+    """Each of ``entries`` (of the tree ``data``) but those the entries ``between`` of the tree
+    ``old_data`` (entry offsets ``old_starts``) hold as they are, with the id of the directory
+    of the same name there, if any."""
+    old: dict[bytes, bytes] = {}  # name -> the whole entry
+    for index in between:
+        start = old_starts[index]
+        nul = old_data.index(b"\0", start)
+        old[old_data[old_data.index(b" ", start, nul) + 1 : nul]] = old_data[
+            start : old_starts[index + 1]
+        ]
+    changed: _Changed = []
+    for entry in entries:
+        mode, name, _, start, _ = entry
+        was = old.get(name)
+        if was is None:
+            changed.append((entry, None))
+        elif was != data[start : start + len(mode) + len(name) + 22]:
+            changed.append((entry, was[-20:] if was[: was.index(b" ")] in TREE_MODES else None))
+    return changed
+
+
+def _starts(entries: list[TreeEntry], data: bytes) -> list[int]:
+    return [e[3] for e in entries] + [len(data)]

@@ -22,7 +22,7 @@ from pygit2.enums import SortMode
 from .authors import IdentityError, People
 from .content import ContentError, ContentPolicy
 from .errors import PubgateError
-from .guard import TreeGuard
+from .guard import TreeDiff, TreeGuard
 from .messages import MessagePolicy
 from .objects import (
     EMPTY_TREE,
@@ -58,6 +58,7 @@ class _Seen:
     outs: list[bytes]  # the public bytes of every entry; b"" where it was dropped
     public: bytes | None  # id of the public tree (None: nothing of it is public)
     public_data: bytes  # its bytes: the delta base for the next version of this tree
+    oid: bytes  # the id of the tree filtered
 
 
 # What the tree filter learnt under one root .gitattributes: memo, seen trees, seeds.
@@ -122,6 +123,9 @@ class TreeFilter:
         # from then on written trees are respelled, and kept by ``written`` for comparisons.
         self.odd_modes = False
         self.written: dict[bytes, bytes] = {}
+        # How each tree the last ``filter_root`` read differs from the last one filtered in its
+        # place, by path prefix: the tree guard takes these instead of comparing them again.
+        self.compared: dict[bytes, TreeDiff] = {}
 
     def paths_seen(self) -> list[str]:
         """Every path the rules were asked about so far (directories as ``dir/``)."""
@@ -165,7 +169,7 @@ class TreeFilter:
                 self._seeds[prefix + name + b"/"] = (oid, public_ids.get(name))
         outs = [by_name.get(e[1], b"") for e in entries]
         starts = [e[3] for e in entries] + [len(data)]
-        seen = _Seen(data, starts, outs, public, public_data)
+        seen = _Seen(data, starts, outs, public, public_data, source)
         self._seen[prefix] = seen
         return seen
 
@@ -174,6 +178,7 @@ class TreeFilter:
 
         Raises ContentError for a file that cannot be published as it is.
         """
+        self.compared = {}
         if self._content is not None:
             self._enter_attributes(tree)
         elif self._rules.is_empty:
@@ -244,6 +249,9 @@ class TreeFilter:
             entries = parse_tree(data, seen.starts[head], middle_end)
             if entries is not None:
                 self.odd_modes = self.odd_modes or has_odd_modes(entries)
+                self.compared[prefix] = TreeDiff(
+                    oid, data, seen.oid, seen.data, seen.starts, head, tail, entries
+                )
                 return _Frame(oid, prefix, state, key, data, entries, seen, head, tail)
         entries = parse_tree(data, 0, len(data))
         if entries is None:
@@ -252,6 +260,7 @@ class TreeFilter:
                 "run 'git fsck' on the source repository",
             )
         self.odd_modes = self.odd_modes or has_odd_modes(entries)
+        self.compared[prefix] = TreeDiff(oid, data, None, b"", [], 0, 0, entries)
         return _Frame(oid, prefix, state, key, data, entries, None, 0, 0)
 
     def _filter(self, root: bytes, root_state: DirState) -> bytes | None:
@@ -341,7 +350,7 @@ class TreeFilter:
             result = self._write(public, frame)
             if self.odd_modes:
                 self.written[result] = public
-        self._seen[frame.prefix] = _Seen(frame.data, starts, outs, result, public)
+        self._seen[frame.prefix] = _Seen(frame.data, starts, outs, result, public, frame.oid)
         return result
 
     def read_public(self, tree: bytes) -> bytes:
@@ -701,7 +710,7 @@ class Rewriter:
             return base
 
         parent_tree = self._input_tree(self._tree_of_source(orig[0])) if orig else None
-        self.guard.check(source, self._input_tree(tree), parent_tree)
+        self.guard.check(source, self._input_tree(tree), parent_tree, self.trees.compared)
         if not parents and root_parent is not None:
             parents = [root_parent]
         if new_tree == EMPTY_TREE:
