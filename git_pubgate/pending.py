@@ -43,6 +43,11 @@ class PendingRecord:
         findings: what the content rules and the tree guard found in the written commits'
             files (see ``Findings``), so the report and the pull request text describe the
             whole pull request, as a run from scratch does.
+        root_parent: the review tip a first publication was rooted on (every written commit
+            descends from it, and every commit between them was written), or None.
+        exact: every written commit's trailers name exactly its own source and none was
+            converged, so ``created_map`` is what the written commits' trailers say. False
+            for a record stored before this was known.
     """
 
     key: str
@@ -57,6 +62,8 @@ class PendingRecord:
     seen: dict[str, str] = field(default_factory=dict)
     identities: list[str] = field(default_factory=list)
     findings: dict[str, list[Any]] = field(default_factory=dict)
+    root_parent: str | None = None
+    exact: bool = False
 
     @classmethod
     def from_dict(cls, data: Any) -> PendingRecord | None:
@@ -72,6 +79,8 @@ class PendingRecord:
         if not isinstance(record.seen, dict) or not isinstance(record.identities, list):
             return None
         if not isinstance(record.findings, dict):
+            return None
+        if not isinstance(record.root_parent, str | None) or not isinstance(record.exact, bool):
             return None
         return record
 
@@ -131,8 +140,9 @@ class Pending:
         self._converged = _load(directory, record.converged_map)
 
     @classmethod
-    def empty(cls, directory: Path, stem: str, key: str) -> Pending:
-        return cls(directory, stem, PendingRecord(key))
+    def empty(cls, directory: Path, stem: str, key: str, root_parent: str | None = None) -> Pending:
+        """A record with nothing written yet (so every trailer written is known: exact)."""
+        return cls(directory, stem, PendingRecord(key, root_parent=root_parent, exact=True))
 
     @classmethod
     def load(cls, directory: Path, stem: str, record: PendingRecord) -> Pending | None:
@@ -193,11 +203,13 @@ class Pending:
         seen: dict[str, str] | None = None,
         identities: Iterable[str] = (),
         findings: Findings | None = None,
+        trailers_exact: bool = False,
     ) -> Pending:
         """Store one more run's work on top of this record; return the new record's view.
 
         ``converged`` are absorbed commits that map onto existing public commits: known
-        images, but no commits of the pull request.
+        images, but no commits of the pull request. ``trailers_exact``: each commit this run
+        wrote names exactly its own source in its trailers.
         """
         record = self.record
         rows_bytes = record.rows_bytes
@@ -239,6 +251,8 @@ class Pending:
             {**record.seen, **(seen or {})},
             sorted(set(record.identities).union(identities)),
             Findings.of(record).merged(findings).as_dict(),
+            record.root_parent,
+            record.exact and trailers_exact and not converged and not record.converged_map,
         )
         return Pending(self._directory, self._stem, new)
 

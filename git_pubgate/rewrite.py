@@ -528,6 +528,9 @@ class Rewriter:
         self._public_tree: dict[str, bytes] = {}
         self._graph = _Ancestry(self._stored_is_ancestor, older_roots=False)  # public
         self._orig_graph = _Ancestry(self._stored_is_ancestor, older_roots=True)  # source
+        # Whether a message written already held the trailer's name before sync added its
+        # own: then its trailers may name more than its source (see PendingRecord.exact).
+        self.trailer_in_text = False
 
     def seed_from(self, source_commit: str, public_tree: str) -> None:
         """Seed the tree filter with a source commit's known public tree (see TreeFilter.seed)."""
@@ -718,6 +721,8 @@ class Rewriter:
             self._sink.add(OBJ_TREE, b"")
         message, headers = self._public_text(source, commit)
         if self._trailer:
+            if self._trailer.encode("ascii") in message:
+                self.trailer_in_text = True
             message = add_trailer(message, self._trailer, source)
         data = commit.serialise(new_tree.hex(), parents, message, headers)
         public = self._sink.add(OBJ_COMMIT, data).hex()

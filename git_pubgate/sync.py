@@ -57,7 +57,15 @@ from .quoting import quote_path
 from .report import PublicCommit, Refusal, SyncReport, pull_request_text
 from .rewrite import CommitSource, Rewriter, RewriteResult
 from .rules import Rules
-from .state import Anchor, ReviewMap, SyncState, locate, read_synced, read_synced_since
+from .state import (
+    Anchor,
+    ReviewMap,
+    SyncState,
+    first_publication_merged,
+    locate,
+    read_synced,
+    read_synced_since,
+)
 from .workspace import Source, locked_staging, open_source
 
 TARGET_NS = "refs/pubgate/target/"
@@ -348,6 +356,7 @@ def _run(  # noqa: PLR0917
             seen=seen,
             identities=fresh_identities,
             findings=found,
+            trailers_exact=not rewritten.rewriter.trailer_in_text,
         )
 
     # Public-layout paths (relative to root): they go into the pull request, which must not
@@ -930,6 +939,10 @@ def _review_map(
         return ReviewMap(None, {})
     last, name = cache.review_tip, cache.review_map
     stored = commit_map.load(cache_dir / name) if name and "/" not in name else None
+    record = PendingRecord.from_dict(cache.pending)
+    merged = first_publication_merged(staging, review_tip, trailer, last, stored, record, cache_dir)
+    if merged is not None:
+        return merged
     if stored is not None and last and last in staging:
         newer = read_synced_since(staging, review_tip, trailer, last)
         if newer is not None:
@@ -954,11 +967,12 @@ def _pending(
     key = fingerprint(earlier.review_tip, root_parent, overlay_key, earlier.settings)
     directory, stem = earlier.cache_file.path.parent, earlier.cache_file.path.stem
     record = PendingRecord.from_dict(earlier.cache.pending)
+    empty = Pending.empty(directory, stem, key, root_parent)
     if record is None or record.key != key or not state.anchored or not earlier.reuse:
-        return Pending.empty(directory, stem, key)
+        return empty
     if record.tip is not None and record.tip not in staging:
-        return Pending.empty(directory, stem, key)
-    return Pending.load(directory, stem, record) or Pending.empty(directory, stem, key)
+        return empty
+    return Pending.load(directory, stem, record) or empty
 
 
 def _remember(  # noqa: PLR0917

@@ -8,16 +8,24 @@ messages; the history test reads a real repository holding every kind of message
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pygit2
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from git_pubgate import commit_map, sync
 from git_pubgate.commit_map import CommitMap
 from git_pubgate.state import read_synced, read_synced_since
 from git_pubgate.trailer import source_ids, values
+
+from .conftest import PublicRepos
+from .factory import C
+from .test_incremental import Checked, same_as_scratch
+from .test_sync import ROUND_1
 
 SOURCE = "Pubgate-Source"
 
@@ -218,3 +226,59 @@ def test_new_records_are_spliced_into_a_stored_map(
         added[replaced] = "0" * digits
     spliced = CommitMap.build(added, width, base)
     assert spliced == CommitMap.build({**entries, **added}, width)
+
+
+def _stored_map(world: Checked) -> dict[str, str]:
+    """The review map the last run stored, checked against every trailer of the review branch."""
+    (cache_json,) = world.cache_dir().glob("*.json")
+    cache = json.loads(cache_json.read_text(encoding="utf-8"))
+    stored = commit_map.load(world.cache_dir() / cache["review_map"])
+    assert stored is not None
+    return {source: stored.get(source) or "" for source in stored.sources()}
+
+
+@pytest.mark.parametrize("strategy", ["ff", "merge"])
+@pytest.mark.parametrize("quoting", [False, True])
+def test_the_first_merge_is_not_read_again_unless_a_message_named_more(
+    tmp_path: Path,
+    public: PublicRepos,
+    monkeypatch: pytest.MonkeyPatch,
+    strategy: str,
+    quoting: bool,
+) -> None:
+    """Merged, the first publication's pull request is the whole history: its trailers say
+    what the runs that wrote it recorded, so the next sync takes the record and reads only the
+    merge commit. Not when a source message held a trailer line of its own (its public commit
+    then names two sources): that sync reads the trailers. Either way the stored map is what
+    the trailers say, and the ids are a run from scratch's."""
+    world = Checked(tmp_path, public, with_readme=True)
+    world.commit(*ROUND_1)
+    message = f"q\n\nPubgate-Source: {world.ids['a']}\n" if quoting else "q\n"
+    world.commit(C("q", ["c"], {"src/q.py": "q\n"}, message=message))
+    world.checked()
+    world.commit(C("r", ["q"], {"src/r.py": "r\n"}))
+    world.checked()  # the pull request grows while open
+    world.merge(strategy)
+
+    walked: list[str] = []
+    for name in ("read_synced", "read_synced_since"):
+        real = getattr(sync, name)
+        monkeypatch.setattr(
+            sync, name, lambda *a, real=real, name=name, **k: walked.append(name) or real(*a, **k)
+        )
+    world.commit(C("after", ["r"], {"src/after.py": "a\n"}))
+    report = world.sync_report()
+    taken = list(walked)
+    same_as_scratch(report, world.from_scratch())
+    assert report["rewritten"] == 1
+    staging = pygit2.Repository(str(world.src / ".git" / "pubgate" / "public.git"))
+    review_tip = world.heads()["main"]
+    assert _stored_map(world) == read_synced(staging, review_tip, SOURCE)
+    assert taken == (["read_synced_since"] if quoting else [])
+    if quoting:  # q's public commit names two ids (the quoted one rewritten to a's public id)
+        trailers = read_synced(staging, review_tip, SOURCE)
+        assert list(trailers.values()).count(trailers[world.ids["q"]]) == 2
+
+    monkeypatch.undo()
+    world.commit(C("later", ["after"], {"src/later.py": "l\n"}))
+    world.checked()
