@@ -282,3 +282,24 @@ def test_the_first_merge_is_not_read_again_unless_a_message_named_more(
     monkeypatch.undo()
     world.commit(C("later", ["after"], {"src/later.py": "l\n"}))
     world.checked()
+
+
+def test_after_init_the_record_stands_in_for_the_trailers(
+    tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--init`` publishes the whole history straight onto an empty review branch: the next
+    sync has no stored map at all, and takes the record of what ``--init`` wrote."""
+    world = Checked(tmp_path, public, with_readme=False)
+    world.commit(*ROUND_1, C("q", ["c"], {"src/q.py": "q\n"}))
+    code, _, err = world.sync("sync", "--init", "--no-pr")
+    assert code == 0, err
+    walked: list[str] = []
+    real = sync.read_synced
+    monkeypatch.setattr(sync, "read_synced", lambda *a: walked.append("all") or real(*a))
+    world.commit(C("after", ["q"], {"src/after.py": "a\n"}))
+    report = world.sync_report()
+    assert walked == [] and report["rewritten"] == 1
+    monkeypatch.undo()
+    same_as_scratch(report, world.from_scratch())
+    staging = pygit2.Repository(str(world.src / ".git" / "pubgate" / "public.git"))
+    assert _stored_map(world) == read_synced(staging, world.heads()["main"], SOURCE)
