@@ -780,11 +780,6 @@ def fail(
     return code
 
 
-# libgit2 keeps every small object it reads in a 256 MB cache by default; a rewrite reads
-# each tree about once, so a large cache only holds memory (438 MB -> 290 MB peak on 50k commits).
-_OBJECT_CACHE_BYTES = 32 * 1024 * 1024
-
-
 def _hang_up(*streams: TextIO) -> None:
     """Point streams whose reader went away at /dev/null, so the flush at exit cannot fail."""
     for stream in streams:
@@ -807,9 +802,9 @@ def _main(
         args = build_parser().parse_args(argv, namespace=_Args())
         as_json = bool(args.json)
         if args.command not in ("hook", "init"):  # the hook's start-up is paid on every push
-            import pygit2
+            from .libgit2_limits import bound_memory
 
-            pygit2.settings.cache_max_size(_OBJECT_CACHE_BYTES)
+            bound_memory()
         cwd = Path(args.directory).resolve() if args.directory else Path.cwd()
         quoting.read_setting_in(cwd)  # core.quotePath, as git would print this repository's
         if args.directory and not cwd.is_dir():
