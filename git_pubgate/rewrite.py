@@ -531,6 +531,9 @@ class Rewriter:
         # Whether a message written already held the trailer's name before sync added its
         # own: then its trailers may name more than its source (see PendingRecord.exact).
         self.trailer_in_text = False
+        if quoted_ids is not None:
+            # Every quoting commit is rewritten after its ancestors, so they are in the graph.
+            quoted_ids.use_ancestry(self._orig_graph.is_ancestor)
 
     def seed_from(self, source_commit: str, public_tree: str) -> None:
         """Seed the tree filter with a source commit's known public tree (see TreeFilter.seed)."""
