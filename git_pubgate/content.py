@@ -25,7 +25,7 @@ import yaml
 
 from .lfs_pointer import may_be_pointer
 from .replace import Replacement, Replacer
-from .secrets import Finding, SecretScanner
+from .secrets import Finding, SecretScanner, has_folded_word
 from .sections import SectionError, check_binary, is_binary, may_have_markers, public_text
 
 # Keys that say what is internal (or where it is): a published config must not hold them.
@@ -184,6 +184,7 @@ class ContentPolicy:
     _memo: dict[tuple[bytes, _Kind], Outcome] = field(init=False, repr=False, default_factory=dict)
     _scanned: set[bytes] = field(init=False, repr=False, default_factory=set)
     _quiet: re.Pattern[bytes] = field(init=False, repr=False)
+    _quiet_words: tuple[bytes, ...] = field(init=False, repr=False, default=())
     _attributes: pathspec.GitIgnoreSpec | None = field(init=False, repr=False, default=None)
     attributes_id: bytes | None = field(init=False, repr=False, default=None)
     # Whether a file read so far looks like a Git LFS pointer: sync looks for the objects to
@@ -196,8 +197,9 @@ class ContentPolicy:
         # What a blob must hold for a rule other than a replacement to look at it: a marker
         # word's tail (may_have_markers, and check_binary's words contain it) or the start of
         # a secret the scanner knows.
-        scanned = [self.scanner.prefilter.pattern] if self.scanner is not None else []
+        scanned = [self.scanner.cased_prefilter.pattern] if self.scanner is not None else []
         self._quiet = re.compile(b"|".join([rb"-INTERNAL|-PUBLIC", *scanned]))
+        self._quiet_words = self.scanner.folded_words() if self.scanner is not None else ()
 
     @property
     def fingerprint(self) -> str:
@@ -306,11 +308,12 @@ class ContentPolicy:
 
         Sound because every other check needs a match of ``_quiet``: a section needs a marker
         word (``-INTERNAL``/``-PUBLIC``), a binary file is refused only for one, and a secret
-        starts with one of the scanner's prefixes; a replacement whose pattern matches nowhere
+        starts with one of the scanner's prefixes (its case-insensitive ones: a word in the
+        lowercased bytes); a replacement whose pattern matches nowhere
         leaves the text as it is, and a binary file gets none. So one C-level search decides
         for almost every blob, and the rest take the full path.
         """
-        if self._quiet.search(data) is not None:
+        if self._quiet.search(data) is not None or has_folded_word(data, self._quiet_words):
             return False
         return not replace or self._replacer.matches_none(data, replace)
 

@@ -49,6 +49,11 @@ _PREFIXES = (
     rb"-----BEGIN |\"private_key\"|AKIA|ASIA|(?i:aws_?secret)|gh[pousr]_|github_pat_|glpat-|"
     rb"pypi-AgE|xox[abprs]-|npm_"
 )
+# The same, fast: re gives up its first-character skip for an alternation with a
+# case-insensitive branch (3.3x slower on sympy's blobs, 52 against 169 MB/s), so that branch
+# is looked for as a lowercase word in the lowercased bytes (bytes.lower runs at ~1 GB/s).
+_CASED_PREFIXES = _PREFIXES.replace(rb"|(?i:aws_?secret)", b"")
+_FOLDED_WORDS = (b"secret",)
 # Values shorter than this are not taken as tokens: they would match everywhere.
 MIN_TOKEN_LENGTH = 8
 
@@ -78,15 +83,34 @@ class SecretScanner:
                 self._kinds.append((kind, re.compile(b"(?P<secret>" + re.escape(raw) + b")")))
                 prefixes.append(re.escape(raw))
         self._prefilter = re.compile(b"|".join(prefixes))
+        self._cased = re.compile(b"|".join([_CASED_PREFIXES, *prefixes[1:]]))
 
     @property
     def prefilter(self) -> re.Pattern[bytes]:
-        """Matches somewhere in every blob ``scan`` finds anything in."""
+        """Matches somewhere in every blob ``scan`` finds anything in (one expression, for
+        whoever needs the strings a secret must hold; ``may_hold`` answers faster)."""
         return self._prefilter
+
+    @property
+    def cased_prefilter(self) -> re.Pattern[bytes]:
+        """``prefilter`` without its case-insensitive part, which ``folded_words`` stand for."""
+        return self._cased
+
+    @staticmethod
+    def folded_words() -> tuple[bytes, ...]:
+        """Lowercase words, one of which the lowercased bytes of a blob hold whenever
+        ``prefilter`` matches there and ``cased_prefilter`` does not."""
+        return _FOLDED_WORDS
+
+    def may_hold(self, data: bytes) -> bool:
+        """Whether ``prefilter`` could match in ``data``: never False where it matches."""
+        if self._cased.search(data) is not None:
+            return True
+        return has_folded_word(data, _FOLDED_WORDS)
 
     def scan(self, data: bytes) -> list[Finding]:
         """Every finding in ``data`` that ``secrets.allow`` does not accept, first line first."""
-        if self._prefilter.search(data) is None:
+        if not self.may_hold(data):
             return []
         found: list[Finding] = []
         for kind, pattern in self._kinds:
@@ -99,3 +123,11 @@ class SecretScanner:
                 found.append(Finding(kind, line, mark))
         found.sort(key=lambda f: f.line)
         return found
+
+
+def has_folded_word(data: bytes, words: tuple[bytes, ...]) -> bool:
+    """Whether the ASCII-lowercased ``data`` holds one of the lowercase ``words``."""
+    if not words:
+        return False
+    lowered = data.lower()
+    return any(word in lowered for word in words)

@@ -55,6 +55,8 @@ _PIECES = (
     b"password = hunter2\n",
     b"token ghp_" + b"a1B2" * 9 + b"\n",
     b"AKIAABCDEFGHIJKLMNOP\n",
+    b"AWS_Secret_Access_Key: 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\n",
+    b"aWs_sEcReT = 'Zk8vQ2xLr4Tn0Wq9s7Yb3Hc1Jd6Mf5Pa2Xe8Ug4R'\n",
     b"-----BEGIN CERTIFICATE-----\n",
     b"deploy s3cr3t-value-123\n",
     b"//registry.npmjs.org/:_authToken=abc\n",

@@ -194,6 +194,44 @@ def test_allow_takes_one_fingerprint_and_token_values_are_secrets() -> None:
     assert found[0].fingerprint == fingerprint("the value of $DEPLOY_TOKEN", b"s3cr3t-value-123")
 
 
+def _every_finding(scanner: SecretScanner, data: bytes) -> list[tuple[str, int]]:
+    """What scan would find if it tried every kind on every blob."""
+    found = []
+    for kind, pattern in scanner._kinds:
+        for match in pattern.finditer(data):
+            found.append((kind, data.count(b"\n", 0, match.start()) + 1))
+    return sorted(found, key=lambda f: f[1])
+
+
+_SECRET_PIECES = st.sampled_from(
+    [
+        b"aws_secret_access_key = ",
+        b"AWS_SECRET_KEY: ",
+        b"aWs_SeCrEt_AcCeSs_KeY='",
+        b"Zk8vQ2xLr4Tn0Wq9s7Yb3Hc1Jd6Mf5Pa2Xe8Ug4R",
+        b"-----BEGIN ",
+        b"AKIAZ3MSJV4WWNKWW5FG",
+        b"ghp_" + b"a1B2" * 9,
+        b"s3cr3t-value-123",
+        b"SECRET",
+        b"\n",
+        b" ",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_SECRET_PIECES, st.binary(max_size=8)), max_size=12).map(b"".join))
+def test_the_fast_prefilter_never_misses_what_the_expression_matches(data: bytes) -> None:
+    """may_hold (a cased search, then words in the lowercased bytes) is never False where the
+    one expression with its case-insensitive branch matches, and scan finds what every kind
+    tried on the blob finds."""
+    scanner = SecretScanner([("DEPLOY_TOKEN", "s3cr3t-value-123")])
+    if scanner.prefilter.search(data) is not None:
+        assert scanner.may_hold(data)
+    assert [(f.kind, f.line) for f in scanner.scan(data)] == _every_finding(scanner, data)
+
+
 # A line never holds a marker word by accident: generated lines use a small alphabet.
 _plain = st.text(alphabet="abcxyz =#-/;%<>!{}*\t", max_size=12).filter(
     lambda s: "\n" not in s and "\r" not in s
