@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from typing import Any, overload
 from . import commit_map
 from .commit_map import CommitMap
 from .report import PublicCommit
+
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,11 @@ class PendingRecord:
         if not isinstance(record.findings, dict):
             return None
         if not isinstance(record.root_parent, str | None) or not isinstance(record.exact, bool):
+            return None
+        # Looked up in staging by id: an abbreviated or damaged one would make libgit2 raise.
+        if any(
+            c is not None and not _FULL_ID.fullmatch(c) for c in (record.tip, record.root_parent)
+        ):
             return None
         return record
 

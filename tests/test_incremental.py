@@ -261,6 +261,29 @@ def test_stale_damaged_or_missing_cache(tmp_path: Path, public: PublicRepos) -> 
     assert report["rewritten"] == len(report["commits"]) + report["pruned"]  # nothing reused
 
 
+def test_cache_naming_commits_by_abbreviated_ids_is_not_used(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    """A record whose key still matches but whose commit ids were cut short or damaged (by
+    hand, or a bad restore) is ignored like any damaged record: no traceback, same ids."""
+    world = Checked(tmp_path, public, with_readme=True)
+    world.commit(*ROUND_1, *OPEN_PR[:3])
+    world.checked()
+    damaged = 0
+    for path in world.cache_dir().glob("*.json"):
+        data = json.loads(path.read_text())
+        pending = data.get("pending") if isinstance(data, dict) else None
+        if isinstance(pending, dict) and pending.get("tip"):
+            pending["tip"] = pending["tip"][:3]
+            pending["root_parent"] = "not an id"
+            path.write_text(json.dumps(data))
+            damaged += 1
+    assert damaged == 1
+    world.commit(C("after", ["p3"], {"src/after.py": "a\n"}))
+    report = world.checked()
+    assert report["rewritten"] == len(report["commits"]) + report["pruned"]  # nothing reused
+
+
 def test_changed_rules_do_not_reuse_the_open_pull_request(
     tmp_path: Path, public: PublicRepos
 ) -> None:
