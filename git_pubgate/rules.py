@@ -7,16 +7,44 @@ decoded with ``surrogateescape`` only to be matched, so any byte sequence round-
 from __future__ import annotations
 
 import dataclasses
+import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pathspec
+from pathspec.util import normalize_file
 
 _GLOB_CHARS = frozenset("*?[\\")
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 
 def _decode(path: bytes) -> str:
     return path.decode("utf-8", "surrogateescape")
+
+
+def _any_of(spec: pathspec.GitIgnoreSpec) -> re.Pattern[str] | None:
+    """One expression that matches a path when any pattern of ``spec`` does; None when the
+    patterns' expressions cannot be joined (then each is tried, as pathspec does)."""
+    parts = []
+    for pattern in spec.patterns:
+        regex = getattr(pattern, "regex", None)
+        if pattern.include is None:
+            continue  # a blank or comment line matches nothing
+        if not isinstance(regex, re.Pattern) or regex.flags != re.UNICODE:
+            return None
+        source = regex.pattern
+        if not isinstance(source, str) or "(?P=" in source:
+            return None
+        # pathspec names a group in every pattern: joined, the names would clash.
+        parts.append("(?:" + _NAMED_GROUP.sub("(?:", source) + ")")
+    with warnings.catch_warnings():
+        # "Possible nested set" for a glob like ``[[]``: pathspec's own compile said it once.
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            return re.compile("|".join(parts)) if parts else re.compile(r"(?!)")
+        except re.error:  # pragma: no cover - each part compiled on its own
+            return None
 
 
 def _literal_dirs(pattern: str) -> tuple[str, ...] | None:
@@ -49,6 +77,8 @@ class _PatternSet:
     anchors: tuple[tuple[str, ...], ...]
     # Patterns without a slash match a basename at any depth.
     has_floating: bool
+    # Matches wherever a pattern does: most paths match none, and one search tells.
+    any_pattern: re.Pattern[str] | None = field(compare=False, hash=False, default=None)
 
     @classmethod
     def compile(cls, lines: Sequence[str]) -> _PatternSet:
@@ -62,7 +92,7 @@ class _PatternSet:
                 has_floating = True
             else:
                 anchors.append(literal)
-        return cls(kept, spec, tuple(anchors), has_floating)
+        return cls(kept, spec, tuple(anchors), has_floating, _any_of(spec))
 
     @property
     def position_free(self) -> bool:
@@ -70,6 +100,8 @@ class _PatternSet:
         return not self.anchors
 
     def matches(self, path: str) -> bool:
+        if self.any_pattern is not None and not self.any_pattern.search(normalize_file(path)):
+            return False  # no pattern matches: pathspec would say the same, pattern by pattern
         return bool(self.spec.match_file(path))
 
     def may_match_below(self, dir_parts: tuple[str, ...]) -> bool:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+import warnings
+
 import pathspec
 import pytest
 from hypothesis import given, settings
@@ -85,3 +88,24 @@ pattern = st.sampled_from(
 def test_rules_agree_with_gitignore_oracle(patterns: list[str], parts: list[str]) -> None:
     path = "/".join(parts)
     assert Rules.compile(patterns).is_public(path.encode()) == _oracle(patterns, path)
+
+
+_glob = st.text(alphabet="ab*?[]!/\\. #", min_size=1, max_size=8)
+_name = st.text(alphabet="ab.[]*# ", min_size=1, max_size=4)
+
+
+@settings(derandomize=True, max_examples=400)
+@given(st.lists(_glob, max_size=5), st.lists(_name, min_size=1, max_size=4), st.booleans())
+def test_one_search_for_any_pattern_agrees_with_pathspec(
+    patterns: list[str], parts: list[str], as_dir: bool
+) -> None:
+    """``matches`` first asks one expression joined from all patterns' expressions."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # re: "possible nested set"
+            rules = Rules.compile(patterns)
+    except (ValueError, re.error):  # pathspec refuses some malformed globs
+        return
+    assert rules.exclude.any_pattern is not None
+    path = "/".join(parts) + ("/" if as_dir else "")
+    assert rules.exclude.matches(path) == rules.exclude.spec.match_file(path)
