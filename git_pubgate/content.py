@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import pathspec
 import yaml
 
-from .lfs_pointer import may_be_pointer
-from .replace import Replacement, Replacer
+from .lfs_pointer import VERSION_LINES, may_be_pointer
+from .replace import Replacement, Replacer, compile_rule
 from .secrets import Finding, SecretScanner, has_folded_word
-from .sections import SectionError, check_binary, is_binary, may_have_markers, public_text
+from .sections import WORDS, SectionError, check_binary, is_binary, may_have_markers, public_text
 
 # Keys that say what is internal (or where it is): a published config must not hold them.
 INTERNAL_ONLY_KEYS = (
@@ -224,6 +224,18 @@ class ContentPolicy:
         )
 
     root_attributes = staticmethod(root_attributes)
+
+    def searches(self) -> list[re.Pattern[bytes]]:
+        """What ``publish`` looks for in a file's bytes: a file none of these match publishes
+        as it is (the configuration file aside: it is always parsed). For content_prefilter;
+        keep it in step with ``_transform``."""
+        found = [re.compile(re.escape(word)) for word in WORDS]  # sections, check_binary
+        found.append(_NPM_AUTH)
+        found += [compile_rule(rule)[0] for rule in self.replacements]
+        if self.scanner is not None:
+            found.append(self.scanner.prefilter)
+        found += [re.compile(re.escape(line)) for line in VERSION_LINES]  # lfs_seen
+        return found
 
     def use_attributes(self, blob: bytes | None, read: Callable[[bytes], bytes]) -> bool:
         """Take the root ``.gitattributes`` of the commit about to be filtered; True if changed.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 # Pointer files are small by definition: git-lfs reads no blob of 1024 bytes or more as one.
 MAX_POINTER_SIZE = 1024
 # The spec's version line, and the two earlier spellings git-lfs still reads.
-_VERSIONS = (
+VERSION_LINES = (
     b"version https://git-lfs.github.com/spec/v1\n",
     b"version https://hawser.github.com/spec/v1\n",
     b"version http://git-media.io/v/2\n",
@@ -24,7 +24,7 @@ _EXTENSION = re.compile(rb"ext-[0-9]-[a-z0-9]+ sha256:[0-9a-f]{64}\n")
 
 def may_be_pointer(data: bytes) -> bool:
     """The cheap test: could these bytes be a pointer file (version line first, small)?"""
-    return len(data) < MAX_POINTER_SIZE and data.startswith(_VERSIONS)
+    return len(data) < MAX_POINTER_SIZE and data.startswith(VERSION_LINES)
 
 
 @dataclass(frozen=True)

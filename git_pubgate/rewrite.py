@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import pygit2
@@ -21,6 +22,7 @@ from pygit2.enums import SortMode
 
 from .authors import IdentityError, People
 from .content import ContentError, ContentPolicy
+from .content_prefilter import ContentScan, scan_for
 from .errors import PubgateError
 from .guard import TreeDiff, TreeGuard
 from .messages import MessagePolicy
@@ -101,6 +103,7 @@ class TreeFilter:
         content: ContentPolicy | None = None,
     ):
         self._odb = repo.odb
+        self._git_dir = Path(repo.path)
         self._rules = rules
         self._sink = sink
         self._content = content
@@ -118,6 +121,8 @@ class TreeFilter:
         self._dir_rule: dict[tuple[bytes, bool], DirState | None] = {}
         self._seeds: dict[bytes, tuple[bytes, bytes | None]] = {}
         self._root_state = rules.dir_state(b"", False)  # asked for once per commit otherwise
+        # While filtering a whole tree: the only files of it the content rules could touch.
+        self._scan: ContentScan | None = None
         # Whether a tree read so far spells a mode as old git did (``040000``, ``100664``).
         # Until one does, every tree written is canonical as it is and ids compare as git does;
         # from then on written trees are respelled, and kept by ``written`` for comparisons.
@@ -173,8 +178,13 @@ class TreeFilter:
         self._seen[prefix] = seen
         return seen
 
-    def filter_root(self, tree: bytes) -> bytes:
+    def filter_root(self, tree: bytes, *, whole: bool = False) -> bytes:
         """Return the raw id of the public version of the root tree ``tree``.
+
+        Args:
+            whole: no tree near this one was filtered (nor seeded): the content rules would
+                read every file of it, so one ``git grep`` first lists those they could touch
+                (content_prefilter).
 
         Raises ContentError for a file that cannot be published as it is.
         """
@@ -186,7 +196,12 @@ class TreeFilter:
         state = self._root_state
         if state.untouched and self._content is None:
             return tree
-        result = self._filter(tree, state)
+        if whole and self._content is not None and pygit2.Oid(raw=tree) in self._odb:
+            self._scan = scan_for(self._git_dir, tree, self._content)
+        try:
+            result = self._filter(tree, state)
+        finally:
+            self._scan = None
         return EMPTY_TREE if result is None else result
 
     def _key(self, oid: bytes, prefix: bytes, state: DirState) -> _MemoKey:
@@ -211,7 +226,7 @@ class TreeFilter:
         """The public tree entry of a kept file: as it is, or pointing at its public blob."""
         mode, name, oid, start, _ = entry
         raw = data[start : start + len(mode) + len(name) + 22]
-        if self._content is None:
+        if self._content is None or (self._scan is not None and not self._scan.may_touch(path)):
             return raw
         outcome = self._content.publish(
             path, mode, oid, self._read_blob, lambda public: self._sink.add(OBJ_BLOB, public)
@@ -545,13 +560,14 @@ class Rewriter:
         """The raw id of the public version of the source tree ``tree`` (absorb's round trip)."""
         return self._filter(f"tree {tree.hex()}", tree)
 
-    def filtered_tree_of(self, source_commit: str) -> bytes:
-        """The raw id of the public tree of a source commit."""
-        return self._filter(source_commit, self._tree_of_source(source_commit))
+    def filtered_tree_of(self, source_commit: str, *, whole: bool = False) -> bytes:
+        """The raw id of the public tree of a source commit (``whole``: see
+        ``TreeFilter.filter_root``)."""
+        return self._filter(source_commit, self._tree_of_source(source_commit), whole=whole)
 
-    def _filter(self, source_commit: str, tree: bytes) -> bytes:
+    def _filter(self, source_commit: str, tree: bytes, *, whole: bool = False) -> bytes:
         try:
-            return self.trees.filter_root(self._input_tree(tree))
+            return self.trees.filter_root(self._input_tree(tree), whole=whole)
         except ContentError as e:
             raise content_refusal(source_commit, e) from None
 

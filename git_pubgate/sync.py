@@ -638,6 +638,7 @@ def _start(  # noqa: PLR0917
         quoted_ids=quoted_ids,
     )
     seed_source, seed_tree = cache.source_tip, cache.public_tree
+    seeded = False
     if (
         cache.overlay == (overlay.key if overlay else None)
         and seed_source
@@ -646,7 +647,11 @@ def _start(  # noqa: PLR0917
         and seed_tree in staging
     ):
         rewriter.seed_from(seed_source, seed_tree)
-    base = rewriter.filtered_tree_of(state.last_source) if state.last_source else None
+        seeded = True
+    base = None
+    if state.last_source:
+        # Unseeded, this filters the whole tree: one git grep first spares reading most files.
+        base = rewriter.filtered_tree_of(state.last_source, whole=not seeded)
     # What the content rules found below counts the new commits' files only.
     rewriter.trees.sectioned.clear()
     rewriter.trees.held_by_content.clear()

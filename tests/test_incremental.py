@@ -24,7 +24,7 @@ from git_pubgate.rules import Rules
 from git_pubgate.state import read_synced, read_synced_since
 
 from .conftest import PublicRepos, pubgate
-from .factory import C, build, git
+from .factory import C, FileSpec, build, git
 from .monorepo import monorepo_history
 from .test_monorepo import write_config
 from .test_sync import EXCLUDE, HEAD, ROUND_1, World, listing, oracle_listing
@@ -536,3 +536,59 @@ def test_held_back_list_updated_from_the_last_run_equals_the_list_from_scratch(
             expected = held_back(repo, rules, last, tip)
             assert held_back_from(repo, rules, last, tip, None, listed) == expected, step.name
             listed = (tip, expected)
+
+
+# Files every content rule has something to say about, and many it has nothing to say about.
+CONTENT_RICH: dict[str, FileSpec] = {
+    **{f"src/pkg{i}/mod{j}.py": f"value = {i * 10 + j}\n" for i in range(6) for j in range(6)},
+    "src/pkg2/settings.py": "# BEGIN-INTERNAL\nDB = 'db.corp'\n# BEGIN-PUBLIC\n# DB = None\n"
+    "# END-PUBLIC\n# END-INTERNAL\nINDEX = 'https://pypi.corp.example/simple'\n",
+    "docs/deep/er/hosts.md": "Mirror: PYPI.CORP.EXAMPLE and pypi.corp.example\r\n",
+    "assets/logo.bin": (0o100644, b"\x89PNG\0\0pypi.corp.example\0"),  # binary: never edited
+    "assets/big.txt": "filler\n" * 150_000 + "last line: pypi.corp.example\n",
+    "odd/tab\tand\nnewline.md": "see pypi.corp.example",
+    "odd/caf\u00e9 \u2603.txt": "pypi.corp.example\n",
+    "cfg/.npmrc": "registry=https://registry.npmjs.org/\n",
+    "link": (0o120000, b"src/pkg0/mod0.py"),
+}
+
+
+def test_no_cache_filters_the_last_synced_tree_exactly(tmp_path: Path, public: PublicRepos) -> None:
+    """Without the cache the last synced tree is filtered whole, with a git grep first to find
+    the files a content rule could touch (content_prefilter): the public commits are the ones
+    the cached run writes, and under new content rules every old file reads as they say."""
+    world = Checked(tmp_path, public, with_readme=True)
+    world.commit(C("r1", (), CONTENT_RICH))
+    first = world.checked()
+    assert first["sections_changed"] == 1
+    world.merge("ff")
+
+    world.commit(C("r2", ["r1"], {"src/pkg3/new.py": "n = 1\n"}))
+    cached = world.sync_report("--dry-run")
+    shutil.rmtree(world.cache_dir())
+    uncached = world.checked()
+    assert uncached["head"] == cached["head"]
+    assert pairs(uncached) == pairs(cached)
+
+    # New content rules, and no cache: the next public tree is every file as they publish it.
+    settings = {
+        "target_repo": str(world.target),
+        "exclude": EXCLUDE,
+        "replace": [{"pattern": r"pypi\.corp\.example", "with": "pypi.org"}],
+    }
+    world.config.write_text(json.dumps(settings), encoding="utf-8")
+    world.commit(C("r3", ["r2"], {"src/pkg4/new.py": "n = 2\n"}))
+    shutil.rmtree(world.cache_dir(), ignore_errors=True)
+    world.checked()
+
+    def shown(path: str) -> bytes:
+        done = git("show", f"{HEAD}:{path}", cwd=world.target)
+        return done.encode("utf-8", "surrogateescape")
+
+    assert shown("src/pkg2/settings.py") == b"DB = None\nINDEX = 'https://pypi.org/simple'\n"
+    assert shown("docs/deep/er/hosts.md") == b"Mirror: PYPI.CORP.EXAMPLE and pypi.org\r\n"
+    assert shown("assets/logo.bin") == b"\x89PNG\0\0pypi.corp.example\0"
+    assert shown("assets/big.txt").endswith(b"last line: pypi.org\n")
+    assert shown("odd/tab\tand\nnewline.md") == b"see pypi.org"
+    assert shown("odd/caf\u00e9 \u2603.txt") == b"pypi.org\n"
+    assert shown("src/pkg5/mod5.py") == b"value = 55\n"
