@@ -212,7 +212,7 @@ def _compare_with_source(  # noqa: PLR0917
         rewriter = Rewriter(
             staging, rules, writer, None, overlay=chain(layout, overlay), content=content
         )
-        expected = rewriter.filtered_tree_of(state.last_source)
+        expected = rewriter.filtered_tree_of(state.last_source, whole=True)
         writer.commit()
     except BaseException:
         writer.abort()
