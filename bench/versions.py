@@ -49,6 +49,18 @@ def first_sync(source: Path, work: Path, name: str, tree: Path) -> dict[str, flo
     return done
 
 
+def version_trees(parser: argparse.ArgumentParser, specs: list[str]) -> dict[str, Path]:
+    """NAME=TREE arguments: each TREE a source tree holding git_pubgate/, by name."""
+    trees: dict[str, Path] = {}
+    for spec in specs:
+        name, _, tree = spec.partition("=")
+        path = Path(tree).resolve()
+        if not name or not (path / "git_pubgate" / "__init__.py").is_file():
+            parser.error(f"{spec}: give NAME=TREE, TREE holding git_pubgate/")
+        trees[name] = path
+    return trees
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("versions", nargs="+", metavar="NAME=TREE")
@@ -59,13 +71,7 @@ def main() -> None:
                         help="history shape, as bench.py --shapes (topics ignores --files)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/pubgate-bench"))
     options = parser.parse_args()
-    trees: dict[str, Path] = {}
-    for spec in options.versions:
-        name, _, tree = spec.partition("=")
-        path = Path(tree).resolve()
-        if not name or not (path / "git_pubgate" / "__init__.py").is_file():
-            parser.error(f"{spec}: give NAME=TREE, TREE holding git_pubgate/")
-        trees[name] = path
+    trees = version_trees(parser, options.versions)
     options.work.mkdir(parents=True, exist_ok=True)
     source = history(options.work, options.commits, options.files, options.shape)
     names = list(trees)

@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import _measured, config, git, history  # noqa: E402
 from history import EXCLUDE, append  # noqa: E402
+from versions import version_trees  # noqa: E402
 
 CASES = ("first_after_merge", "no_cache")
 
@@ -54,13 +55,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/pubgate-bench"))
     options = parser.parse_args()
-    trees: dict[str, Path] = {}
-    for spec in options.versions:
-        name, _, tree = spec.partition("=")
-        path = Path(tree).resolve()
-        if not name or not (path / "git_pubgate" / "__init__.py").is_file():
-            parser.error(f"{spec}: give NAME=TREE, TREE holding git_pubgate/")
-        trees[name] = path
+    trees = version_trees(parser, options.versions)
     options.work.mkdir(parents=True, exist_ok=True)
     source = history(options.work, options.commits, options.files)
     work = (options.work / f"versions-incremental-{options.commits}").resolve()

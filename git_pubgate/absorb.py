@@ -34,7 +34,7 @@ from .forge import (
     PullRequestOptions,
     resolve_token,
 )
-from .gitio import Remote, summarise
+from .gitio import Remote, failure_detail
 from .layout import path_map, public_layout
 from .lfs_absorb import bring_back
 from .lock import WAIT_SECONDS
@@ -599,7 +599,7 @@ def _merge_tree(
         preexec_fn=tied(),
     )
     if done.returncode not in (0, 1):
-        detail = summarise(done.stderr.decode("utf-8", "replace")) or f"exit {done.returncode}"
+        detail = failure_detail(done)
         raise PubgateError(
             f"could not merge the internal images of {short}'s parents: {detail}",
             "git merge-tree --write-tree needs git 2.38 or newer",

@@ -127,6 +127,11 @@ def summarise(stderr: str) -> str:
     return said[-1] if said else (lines[-1] if lines else "")
 
 
+def failure_detail(done: subprocess.CompletedProcess[bytes]) -> str:
+    """What a failed git command said (``summarise``), or its exit status when it said nothing."""
+    return summarise(done.stderr.decode("utf-8", "replace")) or f"exit {done.returncode}"
+
+
 # Not GIT_*: a git-lfs pre-push hook (publish pushes its tag through the checkout's hooks)
 # copies every GIT_* variable into the error logs it writes under .git/lfs/logs.
 _TOKEN_VAR = "PUBGATE_GIT_TOKEN"

@@ -17,7 +17,7 @@ import pygit2
 from .config import Config, is_local
 from .errors import PubgateError
 from .forge import credential, make_forge_for, source_forge_kind
-from .gitio import Remote, summarise
+from .gitio import Remote, failure_detail
 from .procs import tied
 from .workspace import Source
 
@@ -84,7 +84,7 @@ def hand_to_source(source: Source, staging: pygit2.Repository, handed: str, bran
         preexec_fn=tied(),
     )
     if done.returncode != 0:
-        detail = summarise(done.stderr.decode("utf-8", "replace")) or f"exit {done.returncode}"
+        detail = failure_detail(done)
         raise PubgateError(
             f"could not write {branch} in the source repository: {detail}",
             f"if {branch} is checked out, switch to another branch; then rerun",

@@ -45,11 +45,8 @@ def read_synced(
 
     With ``since``, only the public commits that are not ancestors of it are read.
     """
-    walker = repo.walk(public_tip, SortMode.TOPOLOGICAL)
-    if since is not None:
-        walker.hide(since)
     synced: dict[str, str] = {}
-    _read_trailers(walker, trailer, synced)
+    _read_trailers(_walk(repo, public_tip, since), trailer, synced)
     return synced
 
 
@@ -64,10 +61,8 @@ def read_synced_since(
     """
     if since == public_tip:
         return {}
-    walker = repo.walk(public_tip, SortMode.TOPOLOGICAL)
-    walker.hide(since)
     synced: dict[str, str] = {}
-    reached = _read_trailers(walker, trailer, synced, pygit2.Oid(hex=since))
+    reached = _read_trailers(_walk(repo, public_tip, since), trailer, synced, pygit2.Oid(hex=since))
     return synced if reached else None
 
 
@@ -85,13 +80,18 @@ def read_synced_merged(
         return {}
     if pygit2.Oid(hex=written) not in repo[public_tip].peel(pygit2.Commit).parent_ids:
         return None
-    walker = repo.walk(public_tip, SortMode.TOPOLOGICAL)
-    walker.hide(written)
-    if since is not None:
-        walker.hide(since)
     synced: dict[str, str] = {}
-    _read_trailers(walker, trailer, synced)
+    _read_trailers(_walk(repo, public_tip, written, since), trailer, synced)
     return synced
+
+
+def _walk(repo: pygit2.Repository, tip: str, *hidden: str | None) -> pygit2.Walker:
+    """``tip``'s history, newest first, without the histories of ``hidden`` (None: nothing)."""
+    walker = repo.walk(tip, SortMode.TOPOLOGICAL)
+    for commit in hidden:
+        if commit is not None:
+            walker.hide(commit)
+    return walker
 
 
 def _read_trailers(

@@ -20,7 +20,7 @@ import pygit2
 from .config import Config, is_local
 from .config import normalise_url as _normalise_url
 from .errors import ConfigError, PubgateError
-from .gitio import summarise
+from .gitio import failure_detail
 from .lock import WAIT_SECONDS, exclusive
 from .objects import TMP_PACK_PREFIX
 from .procs import tied
@@ -244,7 +244,7 @@ def _repack(path: Path) -> None:
         preexec_fn=tied(),
     )
     if done.returncode != 0:
-        detail = summarise(done.stderr.decode("utf-8", "replace")) or f"exit {done.returncode}"
+        detail = failure_detail(done)
         raise PubgateError(
             f"could not repack the staging repository {path}: {detail}",
             f"free disk space, or remove {path}: the next run builds it again",
