@@ -15,6 +15,8 @@ from collections.abc import Iterable
 import pygit2
 from pygit2.enums import SortMode
 
+from .libgit2_limits import walking_history
+
 
 def _identity(signature: pygit2.Signature) -> str:
     name = signature.raw_name.decode("utf-8", "replace")
@@ -43,8 +45,9 @@ def first_public(
     if review_tip is not None and wanted:
         # Unsorted is libgit2's incremental walk, newest first; sorting by time reads every
         # commit before yielding one (0.55 s on 10,000 public commits).
-        for commit in repo.walk(review_tip, SortMode.NONE):
-            wanted.difference_update((_identity(commit.author), _identity(commit.committer)))
-            if not wanted:
-                break
+        with walking_history():
+            for commit in repo.walk(review_tip, SortMode.NONE):
+                wanted.difference_update((_identity(commit.author), _identity(commit.committer)))
+                if not wanted:
+                    break
     return sorted(wanted)

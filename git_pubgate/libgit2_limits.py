@@ -8,6 +8,9 @@ hold memory: a 256 MB cache of small objects, and pack files mapped whole (a 1 G
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pygit2
 
 # The cache of small objects (commits and trees; blobs are never kept): what a command asks
@@ -19,6 +22,10 @@ OBJECT_CACHE_BYTES = 8 * 1024 * 1024
 # pack ends up resident: 50,000 commits, 287 against 357 MB peak (bench/README.md).
 PACK_WINDOW_BYTES = 1024 * 1024
 PACK_MAPPED_BYTES = 8 * 1024 * 1024
+# While a walk reads a whole history's commits: about 900 bytes each in the cache, and a full
+# cache evicts on every new entry. Reading the 47,152 trailers of the 50,000-commit benchmark
+# cost 0.58 s of CPU under the 8 MB above, 0.45 s under 16 MB, 0.40 s under 64 MB.
+WALK_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def bound_memory() -> None:
@@ -26,3 +33,20 @@ def bound_memory() -> None:
     pygit2.settings.cache_max_size(OBJECT_CACHE_BYTES)
     pygit2.settings.mwindow_size = PACK_WINDOW_BYTES
     pygit2.settings.mwindow_mapped_limit = PACK_MAPPED_BYTES
+
+
+@contextmanager
+def walking_history() -> Iterator[None]:
+    """Room in the object cache for one walk over a whole history's commits.
+
+    The limit goes back afterwards; the walk's commits are then evicted as other objects come.
+    """
+    _, before = pygit2.settings.cached_memory
+    if before >= WALK_CACHE_BYTES:
+        yield
+        return
+    pygit2.settings.cache_max_size(WALK_CACHE_BYTES)
+    try:
+        yield
+    finally:
+        pygit2.settings.cache_max_size(before)

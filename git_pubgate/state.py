@@ -18,6 +18,7 @@ from pygit2.enums import SortMode
 from . import commit_map
 from .commit_map import CommitMap
 from .errors import PubgateError
+from .libgit2_limits import walking_history
 from .pending import PendingRecord
 from .trailer import id_pattern
 
@@ -108,16 +109,17 @@ def _read_trailers(
     find = id_pattern(key).findall
     keep = synced.setdefault
     reached = parent is None
-    for commit in walker:
-        if not reached and parent in commit.parent_ids:
-            reached = True
-        message = commit.raw_message
-        if key in message:
-            found = find(message)
-            if found:
-                public = str(commit.id)
-                for source in found:
-                    keep(source.decode("ascii"), public)
+    with walking_history():
+        for commit in walker:
+            if not reached and parent in commit.parent_ids:
+                reached = True
+            message = commit.raw_message
+            if key in message:
+                found = find(message)
+                if found:
+                    public = str(commit.id)
+                    for source in found:
+                        keep(source.decode("ascii"), public)
     return reached
 
 

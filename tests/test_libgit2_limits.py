@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pygit2
@@ -12,8 +13,12 @@ from git_pubgate.libgit2_limits import (
     OBJECT_CACHE_BYTES,
     PACK_MAPPED_BYTES,
     PACK_WINDOW_BYTES,
+    WALK_CACHE_BYTES,
     bound_memory,
 )
+from git_pubgate.state import read_synced
+
+from .factory import signature
 
 
 def test_a_command_sets_the_limits_before_it_reads_a_repository(tmp_path: Path) -> None:
@@ -30,3 +35,39 @@ def test_a_command_sets_the_limits_before_it_reads_a_repository(tmp_path: Path) 
         assert pygit2.settings.mwindow_mapped_limit == PACK_MAPPED_BYTES
     finally:
         bound_memory()
+
+
+def test_a_trailer_walk_has_room_in_the_cache_and_gives_it_back(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "public.git"), bare=True)
+    tree = repo.TreeBuilder().write()
+    parents: list[pygit2.Oid] = []
+    for i in range(3):
+        message = f"change {i}\n\nPubgate-Source: {i:040x}\n"
+        parents = [repo.create_commit(None, signature(), signature(), message, tree, parents)]
+    tip = str(parents[0])
+    bound_memory()
+    limits: list[int] = []
+    walk = repo.walk
+
+    class Watched:
+        """The walker, noting the cache's limit as each commit is read."""
+
+        def __init__(self, walker: pygit2.Walker) -> None:
+            self.walker = walker
+
+        def hide(self, oid: str) -> None:
+            self.walker.hide(oid)
+
+        def __iter__(self) -> Iterator[pygit2.Commit]:
+            for commit in self.walker:
+                limits.append(pygit2.settings.cached_memory[1])
+                yield commit
+
+    try:
+        repo.walk = lambda *args: Watched(walk(*args))  # type: ignore[method-assign,assignment]
+        synced = read_synced(repo, tip, "Pubgate-Source")
+    finally:
+        del repo.walk
+    assert sorted(synced) == [f"{i:040x}" for i in range(3)]
+    assert pygit2.settings.cached_memory[1] == OBJECT_CACHE_BYTES  # given back
+    assert limits == [WALK_CACHE_BYTES] * 3
