@@ -141,7 +141,16 @@ LOOSE_LIMIT = 6700
 _PACK_LEFTOVERS = (f"{TMP_PACK_PREFIX}*", "tmp_pack_*", "tmp_idx_*", ".tmp-*")
 # git's automatic gc would run detached after a fetch, outside the pubgate lock, racing the next
 # run and leaving lock files that run cannot tell from a crashed run's; staging packs itself.
-_SETTINGS = {"gc.auto": "0", "maintenance.auto": "false"}
+# A fetch offers the server the history behind the alternate's (the source's) branches as what
+# it already has, commit by commit, though a public commit is a source commit only when
+# neither its trailer nor a rule changed it (the server then sends it again, nothing worse).
+# A prefix no ref has keeps them out: fetching 50,000 public commits into a new staging
+# repository cost 1.02 s of CPU with them, 0.74 s without (as with no alternate at all).
+_SETTINGS = {
+    "gc.auto": "0",
+    "maintenance.auto": "false",
+    "core.alternateRefsPrefixes": "refs/pubgate/not-offered/",
+}
 
 
 def clear_crash_leftovers(git_dir: Path) -> None:

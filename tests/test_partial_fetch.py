@@ -10,6 +10,7 @@ and the next run (with the cache, on the partial staging repository) must too.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -198,3 +199,34 @@ def test_a_server_that_cannot_send_trees_by_id_gets_a_whole_fetch(
         config = git("config", "-l", cwd=case.staging)
         assert partial_fetch.PARTIAL_KEY not in config and "promisor" not in config
         assert not list((case.staging / "objects" / "pack").glob("*.promisor"))
+
+
+def test_a_fetch_into_staging_offers_no_source_commit(
+    tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staging borrows the source's objects, but a public commit is not a source commit: a
+    fetch that offered the source's history as what it has would send the server every
+    source commit in vain (the first fetch of a fresh clone paid 40% more for them)."""
+    bare = public.bare()
+    case = Case(tmp_path, str(bare), bare)
+    case.sync("--no-pr")
+    case.merge()
+    case.grow(12, 2)
+    packets = tmp_path / "packets.log"
+    monkeypatch.setenv("GIT_TRACE_PACKET", str(packets))
+    for state_kept in (False, True):  # a fresh clone, then a fetch into the staging it left
+        if not state_kept:
+            shutil.rmtree(case.state)
+        else:
+            # A commit made on the public side, which staging must fetch.
+            case.merge()
+            tree = git("rev-parse", "main^{tree}", cwd=bare).strip()
+            made = git("commit-tree", tree, "-p", "main", "-m", "Public fix", cwd=bare).strip()
+            git("update-ref", "refs/heads/main", made, cwd=bare)
+            case.grow(14, 1)
+        case.sync("--no-pr")
+    traced = packets.read_text(errors="replace")
+    offered = set(re.findall(r"> have ([0-9a-f]{40})", traced))
+    sources = set(git("rev-list", "--all", cwd=case.src).split())
+    assert offered  # the fetch into the kept staging offered its public commits
+    assert not offered & sources
