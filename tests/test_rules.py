@@ -106,6 +106,10 @@ def test_one_search_for_any_pattern_agrees_with_pathspec(
             rules = Rules.compile(patterns)
     except (ValueError, re.error):  # pathspec refuses some malformed globs
         return
-    assert rules.exclude.any_pattern is not None
+    joined = rules.exclude.any_pattern
+    assert joined is not None
     path = "/".join(parts) + ("/" if as_dir else "")
     assert rules.exclude.matches(path) == rules.exclude.spec.match_file(path)
+    # It matches exactly where one of the patterns' own expressions does.
+    own = [p.regex for p in rules.exclude.spec.patterns if p.include is not None and p.regex]
+    assert bool(joined.search(path)) == any(r.search(path) for r in own)
