@@ -24,6 +24,7 @@ from .authors import IdentityError, People
 from .content import ContentError, ContentPolicy
 from .content_prefilter import ContentScan, scan_for
 from .errors import PubgateError
+from .folders_to_enter import folders_to_enter
 from .guard import TreeDiff, TreeGuard
 from .messages import MessagePolicy
 from .objects import (
@@ -121,8 +122,10 @@ class TreeFilter:
         self._dir_rule: dict[tuple[bytes, bool], DirState | None] = {}
         self._seeds: dict[bytes, tuple[bytes, bytes | None]] = {}
         self._root_state = rules.dir_state(b"", False)  # asked for once per commit otherwise
-        # While filtering a whole tree: the only files of it the content rules could touch.
+        # While filtering a whole tree: the only files of it the content rules could touch,
+        # and the only folders holding a path some rule may act on (folders_to_enter).
         self._scan: ContentScan | None = None
+        self._enter: frozenset[bytes] | None = None
         # Whether a tree read so far spells a mode as old git did (``040000``, ``100664``).
         # Until one does, every tree written is canonical as it is and ids compare as git does;
         # from then on written trees are respelled, and kept by ``written`` for comparisons.
@@ -196,12 +199,18 @@ class TreeFilter:
         state = self._root_state
         if state.untouched and self._content is None:
             return tree
-        if whole and self._content is not None and pygit2.Oid(raw=tree) in self._odb:
-            self._scan = scan_for(self._git_dir, tree, self._content)
+        if whole and pygit2.Oid(raw=tree) in self._odb:
+            content = self._content is not None
+            if self._content is not None:
+                self._scan = scan_for(self._git_dir, tree, self._content)
+            self._enter = folders_to_enter(
+                self._git_dir, tree, self._rules, self._scan, content=content
+            )
         try:
             result = self._filter(tree, state)
         finally:
             self._scan = None
+            self._enter = None
         return EMPTY_TREE if result is None else result
 
     def _key(self, oid: bytes, prefix: bytes, state: DirState) -> _MemoKey:
@@ -313,6 +322,14 @@ class TreeFilter:
                 key = self._key(oid, path, child_state)
                 if key in memo:
                     self._take(frame, memo[key])
+                    continue
+                if self._enter is not None and path not in self._enter:
+                    # Public as it is; seeded, so a later commit changing it is compared
+                    # against it entry by entry, as against the sync cache's seed.
+                    out.append(data[start : start + len(mode) + len(name) + 22])
+                    memo[key] = oid
+                    self._seeds[path + b"/"] = (oid, oid)
+                    frame.pos += 1
                     continue
                 stack.append(self._frame(oid, path + b"/", child_state, key))
                 descended = True
