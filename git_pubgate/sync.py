@@ -263,11 +263,19 @@ def _run(  # noqa: PLR0917
     state = locate(staging, source.tip, review_map, anchor)
     report.last_synced = state.last_source
     # A partial staging repository (see partial_fetch) gets the trees sync reads, and the
-    # files too when releases or keep_public read public files.
+    # files too when releases or keep_public read public files: those first, the trees once
+    # the rewrite wrote what it wrote (usually the very trees the review branch holds).
     reads_files = owned is not None or bool(config.keep_public)
-    if not options.offline:
-        public = [*tips.values(), *([state.last_public] if state.last_public else [])]
-        partial_fetch.ensure(staging, remote, public, blobs=reads_files)
+
+    def fetch_public(commits: list[str], *, blobs: bool = False) -> None:
+        if not options.offline:
+            partial_fetch.ensure(staging, remote, commits, blobs=blobs)
+
+    def public_tips() -> list[str]:
+        return [*tips.values(), *([state.last_public] if state.last_public else [])]
+
+    if reads_files:
+        fetch_public(public_tips(), blobs=True)
     root_parent = None
     if report.review_tip and config.trailer and state.last_source is None:
         # The first publication into a branch that already has commits (an initial README):
@@ -302,6 +310,7 @@ def _run(  # noqa: PLR0917
                 reuse,
                 layout=shared_layout,
                 content=policy.content,
+                fetch_public=fetch_public,
             )
 
         rewritten = rewrite_from(state, root_parent, earlier)
@@ -311,14 +320,15 @@ def _run(  # noqa: PLR0917
             review_map.newer.update(dict.fromkeys(squash.synced, squash.public))
             state = locate(staging, source.tip, review_map)
             report.last_synced, report.first_publication = state.last_source, False
-            if not options.offline and state.last_public:
-                partial_fetch.ensure(staging, remote, [state.last_public], blobs=reads_files)
+            if reads_files and state.last_public:
+                fetch_public([state.last_public], blobs=True)
             # What earlier runs wrote was written on another state: not reused.
             rewritten = rewrite_from(state, None, dataclasses.replace(earlier, reuse=False))
         writer.commit()
     except BaseException:
         writer.abort()
         raise
+    fetch_public(public_tips())  # what the rewrite did not write, for the checks and the push
     # Said whenever the state rests on such a squash, whether found now or by an earlier run.
     report.squash_without_trailer = lost_trailers.unnamed(staging, state, config.trailer)
     result, base_tree, tip_tree = rewritten.result, rewritten.base, rewritten.tip_tree
@@ -558,9 +568,13 @@ def _rewrite(  # noqa: PLR0917
     *,
     layout: Layout,
     content: ContentPolicy | None = None,
+    fetch_public: Callable[[list[str]], None] = lambda commits: None,
 ) -> _Rewritten:
     """Rewrite the source commits after ``state``, with the overlays that state calls for,
-    reusing the commits earlier runs wrote for the same inputs."""
+    reusing the commits earlier runs wrote for the same inputs.
+
+    ``fetch_public`` gets what a partial staging repository lacks of public commits' trees.
+    """
     published = _tree(staging, state.last_public) if state.last_public else None
     # Once a release is public, synced commits carry its version files and changelog.
     overlay: Overlay | None = owned.overlay(published) if owned and published else None
@@ -593,6 +607,8 @@ def _rewrite(  # noqa: PLR0917
     )
     deleted: list[bytes] = []
     if base is not None and published is not None and base != published:
+        assert state.last_public is not None
+        fetch_public([state.last_public])  # not the tree this rewrite made: read it
         deleted = keep_public.newly_excluded(staging, published, rules)
     if pending.record.created or pending.record.pruned:
         rewriter.reuse(pending)

@@ -178,8 +178,10 @@ def test_audit_after_a_fresh_clone_reads_the_whole_history(
 def test_a_server_that_cannot_send_trees_by_id_gets_a_whole_fetch(
     tmp_path: Path, public: PublicRepos, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Protocol version 0 takes only advertised tips in ``want``: the trees of the tips cannot
-    be asked for, so the partial path is undone and the history fetched whole."""
+    """Protocol version 0 takes only advertised tips in ``want``: a tree cannot be asked for
+    by id. A fresh clone's sync asks for none while every tree it needs is one it wrote; once
+    it must read a public tree it did not write (what a new rule drops from it), the partial
+    path is undone and the history fetched whole."""
     bare = public.bare()
     git("config", "uploadpack.allowFilter", "true", cwd=bare)
     monkeypatch.setenv("GH_TOKEN", TOKEN)
@@ -196,9 +198,20 @@ def test_a_server_that_cannot_send_trees_by_id_gets_a_whole_fetch(
         shutil.rmtree(case.state)
         fresh = case.sync("--no-pr")
         assert ids(fresh) == ids(reference)
-        config = git("config", "-l", cwd=case.staging)
-        assert partial_fetch.PARTIAL_KEY not in config and "promisor" not in config
-        assert not list((case.staging / "objects" / "pack").glob("*.promisor"))
+        assert partial_fetch.PARTIAL_KEY in git("config", "-l", cwd=case.staging)
+
+        # A new rule, on a fresh clone: the last public tree is not the one sync now makes
+        # of the last synced commit, and what it drops is read from that tree.
+        case.merge()
+        rule = '"internal/", "sectioned.py"'
+        case.config.write_text(case.config.read_text().replace('"internal/"', rule))
+        case.grow(14, 1)
+        shutil.rmtree(case.state)
+        done = pubgate("--config", str(case.config), "--json", "plan", cwd=case.src)
+        assert done.code == 0, done.err
+        assert json.loads(done.out)["newly_excluded"] == ["src/sectioned.py"]
+        assert partial_fetch.PARTIAL_KEY not in git("config", "-l", cwd=case.staging)
+        assert lacking(case.staging) == 0
 
 
 def test_a_fetch_into_staging_offers_no_source_commit(
