@@ -932,19 +932,32 @@ def _fetch_missing(
 ) -> None:
     """Fetch the target's branches, skipping any whose tip the staging repository has.
 
-    With ``first``, an empty staging repository gets the commits and the tips' trees only
-    (``partial_fetch``): all that sync reads.
+    With ``first``, an empty staging repository gets the commits only (``partial_fetch``).
+    Branches at one commit (the review branch and the head branch once a pull request was
+    merged by fast-forward) are fetched once: a second branch costs git a second look at all
+    it fetched (0.09 s of CPU for a fresh clone of 50,000 commits).
     """
-    missing = []
+    missing: dict[str, list[str]] = {}  # tip -> the branches at it
     for branch, oid in heads.items():
-        ref = f"{TARGET_NS}{branch}"
         if oid in staging:  # usually a commit this tool wrote and a fast-forward published
-            staging.references.create(ref, oid, force=True)
+            staging.references.create(f"{TARGET_NS}{branch}", oid, force=True)
         else:
-            missing.append(f"+refs/heads/{branch}:{ref}")
-    if first and partial_fetch.fetch_first(staging, remote, heads):
-        return
-    partial_fetch.fetch(staging, remote, missing)
+            missing.setdefault(oid, []).append(branch)
+    fetched = {branches[0]: oid for oid, branches in missing.items()}
+    if not (first and partial_fetch.fetch_first(staging, remote, fetched)):
+        partial_fetch.fetch(staging, remote, [_refspec(branch) for branch in fetched])
+    late = []
+    for oid, branches in missing.items():
+        for branch in branches[1:]:
+            if oid in staging:
+                staging.references.create(f"{TARGET_NS}{branch}", oid, force=True)
+            else:  # the fetch found the first branch moved on: fetch this one as it is now
+                late.append(_refspec(branch))
+    partial_fetch.fetch(staging, remote, late)
+
+
+def _refspec(branch: str) -> str:
+    return f"+refs/heads/{branch}:{TARGET_NS}{branch}"
 
 
 def _review_map(
