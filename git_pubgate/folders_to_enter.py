@@ -49,7 +49,7 @@ def folders_to_enter(
     folder = None  # the folder listed just before, until a path below it shows it is not empty
     for is_folder, path in listing:
         if folder is not None and not path.startswith(folder + b"/"):
-            acted.append(folder)  # empty: the filter drops it
+            acted.append(folder)  # empty: entered, as every folder was before
         folder = path if is_folder else None
         text = path.decode("utf-8", "surrogateescape")
         if may_match(text + "/" if is_folder else text):

@@ -50,7 +50,10 @@ def _any_of(spec: pathspec.GitIgnoreSpec) -> re.Pattern[str] | None:
         # pathspec names a group in every pattern: joined, the names would clash.
         source = _NAMED_GROUP.sub("(?:", source)
         body = source.removeprefix(_ANY_DEPTH).removesuffix(_FILE_OR_FOLDER)
-        if len(body) + len(_ANY_DEPTH) + len(_FILE_OR_FOLDER) == len(source) and _compiles(body):
+        # Only a body without any ``|`` (no alternation at its top level, where the prefix and
+        # suffix would bind differently) that is an expression by itself moves into the group.
+        cut = len(body) + len(_ANY_DEPTH) + len(_FILE_OR_FOLDER) == len(source)
+        if cut and "|" not in body and _compiles(body):
             any_depth.append("(?:" + body + ")")
         else:
             parts.append("(?:" + source + ")")
