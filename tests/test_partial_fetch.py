@@ -12,15 +12,17 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pygit2
 import pytest
 
-from git_pubgate import partial_fetch
+from git_pubgate import partial_fetch, sync
+from git_pubgate.gitio import Remote
 
 from .conftest import SECRETS, PublicRepos, pubgate
 from .factory import C, build, git
@@ -243,3 +245,46 @@ def test_a_fetch_into_staging_offers_no_source_commit(
     sources = set(git("rev-list", "--all", cwd=case.src).split())
     assert offered  # the fetch into the kept staging offered its public commits
     assert not offered & sources
+
+
+@dataclass(frozen=True)
+class CountedRemote(Remote):
+    """The target as sync reaches it, noting the refspecs of every fetch it runs."""
+
+    fetched: list[list[str]] = field(default_factory=list)
+
+    def fetch(self, refspecs: Sequence[str], **options: Any) -> None:
+        if refspecs:
+            self.fetched.append(list(refspecs))
+        super().fetch(refspecs, **options)
+
+
+def test_branches_at_one_commit_are_fetched_once_and_a_moved_one_as_it_is(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    bare = public.bare()
+    case = Case(tmp_path, str(bare), bare)
+    case.sync("--no-pr")
+    case.merge()
+    tip = git("rev-parse", "main", cwd=bare).strip()
+    heads = {"main": tip, "pubgate/sync": tip}
+
+    staging = pygit2.init_repository(str(tmp_path / "once.git"), bare=True)
+    remote = CountedRemote(str(bare), Path(staging.path))
+    sync._fetch_missing(staging, remote, heads)
+    assert remote.fetched == [["+refs/heads/main:refs/pubgate/target/main"]]
+    for branch in heads:
+        assert str(staging.references[f"refs/pubgate/target/{branch}"].target) == tip
+
+    # Between reading the tips and fetching, main was force-pushed to an unrelated commit:
+    # the other branch is fetched as it is, not pointed at a commit staging lacks.
+    empty = git("hash-object", "-t", "tree", "-w", "--stdin", cwd=bare, input=b"").strip()
+    other = git("commit-tree", empty, "-m", "Unrelated", cwd=bare).strip()
+    git("update-ref", "refs/heads/main", other, cwd=bare)
+    staging = pygit2.init_repository(str(tmp_path / "moved.git"), bare=True)
+    remote = CountedRemote(str(bare), Path(staging.path))
+    sync._fetch_missing(staging, remote, heads)
+    assert len(remote.fetched) == 2
+    assert str(staging.references["refs/pubgate/target/main"].target) == other
+    assert str(staging.references["refs/pubgate/target/pubgate/sync"].target) == tip
+    assert tip in staging
