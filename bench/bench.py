@@ -408,6 +408,9 @@ def main() -> None:
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
+    # Measured as installed: with PYTHONDONTWRITEBYTECODE set, every run compiles the package
+    # again (0.08 s of CPU on each sync), which no user's runs do.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     report: dict[str, object] = {
         "git": git("--version"), "python": sys.version.split()[0], "cpus": os.cpu_count(),
         "load_before": os.getloadavg(),
