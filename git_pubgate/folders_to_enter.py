@@ -11,23 +11,33 @@ paths.
 
 When that cannot be told, there is no answer and the filter enters every folder as before:
 ``include`` rules (a path is public only if one matches), ``keep_public`` files, patterns whose
-expressions could not be joined, content rules without a scan, or git failing.
+expressions could not be joined, content rules without a scan, git failing, or a folder that
+spells a mode as old git did (``100664``, ``040000``): the filter must see those, since once
+one is seen trees are compared as git compares them (see ``TreeFilter.odd_modes``), and git's
+listing shows every mode as git spells it now, so each folder is read for its own spelling.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .content_prefilter import ContentScan
+from .objects import has_odd_modes, parse_tree
 from .procs import tied
 from .rules import Rules
 
 
 def folders_to_enter(
-    git_dir: Path, tree: bytes, rules: Rules, scan: ContentScan | None, *, content: bool
+    git_dir: Path,
+    tree: bytes,
+    rules: Rules,
+    scan: ContentScan | None,
+    *,
+    content: bool,
+    read: Callable[[bytes], bytes],
 ) -> frozenset[bytes] | None:
     """The folders of ``tree`` (paths without a trailing slash; ``b""`` is the root) above a
     path some rule may act on, and such folders themselves; None when that cannot be told.
@@ -35,6 +45,7 @@ def folders_to_enter(
     Args:
         scan: the files of ``tree`` the content rules could touch.
         content: whether there are content rules (then without ``scan`` nothing can be told).
+        read: the raw bytes of a tree, by raw id.
     """
     exclude = rules.exclude
     if rules.include is not None or rules.kept or exclude.any_pattern is None:
@@ -47,10 +58,12 @@ def folders_to_enter(
     may_match = exclude.may_match
     acted: list[bytes] = []
     folder = None  # the folder listed just before, until a path below it shows it is not empty
-    for is_folder, path in listing:
+    for is_folder, path, oid in listing:
         if folder is not None and not path.startswith(folder + b"/"):
             acted.append(folder)  # empty: entered, as every folder was before
         folder = path if is_folder else None
+        if is_folder and _old_spelling(read(bytes.fromhex(oid.decode("ascii")))):
+            return None
         text = path.decode("utf-8", "surrogateescape")
         if may_match(text + "/" if is_folder else text):
             acted.append(path)
@@ -67,9 +80,14 @@ def folders_to_enter(
     return frozenset(enter)
 
 
-def _listing(git_dir: Path, tree: bytes) -> Iterator[tuple[bool, bytes]] | None:
-    """(is a folder, path) for every entry below ``tree``, each folder before what it holds;
-    None when git failed."""
+def _old_spelling(data: bytes) -> bool:
+    entries = parse_tree(data, 0, len(data))
+    return entries is None or has_odd_modes(entries)
+
+
+def _listing(git_dir: Path, tree: bytes) -> Iterator[tuple[bool, bytes, bytes]] | None:
+    """(is a folder, path, hex id) for every entry below ``tree``, each folder before what it
+    holds; None when git failed."""
     env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_OBJECT_DIRECTORY")}
     done = subprocess.run(
         ["git", "--git-dir", str(git_dir), "ls-tree", "-r", "-t", "-z", "--full-tree", tree.hex()],
@@ -84,9 +102,10 @@ def _listing(git_dir: Path, tree: bytes) -> Iterator[tuple[bool, bytes]] | None:
     return _entries(done.stdout)
 
 
-def _entries(output: bytes) -> Iterator[tuple[bool, bytes]]:
+def _entries(output: bytes) -> Iterator[tuple[bool, bytes, bytes]]:
     # Each entry: "<mode> SP <type> SP <id> TAB <path>" and a NUL.
     for record in output.split(b"\0"):
         if record:
             head, _, path = record.partition(b"\t")
-            yield head.split(b" ", 2)[1] == b"tree", path
+            _, kind, oid = head.split(b" ", 2)
+            yield kind == b"tree", path, oid

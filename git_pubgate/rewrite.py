@@ -167,7 +167,7 @@ class TreeFilter:
         public_entries = parse_tree(public_data, 0, len(public_data))
         if entries is None or public_entries is None:
             return None
-        self.odd_modes = self.odd_modes or has_odd_modes(entries)
+        self._note_modes(entries)
         by_name = {
             e[1]: public_data[e[3] : e[3] + len(e[0]) + len(e[1]) + 22] for e in public_entries
         }
@@ -204,7 +204,7 @@ class TreeFilter:
             if self._content is not None:
                 self._scan = scan_for(self._git_dir, tree, self._content)
             self._enter = folders_to_enter(
-                self._git_dir, tree, self._rules, self._scan, content=content
+                self._git_dir, tree, self._rules, self._scan, content=content, read=self._read
             )
         try:
             result = self._filter(tree, state)
@@ -227,6 +227,9 @@ class TreeFilter:
             self._contexts[before] = (self._memo, self._seen, self._seeds)
             self._memo, self._seen, self._seeds = self._contexts.pop(blob, ({}, {}, {}))
             self._content_free = self._content.position_free
+
+    def _read(self, oid: bytes) -> bytes:
+        return bytes(self._odb.read(pygit2.Oid(raw=oid))[1])
 
     def _read_blob(self, oid: bytes) -> bytes:
         return bytes(self._odb.read(pygit2.Oid(raw=oid))[1])
@@ -272,7 +275,7 @@ class TreeFilter:
             middle_end = len(data) - (len(seen.data) - seen.starts[tail])
             entries = parse_tree(data, seen.starts[head], middle_end)
             if entries is not None:
-                self.odd_modes = self.odd_modes or has_odd_modes(entries)
+                self._note_modes(entries)
                 self.compared[prefix] = TreeDiff(
                     oid, data, seen.oid, seen.data, seen.starts, head, tail, entries
                 )
@@ -283,7 +286,7 @@ class TreeFilter:
                 f"tree {oid.hex()} at {quote_path(prefix) if prefix else '/'} is corrupt",
                 "run 'git fsck' on the source repository",
             )
-        self.odd_modes = self.odd_modes or has_odd_modes(entries)
+        self._note_modes(entries)
         self.compared[prefix] = TreeDiff(oid, data, None, b"", [], 0, 0, entries)
         return _Frame(oid, prefix, state, key, data, entries, None, 0, 0)
 
@@ -384,6 +387,21 @@ class TreeFilter:
                 self.written[result] = public
         self._seen[frame.prefix] = _Seen(frame.data, starts, outs, result, public, frame.oid)
         return result
+
+    def _note_modes(self, entries: list[TreeEntry]) -> None:
+        if not self.odd_modes and has_odd_modes(entries):
+            self._spell_as_old_git()
+
+    def _spell_as_old_git(self) -> None:
+        """From now on compare trees as git does and keep the bytes of those written.
+
+        Trees written before were kept nowhere but in the pack being written, which git cannot
+        read yet; a later commit may be compared with one (its parent's public tree), so that
+        pack is stored first (a run whose history spells a mode the old way only after some
+        commits crashed reading one back).
+        """
+        self.odd_modes = True
+        self._sink.checkpoint()
 
     def read_public(self, tree: bytes) -> bytes:
         """The bytes of a public tree: one written by this filter, or one in the repository."""

@@ -159,19 +159,28 @@ def test_only_the_folders_above_what_a_rule_may_act_on_are_entered(
     assert "other/d.py" in listing.split("\n")
 
 
-def test_no_answer_when_rules_or_content_leave_nothing_to_tell(repo: pygit2.Repository) -> None:
+def test_no_answer_when_rules_content_or_spelling_leave_nothing_to_tell(
+    repo: pygit2.Repository,
+) -> None:
     tree = _write_tree(repo, {b"a/b.txt": (0o100644, b"b\n")})
     where = Path(repo.path)
-    assert folders_to_enter(
-        where, tree, Rules.compile(["*.pem"]), None, content=False
-    ) == frozenset({b""})
-    included = Rules.compile(["*.pem"], include=["a/"])
-    assert folders_to_enter(where, tree, included, None, content=False) is None
-    kept = Rules.compile(["*.pem"]).keeping([b"a/b.txt"])
-    assert folders_to_enter(where, tree, kept, None, content=False) is None
+
+    def read(oid: bytes) -> bytes:
+        return bytes(repo.odb.read(pygit2.Oid(raw=oid))[1])
+
+    def enter(tree: bytes, rules: Rules, *, content: bool = False) -> frozenset[bytes] | None:
+        return folders_to_enter(where, tree, rules, None, content=content, read=read)
+
+    pem = Rules.compile(["*.pem"])
+    assert enter(tree, pem) == frozenset({b""})
+    assert enter(tree, Rules.compile(["*.pem"], include=["a/"])) is None
+    assert enter(tree, pem.keeping([b"a/b.txt"])) is None
     # Content rules without a scan may touch any file.
-    assert folders_to_enter(where, tree, Rules.compile(["*.pem"]), None, content=True) is None
+    assert enter(tree, pem, content=True) is None
     # git cannot read a tree it does not have.
-    assert (
-        folders_to_enter(where, b"\1" * 20, Rules.compile(["*.pem"]), None, content=False) is None
-    )
+    assert enter(b"\1" * 20, pem) is None
+    # A folder that spells a mode as old git did must be read by the filter itself.
+    blob = repo.create_blob(b"b\n").raw
+    odd = repo.odb.write(pygit2.enums.ObjectType.TREE, b"100664 b.txt\0" + blob).raw
+    root = repo.odb.write(pygit2.enums.ObjectType.TREE, b"40000 a\0" + odd).raw
+    assert enter(root, pem) is None

@@ -258,3 +258,84 @@ def test_a_refused_source_object_and_a_refused_object_of_ours_get_different_hint
     assert (
         "an object git-pubgate wrote: that is a bug in git-pubgate, please report it" in (lines[1])
     )
+
+
+def _sync_with(old: OldGit, target: Path, config: dict[str, object]) -> str:
+    """Sync ``old``'s main into ``target`` with ``config``; the head branch's tip."""
+    path = old.path.parent / "pubgate.yaml"
+    path.write_text(json.dumps({"target_repo": str(target), **config}))
+    done = pubgate("--config", str(path), "sync", "--no-pr", cwd=old.path)
+    assert done.code == 0, done.err
+    return git("rev-parse", "pubgate/sync", cwd=target).strip()
+
+
+def _from_scratch(old: OldGit, public: PublicRepos, config: dict[str, object]) -> str:
+    """The head a sync from scratch gives, into a target of its own, leaving no state."""
+    shutil.rmtree(old.path / "pubgate", ignore_errors=True)
+    head = _sync_with(old, checking_target(public, "scratch.git"), config)
+    shutil.rmtree(old.path / "pubgate")
+    return head
+
+
+@pytest.mark.parametrize("drop", ["pubgate", "pubgate/cache"])
+def test_without_the_cache_a_folder_kept_unread_in_old_spelling_gives_the_same_ids(
+    tmp_path: Path, public: PublicRepos, drop: str
+) -> None:
+    """The whole-tree filter of a sync without its cache keeps by id, unread, the folders no
+    rule acts on. lib/ spells a mode the old way in A; B respells it as lib2/ is and changes
+    only an excluded file, so its public tree differs from A's in the spelling alone: git
+    filter-repo and a sync from scratch prune it, and so must a sync without the cache
+    (without staging too: a fresh clone, which has not fetched A's public tree)."""
+    config: dict[str, object] = {"exclude": ["*.pem"], "defaults": False}
+    old = OldGit(tmp_path / "src")
+    odd, canonical = (
+        old.tree({"x.py": (mode, old.blob("x\n"))}) for mode in (b"100664", b"100644")
+    )
+
+    def root(readme: str, pem: str, lib: pygit2.Oid) -> pygit2.Oid:
+        files = {"README": (b"100644", old.blob(readme)), "key.pem": (b"100644", old.blob(pem))}
+        return old.tree({**files, "lib": (b"40000", lib), "lib2": (b"40000", canonical)})
+
+    a = old.commit("A", root("1\n", "p1\n", odd))
+    b = old.commit("B", root("1\n", "p2\n", canonical), a)
+    c = old.commit("C", root("2\n", "p2\n", canonical), b)
+    old.point(c)
+    expected = _from_scratch(old, public, config)
+
+    target = checking_target(public, "public.git")
+    old.point(a)
+    _sync_with(old, target, config)
+    git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
+    shutil.rmtree(old.path / drop)
+    old.point(c)
+    assert _sync_with(old, target, config) == expected
+    assert counts(target, expected)[0] == "2"  # A and C: B was pruned
+
+
+def test_a_fresh_clone_reads_back_the_public_tree_it_made_when_a_mode_is_old(
+    tmp_path: Path, public: PublicRepos
+) -> None:
+    """B spells README's mode the old way: comparing B's public tree with A's reads A's back,
+    which a fresh clone made itself (it fetched no public tree) and has not stored yet."""
+    config: dict[str, object] = {"exclude": ["/internal/"]}
+    old = OldGit(tmp_path / "src")
+    readme = old.blob("hi\n")
+
+    def root(readme_mode: bytes, n: int) -> pygit2.Oid:
+        internal = old.tree({"s.txt": (b"100644", old.blob(f"s{n}\n"))})
+        src = old.tree({"a.py": (b"100644", old.blob(f"{n}\n"))})
+        entries = {"README": (readme_mode, readme), "src": (b"40000", src)}
+        return old.tree({**entries, "internal": (b"40000", internal)})
+
+    a = old.commit("A", root(b"100644", 1))
+    b = old.commit("B", root(b"100664", 2), a)
+    old.point(b)
+    expected = _from_scratch(old, public, config)
+
+    target = checking_target(public, "public.git")
+    old.point(a)
+    _sync_with(old, target, config)
+    git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
+    shutil.rmtree(old.path / "pubgate")
+    old.point(b)
+    assert _sync_with(old, target, config) == expected
