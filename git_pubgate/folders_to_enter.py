@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .content_prefilter import ContentScan
+from .gitio import without_repository
 from .objects import CANONICAL_MODES
 from .procs import tied
 from .rules import Rules
@@ -96,12 +97,11 @@ def _old_spelling(data: bytes) -> bool:
 def _listing(git_dir: Path, tree: bytes) -> Iterator[tuple[bool, bytes, bytes]] | None:
     """(is a folder, path, hex id) for every entry below ``tree``, each folder before what it
     holds; None when git failed."""
-    env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_OBJECT_DIRECTORY")}
     done = subprocess.run(
         ["git", "--git-dir", str(git_dir), "ls-tree", "-r", "-t", "-z", "--full-tree", tree.hex()],
         capture_output=True,
         stdin=subprocess.DEVNULL,
-        env=env,
+        env=without_repository(os.environ),
         check=False,
         preexec_fn=tied(),
     )

@@ -204,6 +204,15 @@ def _display_url(url: str) -> str:
     return url
 
 
+# Variables a hook may have exported: they would point git at the wrong repository.
+_REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
+
+
+def without_repository(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without the variables that name a repository, for a git told which one to use."""
+    return {k: v for k, v in env.items() if k not in _REPOSITORY_VARIABLES}
+
+
 @dataclass(frozen=True)
 class Remote:
     """A remote repository reached through the git CLI from a local ``git_dir``."""
@@ -230,10 +239,7 @@ class Remote:
         settings: Sequence[str] = (),
     ) -> str:
         """Run one git transport command; retry what a flaky network causes, within bounds."""
-        env = credential_env(self.token, os.environ)
-        # Variables a hook may have exported would point git at the wrong repository.
-        for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
-            env.pop(var, None)
+        env = credential_env(self.token, without_repository(os.environ))
         # A connection that stalls must fail rather than hang a CI job until its own timeout.
         env.setdefault("GIT_HTTP_LOW_SPEED_LIMIT", "1")
         env.setdefault("GIT_HTTP_LOW_SPEED_TIME", str(STALL_SECONDS))

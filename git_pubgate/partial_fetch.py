@@ -32,7 +32,7 @@ import pygit2
 
 from .config import is_local
 from .errors import PubgateError
-from .gitio import Remote
+from .gitio import Remote, without_repository
 from .procs import tied
 
 PROMISOR = "pubgate-target"
@@ -161,20 +161,13 @@ def _lacking(staging: pygit2.Repository, remote: Remote, trees: list[str], blobs
         ],
         capture_output=True,
         stdin=subprocess.DEVNULL,
-        env=_env(),
+        env=without_repository(os.environ),
         check=False,
         preexec_fn=tied(),
     )
     if done.returncode != 0:
         return True
     return any(line.startswith(b"?") for line in done.stdout.splitlines())
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
-        env.pop(var, None)
-    return env
 
 
 def _empty(staging: pygit2.Repository) -> bool:

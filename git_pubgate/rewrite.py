@@ -223,15 +223,13 @@ class TreeFilter:
         data = b"" if root == EMPTY_TREE else self._odb.read(pygit2.Oid(raw=root))[1]
         blob = ContentPolicy.root_attributes(data)
         before = self._content.attributes_id
-        if self._content.use_attributes(blob, self._read_blob):
+        if self._content.use_attributes(blob, self._read):
             self._contexts[before] = (self._memo, self._seen, self._seeds)
             self._memo, self._seen, self._seeds = self._contexts.pop(blob, ({}, {}, {}))
             self._content_free = self._content.position_free
 
     def _read(self, oid: bytes) -> bytes:
-        return bytes(self._odb.read(pygit2.Oid(raw=oid))[1])
-
-    def _read_blob(self, oid: bytes) -> bytes:
+        """The raw bytes of an object (a blob, a tree), by raw id."""
         return bytes(self._odb.read(pygit2.Oid(raw=oid))[1])
 
     def _file_entry(self, data: bytes, entry: TreeEntry, path: bytes) -> bytes:
@@ -241,7 +239,7 @@ class TreeFilter:
         if self._content is None or (self._scan is not None and not self._scan.may_touch(path)):
             return raw
         outcome = self._content.publish(
-            path, mode, oid, self._read_blob, lambda public: self._sink.add(OBJ_BLOB, public)
+            path, mode, oid, self._read, lambda public: self._sink.add(OBJ_BLOB, public)
         )
         if outcome.sections:
             self.sectioned.add(path)
