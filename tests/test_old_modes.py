@@ -277,6 +277,25 @@ def _from_scratch(old: OldGit, public: PublicRepos, config: dict[str, object]) -
     return head
 
 
+def _synced_again_without(  # noqa: PLR0917
+    old: OldGit,
+    public: PublicRepos,
+    config: dict[str, object],
+    first: pygit2.Oid,
+    then: pygit2.Oid,
+    drop: str,
+) -> str:
+    """Publish ``first``, merge it, remove ``drop`` (the cache, or all of ``.git/pubgate``:
+    a fresh clone), and sync ``then``: the head that sync pushed."""
+    target = checking_target(public, "public.git")
+    old.point(first)
+    _sync_with(old, target, config)
+    git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
+    shutil.rmtree(old.path / drop)
+    old.point(then)
+    return _sync_with(old, target, config)
+
+
 @pytest.mark.parametrize("drop", ["pubgate", "pubgate/cache"])
 def test_without_the_cache_a_folder_kept_unread_in_old_spelling_gives_the_same_ids(
     tmp_path: Path, public: PublicRepos, drop: str
@@ -302,14 +321,8 @@ def test_without_the_cache_a_folder_kept_unread_in_old_spelling_gives_the_same_i
     old.point(c)
     expected = _from_scratch(old, public, config)
 
-    target = checking_target(public, "public.git")
-    old.point(a)
-    _sync_with(old, target, config)
-    git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
-    shutil.rmtree(old.path / drop)
-    old.point(c)
-    assert _sync_with(old, target, config) == expected
-    assert counts(target, expected)[0] == "2"  # A and C: B was pruned
+    assert _synced_again_without(old, public, config, a, c, drop) == expected
+    assert counts(public.root / "public.git", expected)[0] == "2"  # A and C: B was pruned
 
 
 def test_a_fresh_clone_reads_back_the_public_tree_it_made_when_a_mode_is_old(
@@ -332,10 +345,4 @@ def test_a_fresh_clone_reads_back_the_public_tree_it_made_when_a_mode_is_old(
     old.point(b)
     expected = _from_scratch(old, public, config)
 
-    target = checking_target(public, "public.git")
-    old.point(a)
-    _sync_with(old, target, config)
-    git("update-ref", "refs/heads/main", "refs/heads/pubgate/sync", cwd=target)
-    shutil.rmtree(old.path / "pubgate")
-    old.point(b)
-    assert _sync_with(old, target, config) == expected
+    assert _synced_again_without(old, public, config, a, b, "pubgate") == expected
