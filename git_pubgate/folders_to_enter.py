@@ -19,16 +19,13 @@ listing shows every mode as git spells it now, so each folder is read for its ow
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .content_prefilter import ContentScan
-from .gitio import without_repository
+from .gitio import output_in
 from .objects import CANONICAL_MODES
-from .procs import tied
 from .rules import Rules
 
 
@@ -97,17 +94,8 @@ def _old_spelling(data: bytes) -> bool:
 def _listing(git_dir: Path, tree: bytes) -> Iterator[tuple[bool, bytes, bytes]] | None:
     """(is a folder, path, hex id) for every entry below ``tree``, each folder before what it
     holds; None when git failed."""
-    done = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "ls-tree", "-r", "-t", "-z", "--full-tree", tree.hex()],
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        env=without_repository(os.environ),
-        check=False,
-        preexec_fn=tied(),
-    )
-    if done.returncode != 0:
-        return None
-    return _entries(done.stdout)
+    listed = output_in(git_dir, ["ls-tree", "-r", "-t", "-z", "--full-tree", tree.hex()])
+    return None if listed is None else _entries(listed)
 
 
 def _entries(output: bytes) -> Iterator[tuple[bool, bytes, bytes]]:

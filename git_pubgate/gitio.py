@@ -213,6 +213,19 @@ def without_repository(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in _REPOSITORY_VARIABLES}
 
 
+def output_in(git_dir: Path, args: Sequence[str]) -> bytes | None:
+    """What ``git --git-dir git_dir args`` prints, or None when it fails (a local query)."""
+    done = subprocess.run(
+        ["git", "--git-dir", str(git_dir), *args],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        env=without_repository(os.environ),
+        check=False,
+        preexec_fn=tied(),
+    )
+    return done.stdout if done.returncode == 0 else None
+
+
 @dataclass(frozen=True)
 class Remote:
     """A remote repository reached through the git CLI from a local ``git_dir``."""

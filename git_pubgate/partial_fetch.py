@@ -23,8 +23,6 @@ before.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -32,8 +30,7 @@ import pygit2
 
 from .config import is_local
 from .errors import PubgateError
-from .gitio import Remote, without_repository
-from .procs import tied
+from .gitio import Remote, output_in
 
 PROMISOR = "pubgate-target"
 # Set while staging lacks objects of the target's history that audit and absorb read.
@@ -147,27 +144,9 @@ def _lacking(staging: pygit2.Repository, remote: Remote, trees: list[str], blobs
     ``--missing=print`` lists them without git fetching them one by one.
     """
     only = [] if blobs else ["--filter=blob:none"]
-    done = subprocess.run(
-        [
-            "git",
-            "--git-dir",
-            staging.path,
-            *remote.options,
-            "rev-list",
-            "--objects",
-            "--missing=print",
-            *only,
-            *trees,
-        ],
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        env=without_repository(os.environ),
-        check=False,
-        preexec_fn=tied(),
-    )
-    if done.returncode != 0:
-        return True
-    return any(line.startswith(b"?") for line in done.stdout.splitlines())
+    args = [*remote.options, "rev-list", "--objects", "--missing=print", *only, *trees]
+    listed = output_in(Path(staging.path), args)
+    return listed is None or any(line.startswith(b"?") for line in listed.splitlines())
 
 
 def _empty(staging: pygit2.Repository) -> bool:
