@@ -204,7 +204,7 @@ class TreeFilter:
             if self._content is not None:
                 self._scan = scan_for(self._git_dir, tree, self._content)
             self._enter = folders_to_enter(
-                self._git_dir, tree, self._rules, self._scan, content=content, read=self._read
+                tree, self._rules, self._scan, content=content, read=self._read
             )
         try:
             result = self._filter(tree, state)

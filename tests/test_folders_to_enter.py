@@ -163,13 +163,12 @@ def test_no_answer_when_rules_content_or_spelling_leave_nothing_to_tell(
     repo: pygit2.Repository,
 ) -> None:
     tree = _write_tree(repo, {b"a/b.txt": (0o100644, b"b\n")})
-    where = Path(repo.path)
 
     def read(oid: bytes) -> bytes:
         return bytes(repo.odb.read(pygit2.Oid(raw=oid))[1])
 
     def enter(tree: bytes, rules: Rules, *, content: bool = False) -> frozenset[bytes] | None:
-        return folders_to_enter(where, tree, rules, None, content=content, read=read)
+        return folders_to_enter(tree, rules, None, content=content, read=read)
 
     pem = Rules.compile(["*.pem"])
     assert enter(tree, pem) == frozenset({b""})
@@ -177,7 +176,7 @@ def test_no_answer_when_rules_content_or_spelling_leave_nothing_to_tell(
     assert enter(tree, pem.keeping([b"a/b.txt"])) is None
     # Content rules without a scan may touch any file.
     assert enter(tree, pem, content=True) is None
-    # git cannot read a tree it does not have.
+    # A tree this repository does not have cannot be read.
     assert enter(b"\1" * 20, pem) is None
     # A folder that spells a mode as old git did must be read by the filter itself.
     blob = repo.create_blob(b"b\n").raw
