@@ -312,6 +312,7 @@ class PackWriter:
 
     def __init__(self, git_dir: Path):
         self._git_dir = git_dir
+        self._stored: set[bytes] = set()  # ids written into the packs before a checkpoint
         self._open()
 
     def _open(self) -> None:
@@ -324,6 +325,10 @@ class PackWriter:
         self._offset = 12
         self._written: dict[bytes, tuple[int, int]] = {}  # id -> (pack offset, delta depth)
         self.count = 0
+
+    def wrote(self, oid: bytes) -> bool:
+        """Whether this writer wrote the object ``oid`` (raw id), into any of its packs."""
+        return oid in self._written or oid in self._stored
 
     def add(self, obj_type: int, data: bytes) -> bytes:
         """Queue an object and return its raw id; a second add of the same object is free."""
@@ -382,6 +387,7 @@ class PackWriter:
         """Store what was written so far, so that git can read it, and go on in a new pack."""
         if self.count:
             self.commit()
+            self._stored.update(self._written)
             self._open()
 
     def abort(self) -> None:

@@ -23,7 +23,7 @@ before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pygit2
@@ -102,23 +102,42 @@ def fetch_first(staging: pygit2.Repository, remote: Remote, heads: Mapping[str, 
 
 
 def ensure(
-    staging: pygit2.Repository, remote: Remote, commits: Iterable[str], *, blobs: bool = False
+    staging: pygit2.Repository,
+    remote: Remote,
+    commits: Iterable[str],
+    *,
+    blobs: bool = False,
+    whole: Callable[[bytes], bool] | None = None,
 ) -> None:
     """Fetch what staging lacks of the trees of ``commits`` (and their files, with ``blobs``),
-    which must be in staging themselves. Nothing to do unless staging is partial."""
+    which must be in staging themselves. Nothing to do unless staging is partial.
+
+    Args:
+        whole: whether a tree (by raw id) is known to be here with every tree below it, as
+            one this run wrote is: each tree below it was written too, or taken by id from a
+            tree the run read (a source one, or one an earlier run wrote). Only when files
+            (``blobs``) are not wanted: a written tree's files may be public ones.
+    """
     if not is_partial(staging):
         return
     try:
-        _fetch_trees(staging, remote, commits, blobs)
+        _fetch_trees(staging, remote, commits, blobs, None if blobs else whole)
     except PubgateError:
         make_whole(staging, remote)  # a server that serves no objects by id (protocol v0)
 
 
 def _fetch_trees(
-    staging: pygit2.Repository, remote: Remote, commits: Iterable[str], blobs: bool
+    staging: pygit2.Repository,
+    remote: Remote,
+    commits: Iterable[str],
+    blobs: bool,
+    whole: Callable[[bytes], bool] | None,
 ) -> None:
     trees = sorted({str(staging[c].peel(pygit2.Commit).tree_id) for c in commits})
-    if all(t in staging for t in trees) and not _lacking(staging, remote, trees, blobs):
+    unknown = [t for t in trees if whole is None or not whole(bytes.fromhex(t))]
+    if not unknown:
+        return  # the usual sync: the review branch holds the tree it rewrote the last commit to
+    if all(t in staging for t in unknown) and not _lacking(staging, remote, unknown, blobs):
         return
     # By id and telling nothing of what staging has: the server would count these trees as
     # staging's already, since the commits that hold them are; and git would not even ask

@@ -267,9 +267,11 @@ def _run(  # noqa: PLR0917
     # the rewrite wrote what it wrote (usually the very trees the review branch holds).
     reads_files = owned is not None or bool(config.keep_public)
 
-    def fetch_public(commits: list[str], *, blobs: bool = False) -> None:
+    def fetch_public(
+        commits: list[str], *, blobs: bool = False, whole: Callable[[bytes], bool] | None = None
+    ) -> None:
         if not options.offline:
-            partial_fetch.ensure(staging, remote, commits, blobs=blobs)
+            partial_fetch.ensure(staging, remote, commits, blobs=blobs, whole=whole)
 
     def public_tips() -> list[str]:
         return [*tips.values(), *([state.last_public] if state.last_public else [])]
@@ -328,7 +330,8 @@ def _run(  # noqa: PLR0917
     except BaseException:
         writer.abort()
         raise
-    fetch_public(public_tips())  # what the rewrite did not write, for the checks and the push
+    # What the rewrite did not write, for the checks and the push.
+    fetch_public(public_tips(), whole=writer.wrote)
     # Said whenever the state rests on such a squash, whether found now or by an earlier run.
     report.squash_without_trailer = lost_trailers.unnamed(staging, state, config.trailer)
     result, base_tree, tip_tree = rewritten.result, rewritten.base, rewritten.tip_tree
