@@ -39,7 +39,12 @@ def bound_memory() -> None:
 def walking_history() -> Iterator[None]:
     """Room in the object cache for one walk over a whole history's commits.
 
-    The limit goes back afterwards; the walk's commits are then evicted as other objects come.
+    Afterwards the limit goes back to what it was, or to as much above what the cache then
+    holds (at most the walk's room). Not lower: under a limit below what it holds, libgit2
+    evicts on every new entry, and a cache smaller than its eviction batch (an object
+    database's, which holds the trees a sync reads next) is emptied each time, so every tree
+    would be read twice (+0.01 s for the 488 folders of the 50,000-commit benchmark). Freeing
+    the walk's commits instead costs what freeing them at exit does, paid now.
     """
     _, before = pygit2.settings.cached_memory
     if before >= WALK_CACHE_BYTES:
@@ -49,4 +54,10 @@ def walking_history() -> Iterator[None]:
     try:
         yield
     finally:
-        pygit2.settings.cache_max_size(before)
+        held, _ = pygit2.settings.cached_memory
+        pygit2.settings.cache_max_size(after_walk(before, held))
+
+
+def after_walk(before: int, held: int) -> int:
+    """The cache's limit after a walk: ``before``, or that much room above ``held``."""
+    return min(WALK_CACHE_BYTES, max(before, held + before))

@@ -14,6 +14,7 @@ from git_pubgate.libgit2_limits import (
     PACK_MAPPED_BYTES,
     PACK_WINDOW_BYTES,
     WALK_CACHE_BYTES,
+    after_walk,
     bound_memory,
 )
 from git_pubgate.state import read_synced
@@ -37,7 +38,7 @@ def test_a_command_sets_the_limits_before_it_reads_a_repository(tmp_path: Path) 
         bound_memory()
 
 
-def test_a_trailer_walk_has_room_in_the_cache_and_gives_it_back(tmp_path: Path) -> None:
+def test_a_trailer_walk_has_room_in_the_cache_and_keeps_room_after_it(tmp_path: Path) -> None:
     repo = pygit2.init_repository(str(tmp_path / "public.git"), bare=True)
     tree = repo.TreeBuilder().write()
     parents: list[pygit2.Oid] = []
@@ -69,5 +70,13 @@ def test_a_trailer_walk_has_room_in_the_cache_and_gives_it_back(tmp_path: Path) 
     finally:
         del repo.walk
     assert sorted(synced) == [f"{i:040x}" for i in range(3)]
-    assert pygit2.settings.cached_memory[1] == OBJECT_CACHE_BYTES  # given back
+    held, limit = pygit2.settings.cached_memory
+    assert limit == after_walk(OBJECT_CACHE_BYTES, held) == OBJECT_CACHE_BYTES + held
     assert limits == [WALK_CACHE_BYTES] * 3
+
+
+def test_after_a_walk_the_cache_keeps_its_room_above_what_it_holds() -> None:
+    assert after_walk(OBJECT_CACHE_BYTES, 0) == OBJECT_CACHE_BYTES
+    assert after_walk(OBJECT_CACHE_BYTES, 20 << 20) == OBJECT_CACHE_BYTES + (20 << 20)
+    # Never above the walk's own room, whatever the cache holds.
+    assert after_walk(OBJECT_CACHE_BYTES, WALK_CACHE_BYTES) == WALK_CACHE_BYTES
