@@ -29,6 +29,7 @@ def _note(signum: int, frame: object) -> None:
 
 _signal.signal(_signal.SIGINT, _note)
 
+import atexit  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
@@ -70,8 +71,30 @@ def _report(as_json: bool) -> None:
             sys.stdout.flush()
 
 
+_leaving: int | None = None  # the exit code, once main has its answer
+
+
+def _leave_without_finalising() -> None:
+    """The last exit handler (the first registered): flush the streams and end the process.
+
+    What Python would do next is finalise: free every object one by one, libgit2's caches
+    included. After a sync that read the 47,152 trailers of the 50,000-commit benchmark that
+    took 0.15 s of CPU, a seventh of the run, to give back memory the system takes back at
+    once. Nothing of this package's is left to finish by then: files are written and closed,
+    git children waited for, and no thread runs; exit handlers registered by others have run.
+    """
+    if _leaving is None:  # main did not get to its answer: exit as Python does
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone, or a closed stream
+            stream.flush()
+    _os._exit(_leaving)
+
+
 def main() -> None:
     """Run ``git pubgate`` with the process's arguments and exit with its code."""
+    global _leaving  # noqa: PLW0603 (read by the exit handler, after main returned)
+    atexit.register(_leave_without_finalising)
     argv = sys.argv[1:]
     code: int | None = None
     try:
@@ -94,4 +117,5 @@ def main() -> None:
         # that never returned may still owe stdout its one object.
         _report(as_json=code is None and "--json" in argv)
         code = EXIT_INTERRUPTED
+    _leaving = code
     sys.exit(code)
