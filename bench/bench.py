@@ -69,8 +69,8 @@ def _measure_main(cmd: list[str]) -> None:
 
 def trailers_cpu(repo: Path, ref: str) -> float:
     """CPU seconds git-pubgate spends reading every trailer of ``ref``'s history in ``repo``,
-    under the same libgit2 limits as a command, start-up excluded: the "cost of reading the
-    public trailers" that issue 14's no-cache target adds 0.5 s to."""
+    opened as sync opens staging and under the same libgit2 limits, start-up excluded: the
+    "cost of reading the public trailers" that issue 14's no-cache target adds 0.5 s to."""
     out = subprocess.run([sys.executable, __file__, "_trailers", str(repo), ref],
                          capture_output=True, check=True, text=True)
     return float(json.loads(out.stdout.strip().splitlines()[-1])["cpu"])
@@ -80,10 +80,12 @@ def _trailers_main(repo: str, ref: str) -> None:
     import pygit2
 
     from git_pubgate.libgit2_limits import bound_memory
+    from git_pubgate.plain_backends import use_plain_backends
     from git_pubgate.state import read_synced
 
     bound_memory()
     staging = pygit2.Repository(repo)
+    use_plain_backends(staging)  # opened as sync opens staging (workspace._staging_repo)
     tip = str(staging.revparse_single(ref).id)
     start = time.process_time()
     named = read_synced(staging, tip, "Pubgate-Source")

@@ -23,6 +23,7 @@ from .errors import ConfigError, PubgateError
 from .gitio import failure_detail
 from .lock import WAIT_SECONDS, exclusive
 from .objects import TMP_PACK_PREFIX
+from .plain_backends import use_plain_backends
 from .procs import tied
 
 
@@ -201,6 +202,7 @@ def _staging_repo(source: Source) -> pygit2.Repository:
     if _crowded(path / "objects"):
         _repack(path)
         repo = pygit2.Repository(str(path))
+    use_plain_backends(repo)
     return repo
 
 
