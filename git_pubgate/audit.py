@@ -27,7 +27,7 @@ from .gitio import Remote
 from .keep_public import Overlay
 from .layout import chain, public_layout
 from .messages import MessagePolicy
-from .objects import EMPTY_TREE, PackWriter, parse_tree
+from .objects import EMPTY_TREE, PackWriter, canonical_mode, parse_tree
 from .policy import build as build_policy
 from .public_check import ContentCheck
 from .quoting import quote_path
@@ -160,9 +160,9 @@ class _TreeAudit:
                     self._keep is None or self._keep.is_public(path)
                 ):
                     here.append(f"excluded path {shown}")
-                if mode == GITLINK:
+                if canonical_mode(mode) == GITLINK:
                     here.append(f"gitlink (submodule) at {shown}")
-                elif mode == SYMLINK:
+                elif canonical_mode(mode) == SYMLINK:
                     here += self._symlink(path, child, shown)
             self._memo[key] = here
             found += here

@@ -78,8 +78,9 @@ class CacheFile:
 
 
 # Bump when a change to the engine changes the public commits it writes for the same input:
-# a pending record written by an older engine must not be reused.
-ENGINE_REVISION = 1
+# nothing an older engine cached may be reused (its pending record, nor its public tree as a
+# seed for the tree filter). 2: folders with a mode no git writes (``40700``) are folders.
+ENGINE_REVISION = 2
 
 
 def rewrite_settings(config: Config, source: pygit2.Repository) -> str:

@@ -24,6 +24,7 @@ import pathspec
 import yaml
 
 from .lfs_pointer import VERSION_LINES, may_be_pointer
+from .objects import canonical_mode, parse_tree
 from .replace import Replacement, Replacer, compile_rule
 from .secrets import Finding, SecretScanner, has_folded_word
 from .sections import WORDS, SectionError, check_binary, is_binary, may_have_markers, public_text
@@ -129,8 +130,11 @@ def root_attributes(tree: bytes) -> bytes | None:
 
     Asked for every commit's root tree, so one C-level search finds the name first and only
     its occurrences are checked to start an entry (the tree's start, or 21 bytes after a NUL).
+    A mode spelled another way (``100664``, as old git wrote it) is found entry by entry.
     """
     at = tree.find(_ATTRIBUTES_NAME)
+    if at < 0:
+        return None
     while at >= 0:
         start = at - 6
         blob_at = at + len(_ATTRIBUTES_NAME)
@@ -142,6 +146,9 @@ def root_attributes(tree: bytes) -> bytes | None:
         ):
             return tree[blob_at : blob_at + 20]
         at = tree.find(_ATTRIBUTES_NAME, at + 1)
+    for mode, name, oid, _, is_tree in parse_tree(tree, 0, len(tree)) or []:
+        if name == b".gitattributes" and not is_tree and canonical_mode(mode) in _FILE_MODES:
+            return oid
     return None
 
 
@@ -285,7 +292,7 @@ class ContentPolicy:
         write: Callable[[bytes], bytes],
     ) -> Outcome:
         """The public version of the file ``path`` (raises ContentError)."""
-        if mode not in REGULAR_FILE_MODES:
+        if canonical_mode(mode) not in REGULAR_FILE_MODES:
             return Outcome(blob)  # symlink targets and gitlinks are not file contents
         kind = self._classes.get(path) or self._kind(path)
         if blob in kind.unchanged:

@@ -33,7 +33,14 @@ from dataclasses import dataclass
 import pygit2
 
 from .errors import PubgateError
-from .objects import EMPTY_TREE, TREE_MODES, TreeEntry, parse_tree, shared_entries
+from .objects import (
+    EMPTY_TREE,
+    TreeEntry,
+    is_symlink_mode,
+    is_tree_mode,
+    parse_tree,
+    shared_entries,
+)
 from .rules import Rules
 
 SYMLINK = b"120000"
@@ -77,7 +84,7 @@ def forbidden(name: bytes, mode: bytes) -> str | None:
         return f"the name {name.decode()!r}"
     if _hfs_alias(name, ".git") or _ntfs_alias(name, b".git", b"git~1"):
         return "a name that file systems read as '.git'"
-    if mode == SYMLINK and (
+    if is_symlink_mode(mode) and (
         _hfs_alias(name, ".gitmodules") or _ntfs_alias(name, b".gitmodules", b"gitmod~1")
     ):
         return "'.gitmodules' as a symlink"
@@ -196,7 +203,7 @@ class TreeGuard:
                         below = refused or ((path, why) if why else None)
                         stack.append((oid, old_child, clean, path + b"/", below, index))
                     continue
-                if refused is None and why is None and mode != SYMLINK:
+                if refused is None and why is None and not is_symlink_mode(mode):
                     continue  # most files: nothing to refuse, so the rules need not be asked
                 if not self._is_public(path):
                     continue
@@ -207,7 +214,7 @@ class TreeGuard:
                         f"{_shown(where)!r}: {reason}, which git refuses",
                         "rename or remove it in the source, or exclude that path",
                     )
-                if mode == SYMLINK:
+                if is_symlink_mode(mode):
                     record.clean = False
                     self._symlink(commit, tree, path, oid)
         # A tree comes after the one holding it: going backwards, each is settled before it.
@@ -371,7 +378,7 @@ def _differing(
         if was is None:
             changed.append((entry, None))
         elif was != data[start : start + len(mode) + len(name) + 22]:
-            changed.append((entry, was[-20:] if was[: was.index(b" ")] in TREE_MODES else None))
+            changed.append((entry, was[-20:] if is_tree_mode(was[: was.index(b" ")]) else None))
     return changed
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pygit2
 
-from .objects import EMPTY_TREE, TREE_MODES, parse_tree
+from .objects import EMPTY_TREE, is_tree_mode, parse_tree
 from .rules import Rules
 
 
@@ -61,8 +61,8 @@ def held_back(
             state = rules.dir_state(path, included)
             if state.untouched:
                 continue  # no rule drops anything below
-            old_mode, old_oid = before.get(name, (b"", b""))
-            old_sub = old_oid if old_mode in (b"40000", b"040000") else None
+            was = before.get(name)
+            old_sub = was[1] if was is not None and is_tree_mode(was[0]) else None
             stack.append((old_sub, oid, path + b"/", state.included))
     return sorted(p.decode("utf-8", "surrogateescape") for p in found)
 
@@ -115,7 +115,7 @@ class _Trees:
         """(mode, id) at ``path`` (``dir/`` for a directory) below ``tree``, or None."""
         found: tuple[bytes, bytes] | None = (b"40000", tree)
         for name in path.rstrip("/").encode("utf-8", "surrogateescape").split(b"/"):
-            if found is None or found[0] not in TREE_MODES:
+            if found is None or not is_tree_mode(found[0]):
                 return None
             found = self._names(found[1]).get(name)
         return found

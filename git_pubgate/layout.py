@@ -13,7 +13,7 @@ import pygit2
 
 from .config import Config
 from .errors import ConfigError
-from .objects import TREE_MODES
+from .objects import is_tree_mode
 from .path_trees import SharedTrees, SourceTrees, TreeMapper
 from .paths import PathMap, overlaps
 from .workspace import Source
@@ -50,7 +50,7 @@ def public_layout(
         under_root = f"{config.root}/{dst_text}" if config.root else dst_text
         vacated = any(overlaps(under_root.encode(), moved) for moved, _ in paths.moves)
         if mapper.public_path_exists(tip_tree, dst) and not vacated:
-            kind = "folder" if found[0] in TREE_MODES else "file"
+            kind = "folder" if is_tree_mode(found[0]) else "file"
             raise ConfigError(
                 f"move {src_text} -> {dst_text} collides with {under_root}, "
                 f"which the root folder already holds",

@@ -51,7 +51,8 @@ TREE_MODES = frozenset({b"40000", b"040000"})
 def parse_tree(data: bytes, start: int, end: int) -> list[TreeEntry] | None:
     """Entries of the raw tree ``data[start:end]``, or None when they do not tile it exactly.
 
-    One C-level regex pass; names may hold any byte but NUL, as in git.
+    One C-level regex pass; names may hold any byte but NUL, as in git. An entry is a folder
+    when git reads it as one (see ``is_tree_mode``).
     """
     entries: list[TreeEntry] = []
     expected = start
@@ -59,7 +60,8 @@ def parse_tree(data: bytes, start: int, end: int) -> list[TreeEntry] | None:
         if m.start() != expected:
             return None
         mode = m.group(1)
-        entries.append((mode, m.group(2), m.group(3), expected, mode in TREE_MODES))
+        is_tree = mode in TREE_MODES or (mode not in CANONICAL_MODES and is_tree_mode(mode))
+        entries.append((mode, m.group(2), m.group(3), expected, is_tree))
         expected = m.end()
     return entries if expected == end else None
 
@@ -139,6 +141,23 @@ def canonical_mode(mode: bytes) -> bytes:
     if kind == 0o040000:
         return b"40000"
     return b"160000"
+
+
+def is_tree_mode(mode: bytes) -> bool:
+    """Whether git reads an entry of ``mode`` as a folder: by its type bits, so ``40700`` (a
+    mode no git writes, but a tree may hold) is one as much as ``40000``. Taken for a file, such
+    a folder would go out whole, whatever the rules exclude below it."""
+    return mode in TREE_MODES or canonical_mode(mode) == b"40000"
+
+
+def is_symlink_mode(mode: bytes) -> bool:
+    """Whether git reads an entry of ``mode`` as a symbolic link (``120000``, ``120755``)."""
+    return canonical_mode(mode) == b"120000"
+
+
+def is_gitlink_mode(mode: bytes) -> bool:
+    """Whether git reads an entry of ``mode`` as a gitlink (a submodule's commit)."""
+    return canonical_mode(mode) == b"160000"
 
 
 def canonical_entry(entry: bytes) -> bytes:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import ObjectType
 
-from .objects import EMPTY_TREE, TREE_MODES, RawCommit, parse_tree, tree_entry
+from .objects import EMPTY_TREE, RawCommit, is_tree_mode, parse_tree, tree_entry
 from .paths import PathMap
 from .rewrite import CommitSource, walk_commits
 
@@ -52,7 +52,7 @@ class SourceTrees:
         """The (mode, id) at ``path`` below ``tree``, or None when nothing is there."""
         current: Entry = (_DIR_MODE, tree)
         for name in path.split(b"/"):
-            if current[0] not in TREE_MODES:
+            if not is_tree_mode(current[0]):
                 return None
             found = self._lookup(current[1], name)
             if found is None:
@@ -147,7 +147,7 @@ class TreeMapper:
         if not self._paths.root:
             return True
         found = self._trees.entry(tree, self._paths.root)
-        return found is not None and found[0] in TREE_MODES
+        return found is not None and is_tree_mode(found[0])
 
     def public_path_exists(self, tree: bytes, public: bytes) -> bool:
         """Whether ``public`` exists in ``tree`` below the root, moves left aside."""
@@ -158,7 +158,7 @@ class TreeMapper:
         if not self._paths.root:
             return tree
         found = self._trees.entry(tree, self._paths.root)
-        return found[1] if found is not None and found[0] in TREE_MODES else EMPTY_TREE
+        return found[1] if found is not None and is_tree_mode(found[0]) else EMPTY_TREE
 
     def __call__(self, tree: bytes) -> bytes:
         base = self._base(tree)
@@ -230,7 +230,7 @@ def _paths_of(paths: PathMap) -> list[bytes]:
 
 def _row(name: bytes, entry: Entry) -> tuple[bytes, bytes]:
     mode, oid = entry
-    is_tree = mode in TREE_MODES
+    is_tree = is_tree_mode(mode)
     return _sort_key(name, is_tree), tree_entry(_DIR_MODE if is_tree else mode, name, oid)
 
 

@@ -21,6 +21,7 @@ from pygit2.enums import ObjectType
 from . import changelog
 from .config import VersionPolicy
 from .errors import ConfigError, PubgateError
+from .objects import canonical_mode
 from .rules import Rules
 from .trailer import RELEASE_TRAILER, add_trailer
 from .tree_edit import read_blob, set_file
@@ -65,7 +66,7 @@ class Owned:
     def read(self, tree: bytes, path: str) -> bytes | None:
         """The content of the file at ``path`` in ``tree`` (None: absent, a link or a gitlink)."""
         found = read_blob(self.repo, tree, path)
-        if found is None or found[0] in _LINKS:
+        if found is None or canonical_mode(found[0]) in _LINKS:
             return None
         return self.data(found[1])
 
@@ -129,7 +130,9 @@ class Overlay:
             files.append((owned.policy.changelog, None))
         for path, file in files:
             found = read_blob(self.repo, baseline, path)
-            blob = found[1] if found is not None and found[0] not in _LINKS else None
+            blob = (
+                found[1] if found is not None and canonical_mode(found[0]) not in _LINKS else None
+            )
             version = None
             if file is not None and blob is not None:
                 version = _declared(file, owned.data(blob))

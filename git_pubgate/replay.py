@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from .objects import TREE_MODES, parse_tree, tree_entry
+from .objects import canonical_mode, is_tree_mode, parse_tree, tree_entry
 from .rules import Rules
 
 GITLINK = b"160000"
@@ -31,7 +31,7 @@ class Entry:
 
     @property
     def is_tree(self) -> bool:
-        return self.mode in TREE_MODES
+        return is_tree_mode(self.mode)
 
     def same(self, other: Entry | None) -> bool:
         # 40000 and 040000 are one mode to git (old histories wrote the padded one).
@@ -153,13 +153,13 @@ class TreeReplay:
                     yield path, b_file, t_file
 
     def _check(self, path: bytes, old: Entry | None, new: Entry | None) -> None:
-        if any(e is not None and e.mode == GITLINK for e in (old, new)):
+        if any(e is not None and canonical_mode(e.mode) == GITLINK for e in (old, new)):
             raise RefusedChangeError(_text(path), "changes a submodule")
         if path in self._owned:
             raise RefusedChangeError(
                 _text(path), "changes a file that releases write (version file or changelog)"
             )
-        if new is not None and new.mode not in (SYMLINK, GITLINK):
+        if new is not None and canonical_mode(new.mode) not in (SYMLINK, GITLINK):
             data = self._odb.read(pygit2.Oid(raw=new.oid))[1]
             if any(word in data for word in MARKER_WORDS):
                 raise RefusedChangeError(_text(path), "holds internal-section markers")
@@ -168,7 +168,11 @@ class TreeReplay:
         """The contribution's edit of a file, brought into the internal version of it."""
         assert self._merge is not None
         current = self._lookup(ours, path)
-        if current is None or current.is_tree or SYMLINK in (old.mode, new.mode):
+        if (
+            current is None
+            or current.is_tree
+            or SYMLINK in map(canonical_mode, (old.mode, new.mode))
+        ):
             return new
         if current.oid == old.oid:
             return new  # published as it is inside: the contribution's file is the file

@@ -32,7 +32,7 @@ from . import (
     partial_fetch,
 )
 from .authors import People
-from .cache import CacheFile, SyncCache, fingerprint, rewrite_settings
+from .cache import ENGINE_REVISION, CacheFile, SyncCache, fingerprint, rewrite_settings
 from .checks import CheckOutput
 from .commit_map import CommitMap
 from .config import Config, is_local
@@ -250,6 +250,7 @@ def _run(  # noqa: PLR0917
             rules.exclude.lines,
             config.include,
             policy.fingerprint,
+            ENGINE_REVISION,  # what an older engine worked out is not this one's
             *((config.root, config.move) if layout is not None else ()),
             *((options.cache_slot,) if options.cache_slot else ()),
         ),

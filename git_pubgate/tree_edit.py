@@ -9,7 +9,7 @@ from __future__ import annotations
 import pygit2
 from pygit2.enums import ObjectType
 
-from .objects import parse_tree, tree_entry
+from .objects import is_symlink_mode, parse_tree, tree_entry
 
 FILE_MODE = b"100644"
 
@@ -77,7 +77,11 @@ def _set(  # noqa: PLR0917
                 child = _set(repo, oid, rest, blob, mode, exact)
                 out.append((_sort_key(name, True), tree_entry(entry_mode, name, child)))
             elif not rest:
-                keep = entry_mode if not exact and not is_tree and entry_mode != b"120000" else mode
+                keep = (
+                    entry_mode
+                    if not exact and not is_tree and not is_symlink_mode(entry_mode)
+                    else mode
+                )
                 out.append((_sort_key(name, False), tree_entry(keep, name, blob)))
             else:  # a file where a directory must go
                 child = _set(repo, None, rest, blob, mode, exact)

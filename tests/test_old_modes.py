@@ -346,3 +346,34 @@ def test_a_fresh_clone_reads_back_the_public_tree_it_made_when_a_mode_is_old(
     expected = _from_scratch(old, public, config)
 
     assert _synced_again_without(old, public, config, a, b, "pubgate") == expected
+
+
+def test_folders_and_files_in_modes_no_git_writes_get_every_rule(tmp_path: Path) -> None:
+    # git reads an entry by its mode's type bits: "40700" is a folder and "100600" a file, and
+    # `git fsck` only warns of them (badFilemode). Taken for anything else, an excluded folder
+    # would go out whole, and a file would skip the content rules.
+    old = OldGit(tmp_path / "src")
+    internal = old.tree({"key.txt": (b"100644", old.blob("top secret\n"))})
+    lib = old.tree(
+        {
+            "a.py": (b"100644", old.blob("a = 1\n")),
+            "deploy.pem": (b"100644", old.blob("-----BEGIN KEY-----\n")),
+        }
+    )
+    marked = "keep\n# BEGIN-INTERNAL\nhidden\n# END-INTERNAL\n"
+    root = old.tree(
+        {
+            "README": (b"100644", old.blob("read me\n")),
+            "internal": (b"40700", internal),
+            "lib": (b"40755", lib),
+            "notes.txt": (b"100600", old.blob(marked)),
+        }
+    )
+    old.point(old.commit("A", root))
+    target = tmp_path / "public.git"  # not fsck'ed: lib/ keeps the source's own mode
+    git("init", "-q", "--bare", "-b", "main", str(target))
+    head = _sync_with(old, target, {"exclude": ["/internal/", "*.pem"]})
+    listing = git("ls-tree", "-r", "--name-only", head, cwd=target).split()
+    assert listing == ["README", "lib/a.py", "notes.txt"]
+    notes = git("show", f"{head}:notes.txt", cwd=target)
+    assert "keep" in notes and "hidden" not in notes
