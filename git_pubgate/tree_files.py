@@ -20,30 +20,41 @@ import pygit2
 
 from .errors import PubgateError
 from .guard import forbidden
+from .objects import EMPTY_TREE, canonical_mode, parse_tree
 from .quoting import quote_path
-
-_TREE = 0o040000
-_LINK = 0o120000
-_GITLINK = 0o160000
-_EXECUTABLE = 0o000100
 
 
 def write_tree(repo: pygit2.Repository, commit: str, into: Path) -> int:
     """Write the tree of ``commit`` into the existing, empty directory ``into``.
 
+    Each entry is what git reads it as, by its mode's type bits (``120755`` is a symlink, which
+    libgit2 reads as an executable file).
+
     Returns:
         How many entries (files, symlinks, submodules) were written.
     """
-    tree = repo[commit].peel(pygit2.Tree)
+    odb = repo.odb
+
+    def read(oid: bytes) -> bytes:
+        return bytes(odb.read(pygit2.Oid(raw=oid))[1])
+
+    root = repo[commit].peel(pygit2.Tree).id.raw
     written = 0
     # A loop, not recursion: a 1,500-level deep path must not hit Python's recursion limit.
-    pending: list[tuple[pygit2.Tree, bytes, bytes]] = [(tree, os.fsencode(into), b"")]
+    pending: list[tuple[bytes, bytes, bytes]] = [(root, os.fsencode(into), b"")]
     while pending:
-        current, where, inside = pending.pop()
-        for entry in current:
-            name = entry.raw_name or b""  # (an empty name is refused just below)
-            mode = entry.filemode
-            why = forbidden(name, b"%o" % mode)
+        tree, where, inside = pending.pop()
+        data = b"" if tree == EMPTY_TREE else read(tree)
+        entries = parse_tree(data, 0, len(data))
+        if entries is None:
+            raise PubgateError(
+                f"refusing to write {quote_path(inside) or '/'} of {commit[:12]}: its tree is "
+                "corrupt",
+                "run 'git fsck' on the source repository",
+            )
+        for mode, name, oid, _, is_tree in entries:
+            kind = canonical_mode(mode)
+            why = forbidden(name, kind)
             if why is not None:
                 raise PubgateError(
                     f"refusing to write {quote_path(inside + name)} of {commit[:12]}: {why}",
@@ -51,19 +62,16 @@ def write_tree(repo: pygit2.Repository, commit: str, into: Path) -> int:
                 )
             path = os.path.join(where, name)
             try:
-                if mode == _TREE:
+                if is_tree:
                     os.mkdir(path)
-                    assert isinstance(entry, pygit2.Tree)
-                    pending.append((entry, path, inside + name + b"/"))
+                    pending.append((oid, path, inside + name + b"/"))
                     continue
-                if mode == _GITLINK:
+                if kind == b"160000":  # a submodule: an empty directory
                     os.mkdir(path)
-                elif mode == _LINK:
-                    assert isinstance(entry, pygit2.Blob)
-                    os.symlink(entry.data, path)
+                elif kind == b"120000":
+                    os.symlink(read(oid), path)
                 else:
-                    assert isinstance(entry, pygit2.Blob)
-                    _write_file(path, entry.data, mode)
+                    _write_file(path, read(oid), executable=kind == b"100755")
             except FileExistsError as e:
                 raise PubgateError(
                     f"refusing to write {quote_path(inside + name)} of {commit[:12]}: the tree "
@@ -75,8 +83,8 @@ def write_tree(repo: pygit2.Repository, commit: str, into: Path) -> int:
     return written
 
 
-def _write_file(path: bytes, data: bytes, mode: int) -> None:
-    permissions = 0o777 if mode & _EXECUTABLE else 0o666  # the umask takes off the rest
+def _write_file(path: bytes, data: bytes, *, executable: bool) -> None:
+    permissions = 0o777 if executable else 0o666  # the umask takes off the rest
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, permissions)
     try:
         view = memoryview(data)

@@ -48,3 +48,35 @@ def test_names_git_refuses_are_refused(tmp_path: Path, name: bytes) -> None:
     with pytest.raises(PubgateError, match="refusing to write"):
         write_tree(repo, commit, into)
     assert not (tmp_path / "x").exists() and list(into.iterdir()) == []
+
+
+def test_entries_are_written_as_git_reads_their_modes(tmp_path: Path) -> None:
+    """Modes no git writes, read by their type bits as git does: ``120755`` is a symlink (which
+    libgit2 reads as an executable file), ``40700`` a folder, ``100600`` a plain file."""
+    repo = pygit2.init_repository(str(tmp_path / "repo"), bare=True)
+    inner = repo.odb.write(TREE, b"100755 run.sh\0" + repo.create_blob(b"#!/bin/sh\n").raw)
+    commit = commit_of(
+        repo,
+        b"100600 a.txt\0"
+        + repo.create_blob(b"a\n").raw
+        + b"40700 bin\0"
+        + inner.raw
+        + b"120755 link\0"
+        + repo.create_blob(b"a.txt").raw,
+    )
+    into = tmp_path / "into"
+    into.mkdir()
+    assert write_tree(repo, commit, into) == 3
+    assert (into / "link").is_symlink() and str((into / "link").readlink()) == "a.txt"
+    assert (into / "a.txt").read_text() == "a\n" and not (into / "a.txt").stat().st_mode & 0o111
+    assert (into / "bin" / "run.sh").stat().st_mode & 0o100
+
+
+def test_a_gitmodules_symlink_in_an_odd_spelling_is_refused(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "repo"), bare=True)
+    commit = commit_of(repo, b"120755 .gitmodules\0" + repo.create_blob(b"elsewhere").raw)
+    into = tmp_path / "into"
+    into.mkdir()
+    with pytest.raises(PubgateError, match=r"'\.gitmodules' as a symlink"):
+        write_tree(repo, commit, into)
+    assert list(into.iterdir()) == []
