@@ -81,13 +81,16 @@ def _leave_without_finalising() -> None:
     included. After a sync that read the 47,152 trailers of the 50,000-commit benchmark that
     took 0.15 s of CPU, a seventh of the run, to give back memory the system takes back at
     once. Nothing of this package's is left to finish by then: files are written and closed,
-    git children waited for, and no thread runs; exit handlers registered by others have run.
+    git children waited for, and no thread runs; exit handlers registered while the command
+    ran have run. Handlers registered before ``main`` (a ``sitecustomize``) would not: under
+    coverage's start-up hook, which writes its data in one, the process exits as Python does.
     """
-    if _leaving is None:  # main did not get to its answer: exit as Python does
-        return
+    if _leaving is None or "COVERAGE_PROCESS_START" in _os.environ:
+        return  # main did not get to its answer, or a handler registered before it must run
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a reader gone, or a closed stream
-            stream.flush()
+        if stream is not None:  # None: the descriptor was closed when the process started
+            with contextlib.suppress(OSError, ValueError):  # a reader gone, a closed stream
+                stream.flush()
     _os._exit(_leaving)
 
 

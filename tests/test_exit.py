@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -69,4 +70,37 @@ def test_without_an_answer_python_exits_as_it_always_does() -> None:
     done = _run("raise RuntimeError('boom')")
     assert done.returncode == 1
     assert "RuntimeError: boom" in done.stderr
+    assert done.stderr.endswith("finalised\n")
+
+
+def test_a_closed_stdout_is_no_reason_to_complain() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "git_pubgate", "--version"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+        # The child starts with file descriptor 1 closed: its sys.stdout is None.
+        preexec_fn=lambda: os.close(1),
+    )
+    assert done.returncode == 0
+    # (argparse prints the version to stderr when there is no stdout)
+    assert "Exception" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_under_coverage_start_up_the_process_exits_as_python_does() -> None:
+    # coverage.process_startup writes its data from a handler registered before main runs.
+    env = {**os.environ, "COVERAGE_PROCESS_START": "/nonexistent/.coveragerc"}
+    script = SCRIPT.replace("ENDING", "return 5")
+    done = subprocess.run(
+        [sys.executable, "-c", script, "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 5
+    assert done.stdout == "handler ran\n"
     assert done.stderr.endswith("finalised\n")
