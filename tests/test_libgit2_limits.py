@@ -80,3 +80,7 @@ def test_after_a_walk_the_cache_keeps_its_room_above_what_it_holds() -> None:
     assert after_walk(OBJECT_CACHE_BYTES, 20 << 20) == OBJECT_CACHE_BYTES + (20 << 20)
     # Never above the walk's own room, whatever the cache holds.
     assert after_walk(OBJECT_CACHE_BYTES, WALK_CACHE_BYTES) == WALK_CACHE_BYTES
+    # A second walk does not add its room to the first one's.
+    first = after_walk(OBJECT_CACHE_BYTES, 20 << 20)
+    assert after_walk(first, 10 << 20) == first
+    assert after_walk(first, 30 << 20) == OBJECT_CACHE_BYTES + (30 << 20)
