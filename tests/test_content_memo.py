@@ -150,6 +150,21 @@ def test_a_secret_or_marker_is_never_skipped(scanner: SecretScanner | None) -> N
         assert found[:4] == ("refused", b"b.py", 1, "a GitHub token")
 
 
+def test_root_attributes_reads_the_mode_as_git_does() -> None:
+    blob = bytes(range(20))
+    readme = b"100644 README\0" + bytes(20)
+    for mode, found in [
+        (b"100644", blob),
+        (b"100600", blob),  # a regular file to git, in a spelling no git writes
+        (b"0100755", blob),
+        (b"120000", None),  # a symlink named .gitattributes: git reads no attributes from it
+        (b"40700", None),
+        (b"160000", None),
+    ]:
+        tree = readme + mode + b" .gitattributes\0" + blob
+        assert root_attributes(tree) == found, mode
+
+
 _ENTRY_MODES = (b"100644", b"100755", b"40000", b"120000", b"160000", b"100664")
 _ENTRY_NAMES = (b".gitattributes", b"a", b"x .gitattributes", b".gitattributes\0", b".github")
 

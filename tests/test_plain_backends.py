@@ -19,6 +19,13 @@ def _bare(path: Path, borrows: list[str] | None = None) -> pygit2.Repository:
     return pygit2.Repository(str(path))
 
 
+def _pack(repository: Path, oid: pygit2.Oid) -> None:
+    """Move the loose object ``oid`` of ``repository`` into a pack of its own."""
+    git("pack-objects", "-q", "objects/pack/pack", cwd=repository, input=f"{oid}\n".encode())
+    git("prune-packed", cwd=repository)
+    assert not (repository / "objects" / str(oid)[:2] / str(oid)[2:]).exists()
+
+
 def _blob(repo: pygit2.Repository, text: str) -> pygit2.Oid:
     return repo.odb.write(pygit2.enums.ObjectType.BLOB, text.encode())
 
@@ -30,12 +37,16 @@ def test_the_same_objects_are_seen_and_writes_stay_in_staging(tmp_path: Path) ->
     source = _bare(tmp_path / "source.git", ["../../store.git/objects"])
     staging = _bare(tmp_path / "staging.git", [str(tmp_path / "source.git" / "objects")])
     in_store, in_source = _blob(store, "shared\n"), _blob(source, "source\n")
-    git("repack", "-a", "-d", "-q", cwd=tmp_path / "source.git")  # one packed, one loose
+    _pack(tmp_path / "source.git", in_source)  # the source's packed, the store's loose
     in_staging = _blob(staging, "staging\n")
     default = staging.odb
     assert use_plain_backends(staging)
     for oid in (in_store, in_source, in_staging):
         assert oid in staging and staging.odb.read(oid)[1] == default.read(oid)[1]
+    # A pack the source gets afterwards (a fetch, a repack) is found too.
+    later = _blob(source, "later\n")
+    _pack(tmp_path / "source.git", later)
+    assert staging.odb.read(later)[1] == b"later\n"
     written = _blob(staging, "new\n")
     loose = f"{written}"[:2] + "/" + f"{written}"[2:]
     assert (tmp_path / "staging.git" / "objects" / loose).is_file()
