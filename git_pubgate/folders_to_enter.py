@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pathspec.util import NORMALIZE_PATH_SEPS
 
@@ -28,34 +29,70 @@ from .objects import CANONICAL_MODES
 from .rules import Rules
 
 
-def folders_to_enter(
-    tree: bytes,
-    rules: Rules,
-    scan: ContentScan | None,
-    *,
-    content: bool,
-    read: Callable[[bytes], bytes],
-) -> frozenset[bytes] | None:
-    """The folders of ``tree`` (paths without a trailing slash; ``b""`` is the root) above a
-    path some rule may act on, and such folders themselves; None when that cannot be told.
+@dataclass(frozen=True)
+class Listing:
+    """Every path below a tree as the patterns see it (a folder's with a trailing slash), and
+    the folders that hold something; what the two questions below are answered from."""
+
+    names: list[str]
+    parents: set[str]
+    search: Callable[[str], object]  # may an exclude pattern match this path?
+
+
+def listing_of(tree: bytes, rules: Rules, read: Callable[[bytes], bytes]) -> Listing | None:
+    """The listing of ``tree``; None when the questions cannot be answered from it.
 
     Args:
-        scan: the files of ``tree`` the content rules could touch.
-        content: whether there are content rules (then without ``scan`` nothing can be told).
         read: the raw bytes of a tree, by raw id.
     """
     exclude = rules.exclude
     if rules.include is not None or rules.kept or exclude.any_pattern is None:
         return None
-    if content and scan is None:
+    listed = _listing(tree, read)
+    if listed is None:
         return None
-    listing = _listing(tree, read)
-    if listing is None:
+    names, parents = listed
+    search = exclude.may_match if _normalizes(names) else exclude.any_pattern.search
+    return Listing(names, parents, search)
+
+
+def dropped_folders(listing: Listing, rules: Rules) -> list[bytes]:
+    """The outermost folders the rules exclude whole: the filter drops them unread, so what
+    they hold is never published and the content rules need not look inside.
+
+    (``rules.keeps_dir``, asked as the filter asks it; a listing exists only without
+    ``include`` and ``keep_public``, which could keep a path below such a folder.)
+    """
+    dropped: set[str] = set()
+    for name in sorted(n for n in listing.names if n.endswith("/") and listing.search(n)):
+        above, inside = name[:-1], False
+        while above and not inside:
+            above = above.rpartition("/")[0]
+            inside = above in dropped
+        path = name[:-1]
+        if not inside and not rules.keeps_dir(path.encode("utf-8", "surrogateescape"), True):
+            dropped.add(path)
+    return sorted(path.encode("utf-8", "surrogateescape") for path in dropped)
+
+
+def folders_to_enter(
+    listing: Listing | None, scan: ContentScan | None, *, content: bool
+) -> frozenset[bytes] | None:
+    """The folders of the listed tree (paths without a trailing slash; ``b""`` is the root)
+    above a path some rule may act on, and such folders themselves; None when that cannot be
+    told.
+
+    Args:
+        scan: the files of the tree the content rules could touch.
+        content: whether there are content rules (then without ``scan`` nothing can be told).
+    """
+    if listing is None or (content and scan is None):
         return None
-    names, parents = listing
-    may_match = exclude.may_match if _normalizes(names) else exclude.any_pattern.search
-    acted = [name.removesuffix("/") for name in names if may_match(name)]
-    acted += [name[:-1] for name in names if name.endswith("/") and name[:-1] not in parents]
+    names = listing.names
+    acted = [name.removesuffix("/") for name in names if listing.search(name)]
+    acted += [
+        name[:-1] for name in names if name.endswith("/") and name[:-1] not in listing.parents
+    ]
     found = [path.encode("utf-8", "surrogateescape") for path in acted]
     if scan is not None:
         found.extend(scan.files)

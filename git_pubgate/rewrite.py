@@ -24,7 +24,7 @@ from .authors import IdentityError, People
 from .content import ContentError, ContentPolicy
 from .content_prefilter import ContentScan, scan_for
 from .errors import PubgateError
-from .folders_to_enter import folders_to_enter
+from .folders_to_enter import dropped_folders, folders_to_enter, listing_of
 from .guard import TreeDiff, TreeGuard
 from .messages import MessagePolicy
 from .objects import (
@@ -200,12 +200,12 @@ class TreeFilter:
         if state.untouched and self._content is None:
             return tree
         if whole and pygit2.Oid(raw=tree) in self._odb:
-            content = self._content is not None
+            listing = listing_of(tree, self._rules, self._read)
             if self._content is not None:
-                self._scan = scan_for(self._git_dir, tree, self._content)
-            self._enter = folders_to_enter(
-                tree, self._rules, self._scan, content=content, read=self._read
-            )
+                # What the rules drop whole is never published: the search need not read it.
+                dropped = dropped_folders(listing, self._rules) if listing is not None else []
+                self._scan = scan_for(self._git_dir, tree, self._content, skip=dropped)
+            self._enter = folders_to_enter(listing, self._scan, content=self._content is not None)
         try:
             result = self._filter(tree, state)
         finally:

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pygit2
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from git_pubgate.content import ContentError, ContentPolicy
-from git_pubgate.folders_to_enter import folders_to_enter
+from git_pubgate.content_prefilter import scan_for
+from git_pubgate.folders_to_enter import dropped_folders, folders_to_enter, listing_of
 from git_pubgate.objects import PackWriter
 from git_pubgate.rewrite import TreeFilter
 from git_pubgate.rules import Rules
@@ -34,6 +35,7 @@ RULE_SETS = [
     ["a/*"],  # every folder in a/, and what it holds, through the folder
     ["a/**/b", "*.log"],
     ["b"],  # a file or a folder of that name, at any depth
+    ["b", "!b/"],  # the folder taken back: a pattern matches it, and it is kept
     ["/a/b/"],
     [],
 ]
@@ -105,6 +107,12 @@ def _outcome(filtering: Callable[[], bytes]) -> tuple[str, str]:
     rule_set=st.sampled_from(RULE_SETS),
     content=st.booleans(),
 )
+@example(  # a folder a pattern matches and another takes back, holding internal sections
+    files={b"b/f.txt": (0o100644, MARKED), b"c/b": (0o100644, b"plain\n")},
+    changes={},
+    rule_set=["b", "!b/"],
+    content=True,
+)
 def test_entering_only_those_folders_gives_the_same_trees(
     repo: pygit2.Repository,
     files: dict[bytes, tuple[int, bytes]],
@@ -168,7 +176,7 @@ def test_no_answer_when_rules_content_or_spelling_leave_nothing_to_tell(
         return bytes(repo.odb.read(pygit2.Oid(raw=oid))[1])
 
     def enter(tree: bytes, rules: Rules, *, content: bool = False) -> frozenset[bytes] | None:
-        return folders_to_enter(tree, rules, None, content=content, read=read)
+        return folders_to_enter(listing_of(tree, rules, read), None, content=content)
 
     pem = Rules.compile(["*.pem"])
     assert enter(tree, pem) == frozenset({b""})
@@ -183,3 +191,29 @@ def test_no_answer_when_rules_content_or_spelling_leave_nothing_to_tell(
     odd = repo.odb.write(pygit2.enums.ObjectType.TREE, b"100664 b.txt\0" + blob).raw
     root = repo.odb.write(pygit2.enums.ObjectType.TREE, b"40000 a\0" + odd).raw
     assert enter(root, pem) is None
+
+
+def test_the_search_leaves_out_the_outermost_folders_the_rules_drop(
+    repo: pygit2.Repository,
+) -> None:
+    files = {
+        b"doc/guide.md": (0o100644, b"g\n"),
+        b"doc/api/ref.md": (0o100644, MARKED),
+        b"src/a.py": (0o100644, b"a\n"),
+        b"src/tests/t.py": (0o100644, MARKED),
+        b"src/doc/b.md": (0o100644, MARKED),  # not /doc/: public, and searched
+        b"keys/x.pem": (0o100644, b"k\n"),
+    }
+    tree = _write_tree(repo, files)
+
+    def read(oid: bytes) -> bytes:
+        return bytes(repo.odb.read(pygit2.Oid(raw=oid))[1])
+
+    rules = Rules.compile(["/doc/", "tests/", "*.pem"])
+    listing = listing_of(tree, rules, read)
+    assert listing is not None
+    assert dropped_folders(listing, rules) == [b"doc", b"src/tests"]
+    # The filter's search then lists only the public file with markers.
+    policy = ContentPolicy(scanner=SecretScanner())
+    scan = scan_for(Path(repo.path), tree, policy, skip=dropped_folders(listing, rules))
+    assert scan is not None and scan.files == {b"src/doc/b.md"}
