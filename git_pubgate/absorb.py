@@ -657,7 +657,7 @@ def _hand_over(
             f"merge or delete {branch} (git branch -D {branch}), then run git pubgate absorb again",
         )
     staging.references.create(STAGED_REF, tip, force=True)
-    hand_to_source(source, staging, STAGED_REF, branch)
+    hand_to_source(source, staging, STAGED_REF, branch, owned=True)
     report.written = True
 
 

@@ -54,12 +54,20 @@ def source_forge(config: Config, client: httpx.Client) -> Any:
     )
 
 
-def hand_to_source(source: Source, staging: pygit2.Repository, handed: str, branch: str) -> None:
+def hand_to_source(
+    source: Source, staging: pygit2.Repository, handed: str, branch: str, *, owned: bool = False
+) -> None:
     """Point the source's ``branch`` at staging's ref ``handed``, with every object it needs.
 
     The source fetches the branch from staging, so git copies exactly the missing objects and
-    moves the ref only once they are stored: a run killed half-way leaves the branch as it was.
+    moves the ref only once they are stored: a run killed half-way leaves the branch as it was,
+    and, killed while git held the branch's lock, that lock. For a branch only git-pubgate
+    writes (``owned``: absorb's), this run, holding git-pubgate's lock, removes it first;
+    another branch's is the user's to look at (the error names it).
     """
+    lock = source.git_dir / "refs" / "heads" / f"{branch}.lock"
+    if owned:
+        lock.unlink(missing_ok=True)
     done = subprocess.run(
         [
             "git",
@@ -85,7 +93,10 @@ def hand_to_source(source: Source, staging: pygit2.Repository, handed: str, bran
     )
     if done.returncode != 0:
         detail = failure_detail(done)
-        raise PubgateError(
-            f"could not write {branch} in the source repository: {detail}",
-            f"if {branch} is checked out, switch to another branch; then rerun",
-        )
+        hint = f"if {branch} is checked out, switch to another branch; then rerun"
+        if lock.exists():
+            hint = (
+                f"a git command killed while it moved {branch} left {lock}: if none is running, "
+                "remove that file and rerun"
+            )
+        raise PubgateError(f"could not write {branch} in the source repository: {detail}", hint)

@@ -184,6 +184,18 @@ def test_rerun_gives_identical_ids_and_changes_nothing(world: World) -> None:
     assert third["head"] == first["head"] and third["commits"] == first["commits"]
 
 
+def test_a_lock_a_killed_run_left_on_the_absorb_branch_does_not_stop_the_next(
+    world: World,
+) -> None:
+    # git killed while it moved pubgate/absorb (its parent was SIGKILLed) leaves the lock.
+    world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}, author="Zoe Contributor"))
+    lock = world.src / ".git" / "refs" / "heads" / "pubgate" / "absorb.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("0" * 40 + "\n")
+    report = world.absorb()
+    assert world.source("pubgate/absorb") == report["head"] and not lock.exists()
+
+
 def test_chain_across_two_absorb_runs(world: World) -> None:
     world.contribute(C("p1", ["main"], {"src/app.py": "v2\n"}, author="Zoe Contributor"))
     first = world.absorb()["head"]
