@@ -27,7 +27,7 @@ from .gitio import Remote
 from .keep_public import Overlay
 from .layout import chain, public_layout
 from .messages import MessagePolicy
-from .objects import EMPTY_TREE, PackWriter, canonical_mode, parse_tree
+from .objects import EMPTY_TREE, PackWriter, is_gitlink_mode, is_symlink_mode, parse_tree
 from .policy import build as build_policy
 from .public_check import ContentCheck
 from .quoting import quote_path
@@ -38,8 +38,6 @@ from .state import locate, read_synced
 from .workspace import Source
 
 AUDIT_NS = "refs/pubgate/audit/"
-GITLINK = b"160000"
-SYMLINK = b"120000"
 
 
 @dataclass
@@ -160,9 +158,9 @@ class _TreeAudit:
                     self._keep is None or self._keep.is_public(path)
                 ):
                     here.append(f"excluded path {shown}")
-                if canonical_mode(mode) == GITLINK:
+                if is_gitlink_mode(mode):
                     here.append(f"gitlink (submodule) at {shown}")
-                elif canonical_mode(mode) == SYMLINK:
+                elif is_symlink_mode(mode):
                     here += self._symlink(path, child, shown)
             self._memo[key] = here
             found += here

@@ -43,7 +43,6 @@ from .objects import (
 )
 from .rules import Rules
 
-SYMLINK = b"120000"
 # Code points HFS+ ignores when it compares names (git's utf8.c, next_hfs_char).
 _HFS_IGNORED = dict.fromkeys(
     [*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF]

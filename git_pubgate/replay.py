@@ -15,11 +15,9 @@ from dataclasses import dataclass
 
 import pygit2
 
-from .objects import canonical_mode, is_tree_mode, parse_tree, tree_entry
+from .objects import is_gitlink_mode, is_symlink_mode, is_tree_mode, parse_tree, tree_entry
 from .rules import Rules
 
-GITLINK = b"160000"
-SYMLINK = b"120000"
 # The marker words of internal sections: in public content they would hide text on the way back.
 MARKER_WORDS = (b"BEGIN-INTERNAL", b"END-INTERNAL", b"BEGIN-PUBLIC", b"END-PUBLIC")
 
@@ -153,13 +151,13 @@ class TreeReplay:
                     yield path, b_file, t_file
 
     def _check(self, path: bytes, old: Entry | None, new: Entry | None) -> None:
-        if any(e is not None and canonical_mode(e.mode) == GITLINK for e in (old, new)):
+        if any(e is not None and is_gitlink_mode(e.mode) for e in (old, new)):
             raise RefusedChangeError(_text(path), "changes a submodule")
         if path in self._owned:
             raise RefusedChangeError(
                 _text(path), "changes a file that releases write (version file or changelog)"
             )
-        if new is not None and canonical_mode(new.mode) not in (SYMLINK, GITLINK):
+        if new is not None and not (is_symlink_mode(new.mode) or is_gitlink_mode(new.mode)):
             data = self._odb.read(pygit2.Oid(raw=new.oid))[1]
             if any(word in data for word in MARKER_WORDS):
                 raise RefusedChangeError(_text(path), "holds internal-section markers")
@@ -171,7 +169,8 @@ class TreeReplay:
         if (
             current is None
             or current.is_tree
-            or SYMLINK in map(canonical_mode, (old.mode, new.mode))
+            or is_symlink_mode(old.mode)
+            or is_symlink_mode(new.mode)
         ):
             return new
         if current.oid == old.oid:

@@ -13,12 +13,14 @@ from hypothesis import strategies as st
 
 from git_pubgate.content import ContentPolicy
 from git_pubgate.errors import PubgateError
-from git_pubgate.guard import SYMLINK, TreeDiff, TreeGuard, forbidden
+from git_pubgate.guard import TreeDiff, TreeGuard, forbidden
 from git_pubgate.objects import PackWriter, TreeEntry, parse_tree, shared_entries
 from git_pubgate.rewrite import Rewriter
 from git_pubgate.rules import Rules
 
 from .test_hostile import raw_commit, raw_tree
+
+SYMLINK = b"120000"  # the reference guard below compares modes as the guard did then
 
 FILE, DIR, LINK = b"100644", b"40000", b"120000"
 # A flat tree: path -> (mode, content); a symlink's content is its target.
