@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathspec.util import NORMALIZE_PATH_SEPS
 
 from .content_prefilter import ContentScan
-from .objects import CANONICAL_MODES
+from .objects import CANONICAL_MODES, EMPTY_TREE, TREE_ENTRY
 from .rules import Rules
 
 
@@ -105,17 +105,10 @@ def folders_to_enter(
     return frozenset(enter)
 
 
-# A tree whose every entry has a mode as git spells it now, and each entry of one.
-_CANONICAL_TREE = {
-    width: re.compile(
-        rb"(?:(?:" + b"|".join(sorted(CANONICAL_MODES)) + rb") [^\x00]*\x00.{%d})*" % width,
-        re.DOTALL,
-    )
-    for width in (20, 32)
-}
-_ENTRY = {
-    width: re.compile(rb"(\d+) ([^\x00]*)\x00(.{%d})" % width, re.DOTALL) for width in (20, 32)
-}
+# A tree whose every entry has a mode as git spells it now.
+_CANONICAL_TREE = re.compile(
+    rb"(?:(?:" + b"|".join(sorted(CANONICAL_MODES)) + rb") [^\x00]*\x00.{20})*", re.DOTALL
+)
 
 
 def _listing(tree: bytes, read: Callable[[bytes], bytes]) -> tuple[list[str], set[str]] | None:
@@ -128,8 +121,7 @@ def _listing(tree: bytes, read: Callable[[bytes], bytes]) -> tuple[list[str], se
     for the benchmark's 22,443 paths) than reading the 487 folders, which the check for old
     spellings did anyway, since git's listing shows every mode as git spells it now.
     """
-    whole, entry = _CANONICAL_TREE.get(len(tree)), _ENTRY.get(len(tree))
-    if whole is None or entry is None:
+    if len(tree) != len(EMPTY_TREE):  # the engine reads SHA-1 trees (objects.parse_tree)
         return None
     names: list[str] = []
     parents: set[str] = set()
@@ -140,9 +132,9 @@ def _listing(tree: bytes, read: Callable[[bytes], bytes]) -> tuple[list[str], se
             data = read(oid)
         except (KeyError, ValueError):  # not in this repository
             return None
-        if whole.fullmatch(data) is None:
+        if _CANONICAL_TREE.fullmatch(data) is None:
             return None
-        found = entry.findall(data)
+        found = TREE_ENTRY.findall(data)
         if not found:
             continue
         parents.add(prefix[:-1])

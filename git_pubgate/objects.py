@@ -44,7 +44,8 @@ DROPPED_HEADERS = frozenset({b"gpgsig", b"gpgsig-sha256", b"mergetag"})
 
 # One tree entry: mode, name, raw id, start offset, is a directory.
 TreeEntry = tuple[bytes, bytes, bytes, int, bool]
-_ENTRY_RE = re.compile(rb"([0-7]+) ([^\x00]*)\x00(.{20})", re.DOTALL)
+# mode, name, raw id
+TREE_ENTRY = re.compile(rb"([0-7]+) ([^\x00]*)\x00(.{20})", re.DOTALL)
 TREE_MODES = frozenset({b"40000", b"040000"})
 
 
@@ -56,10 +57,11 @@ def parse_tree(data: bytes, start: int, end: int) -> list[TreeEntry] | None:
     """
     entries: list[TreeEntry] = []
     expected = start
-    for m in _ENTRY_RE.finditer(data, start, end):
+    for m in TREE_ENTRY.finditer(data, start, end):
         if m.start() != expected:
             return None
         mode = m.group(1)
+        # is_tree_mode, with the canonical spellings answered here: this runs for every entry.
         is_tree = mode in TREE_MODES or (mode not in CANONICAL_MODES and is_tree_mode(mode))
         entries.append((mode, m.group(2), m.group(3), expected, is_tree))
         expected = m.end()
